@@ -1,0 +1,132 @@
+/**
+ * The validated, normalized fleet configuration that the rest of the app consumes.
+ * Defaults are resolved here, once, so constructs, the cost model and the CLI agree.
+ */
+import type { Architecture } from './instance-types';
+import { capacityProfile, jitterMinutes, MINUTES_PER_WEEK, parseDays, type CapacitySegment, type UptimeWindow, type Weekday } from './schedule';
+import type { ParsedFleet, ParsedFleetConfig } from './schema';
+
+export type ComputeType = 'spot' | 'on-demand';
+export type Executor = 'docker' | 'shell';
+
+export interface GitLabSettings {
+  readonly url: string;
+  readonly caCertificate?: string;
+  readonly registryMirror?: string;
+  readonly runnerDownloadUrl?: string;
+}
+
+export interface OrphanReaperSettings {
+  readonly enabled: boolean;
+  readonly apiTokenSecretName: string;
+  readonly intervalMinutes: number;
+  readonly graceMinutes: number;
+}
+
+export interface FleetScheduleSpec {
+  readonly timeZone: string;
+  readonly windows: readonly UptimeWindow[];
+  readonly maxJitterMinutes: number;
+  /** The fleet's fixed jitter, derived from its name. */
+  readonly jitterMinutes: number;
+}
+
+export interface FleetCapacity {
+  readonly min: number;
+  readonly max: number;
+  readonly desired: number;
+}
+
+export interface FleetNetwork {
+  readonly vpcId: string;
+  readonly subnetIds: readonly string[];
+  readonly availabilityZones?: readonly string[];
+}
+
+/** One fleet, every default resolved. */
+export interface FleetSpec {
+  readonly name: string;
+  readonly computeType: ComputeType;
+  readonly architecture: Architecture;
+  readonly instanceTypes: readonly string[];
+  readonly concurrency: number;
+  readonly capacity: FleetCapacity;
+  readonly onDemandBase: number;
+  readonly executor: Executor;
+  readonly dockerImage: string;
+  /** All GitLab runner tags the runner should carry: computetype-*, the architecture, extras. */
+  readonly runnerTags: readonly string[];
+  readonly volumeSizeGiB: number;
+  readonly network?: FleetNetwork;
+  readonly runnerTokenSecretName: string;
+  readonly maxJobTimeoutMinutes: number;
+  readonly runnerVersion: string;
+  readonly minHealthyPercentage: number;
+  readonly schedule?: FleetScheduleSpec;
+}
+
+export interface FleetConfig {
+  readonly gitlab: GitLabSettings;
+  readonly orphanReaper: OrphanReaperSettings;
+  readonly awsTags: Readonly<Record<string, string>>;
+  readonly fleets: readonly FleetSpec[];
+}
+
+/** The GitLab runner tag that routes jobs by compute type, as the seed names them. */
+export function computeTypeTag(computeType: ComputeType): 'computetype-spot' | 'computetype-ondemand' {
+  return computeType === 'spot' ? 'computetype-spot' : 'computetype-ondemand';
+}
+
+/** Default Secrets Manager name for a fleet's glrt- runner authentication token. */
+export function defaultRunnerTokenSecretName(fleetName: string): string {
+  return `gitlab-runner-fleet/${fleetName}/runner-token`;
+}
+
+/** The fleet's desired capacity over a local week (constant when it has no schedule). */
+export function fleetCapacityProfile(fleet: FleetSpec): CapacitySegment[] {
+  if (!fleet.schedule) return [{ fromMinute: 0, toMinute: MINUTES_PER_WEEK, desired: fleet.capacity.desired }];
+  return capacityProfile({ windows: fleet.schedule.windows, minCapacity: fleet.capacity.min, jitterMinutes: fleet.schedule.jitterMinutes });
+}
+
+/** Resolves defaults on a schema-validated config. */
+export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
+  return {
+    gitlab: parsed.gitlab,
+    orphanReaper: parsed.orphanReaper,
+    awsTags: parsed.awsTags,
+    fleets: parsed.fleets.map(normalizeFleet),
+  };
+}
+
+function normalizeFleet(fleet: ParsedFleet): FleetSpec {
+  const runnerTags = [computeTypeTag(fleet.computeType), fleet.architecture, ...fleet.runnerTags];
+  return {
+    name: fleet.name,
+    computeType: fleet.computeType,
+    architecture: fleet.architecture,
+    instanceTypes: fleet.instanceTypes,
+    concurrency: fleet.concurrency,
+    capacity: fleet.capacity,
+    onDemandBase: fleet.onDemandBase,
+    executor: fleet.executor,
+    dockerImage: fleet.dockerImage,
+    runnerTags: [...new Set(runnerTags)],
+    volumeSizeGiB: fleet.volumeSizeGiB,
+    network: fleet.network,
+    runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name),
+    maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
+    runnerVersion: fleet.runnerVersion,
+    minHealthyPercentage: fleet.minHealthyPercentage,
+    schedule: fleet.schedule && {
+      timeZone: fleet.schedule.timeZone,
+      maxJitterMinutes: fleet.schedule.maxJitterMinutes,
+      jitterMinutes: jitterMinutes(fleet.name, fleet.schedule.maxJitterMinutes),
+      windows: fleet.schedule.windows.map((w) => ({
+        days: parseDays(w.days) as Weekday[],
+        start: w.start,
+        end: w.end,
+        desired: w.desired ?? fleet.capacity.desired,
+      })),
+    },
+  };
+}

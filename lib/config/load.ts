@@ -1,0 +1,111 @@
+/**
+ * Reading a fleet configuration file (YAML or JSON) into a validated {@link FleetConfig}.
+ * Every problem is collected and thrown together as a {@link ConfigError}.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, formatPath, type ConfigProblem } from './errors';
+import { normalizeFleetConfig, type FleetConfig } from './fleet-config';
+import { crossFieldProblems, fleetConfigSchema } from './schema';
+
+/** Default config file, relative to the working directory. */
+export const DEFAULT_CONFIG_FILE = 'fleet.config.yaml';
+
+/** Loads, parses and validates a config file. Throws {@link ConfigError} on any problem. */
+export function loadFleetConfig(file: string = DEFAULT_CONFIG_FILE): FleetConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    throw new ConfigError(file, [{ path: '', message: reason }]);
+  }
+  return parseFleetConfigText(text, file);
+}
+
+/** Parses YAML or JSON text (JSON is YAML) and validates it. */
+export function parseFleetConfigText(text: string, source = 'config'): FleetConfig {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      document.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  return parseFleetConfig(document.toJS(), source);
+}
+
+/** Validates an already-parsed object. */
+export function parseFleetConfig(raw: unknown, source = 'config'): FleetConfig {
+  const result = fleetConfigSchema.safeParse(raw);
+  const problems = result.success ? [] : describeIssues(result.error.issues, raw);
+  for (const problem of crossFieldProblems(raw)) {
+    if (!problems.some((p) => p.path === problem.path && p.message === problem.message)) problems.push(problem);
+  }
+  if (!result.success || problems.length > 0) throw new ConfigError(source, sortByPath(problems));
+  return normalizeFleetConfig(result.data);
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): ConfigProblem[] {
+  return issues.flatMap((issue): ConfigProblem[] => {
+    const path = formatPath(issue.path);
+    switch (issue.code) {
+      case 'unrecognized_keys':
+        return issue.keys.map((key) => ({
+          path: formatPath([...issue.path, key]),
+          message: `unknown key; allowed here: ${allowedKeys(issue.path).join(', ')}`,
+        }));
+      case 'invalid_value':
+        return [{ path, message: `${given(raw, issue.path)}is not allowed; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
+      case 'invalid_type':
+        return [{ path, message: given(raw, issue.path) === '' ? `is required (${issue.expected})` : `${given(raw, issue.path)}must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}` }];
+      default:
+        return [{ path, message: issue.message }];
+    }
+  });
+}
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = raw;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function given(raw: unknown, path: readonly PropertyKey[]): string {
+  const value = valueAt(raw, path);
+  return value === undefined ? '' : `${JSON.stringify(value)} `;
+}
+
+/** The keys the schema accepts at a path, for "unknown key" messages. */
+function allowedKeys(path: readonly PropertyKey[]): string[] {
+  let schema: z.core.$ZodType = fleetConfigSchema;
+  for (const key of path) {
+    schema = unwrap(schema);
+    const def = schema._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType };
+    if (def.type === 'object' && def.shape && typeof key === 'string') schema = def.shape[key];
+    else if (def.type === 'array' && def.element) schema = def.element;
+    else return [];
+  }
+  const def = unwrap(schema)._zod.def as unknown as { shape?: Record<string, unknown> };
+  return Object.keys(def.shape ?? {}).filter((k) => k !== '$schema');
+}
+
+function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
+  let current = schema;
+  for (;;) {
+    const def = current._zod.def as unknown as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+    if ((def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') && def.innerType) current = def.innerType;
+    else if (def.type === 'pipe' && def.in) current = def.in;
+    else return current;
+  }
+}
+
+/** Problems in file order: by path, with array indexes compared as numbers. */
+function sortByPath(problems: ConfigProblem[]): ConfigProblem[] {
+  const key = (path: string) => path.replace(/\[(\d+)\]/g, (_m, n: string) => `[${n.padStart(6, '0')}]`);
+  return [...problems].sort((a, b) => (key(a.path) < key(b.path) ? -1 : key(a.path) > key(b.path) ? 1 : 0));
+}

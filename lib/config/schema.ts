@@ -1,0 +1,233 @@
+/**
+ * The fleet configuration file: its shape, defaults and cross-field rules.
+ *
+ * This is the only module that knows the YAML shape. Constructs take typed props built
+ * from the parsed result, so they work from other CDK apps without any YAML.
+ */
+import { z } from 'zod';
+import { ARCHITECTURES, architectureOf } from './instance-types';
+import { formatPath, type ConfigProblem } from './errors';
+import { minuteOfDay, overlappingWindows, parseDays, WEEKDAYS, type UptimeWindow, type Weekday } from './schedule';
+
+/** GitLab Runner version installed when a fleet does not pin one; bump it in a reviewed change. */
+export const DEFAULT_RUNNER_VERSION = '18.5.0';
+export const DEFAULT_MAX_JOB_TIMEOUT_MINUTES = 60;
+export const DEFAULT_MAX_JITTER_MINUTES = 9;
+export const COMPUTE_TYPES = ['spot', 'on-demand'] as const;
+export const EXECUTORS = ['docker', 'shell'] as const;
+
+const FLEET_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
+const RUNNER_VERSION = /^\d+\.\d+\.\d+$/;
+
+const httpsUrl = z
+  .string()
+  .refine((value) => URL.canParse(value) && new URL(value).protocol === 'https:', {
+    message: 'must be an https:// URL',
+  })
+  .transform((value) => value.replace(/\/+$/, ''));
+
+const nonNegativeInt = z.number().int().min(0);
+
+const windowSchema = z
+  .object({
+    days: z.union([z.string(), z.array(z.string()).min(1)]).describe('Days the window starts on: mon-fri, [mon, wed], daily, weekdays, weekends.'),
+    start: z.string().describe('Local start time HH:MM.'),
+    end: z.string().describe('Local end time HH:MM (24:00 allowed); at or before start means the window crosses midnight.'),
+    desired: nonNegativeInt.optional().describe('Instances during the window. Default: the fleet capacity.desired.'),
+  })
+  .strict();
+
+const scheduleSchema = z
+  .object({
+    timeZone: z.string().describe('IANA time zone the windows are written in, e.g. Europe/Berlin.'),
+    windows: z.array(windowSchema).min(1).describe('Weekly uptime windows; outside them the fleet runs capacity.min instances.'),
+    maxJitterMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(30)
+      .default(DEFAULT_MAX_JITTER_MINUTES)
+      .describe('Windows start up to this many minutes early and end as much late, by a fixed amount derived from the fleet name, so fleets do not all hit GitLab on the same minute. 0 disables.'),
+  })
+  .strict();
+
+const capacitySchema = z
+  .object({
+    min: nonNegativeInt.default(0).describe('Instances outside the schedule windows (or always, as a floor).'),
+    max: z.number().int().min(1).max(1000).describe('Upper bound of the group.'),
+    desired: nonNegativeInt.default(1).describe('Instances during working hours (a window without its own desired), or always when there is no schedule.'),
+  })
+  .strict();
+
+const networkSchema = z
+  .object({
+    vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must look like vpc-0123456789abcdef0'),
+    subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must look like subnet-0123456789abcdef0')).min(1),
+    availabilityZones: z.array(z.string()).optional().describe('AZs of subnetIds, in the same order. Only needed for nicer names; not looked up.'),
+  })
+  .strict();
+
+const fleetSchema = z
+  .object({
+    name: z.string().regex(FLEET_NAME, 'must be 2-32 characters of a-z, 0-9 and -, starting with a letter and not ending with -'),
+    computeType: z.enum(COMPUTE_TYPES).describe('spot: cheap, can be reclaimed with 2 minutes notice. on-demand: for jobs that must not be interrupted.'),
+    architecture: z.enum(ARCHITECTURES).default('arm64'),
+    instanceTypes: z.array(z.string()).min(1).describe('One or more instance types, all of the fleet architecture; more types mean deeper spot pools.'),
+    concurrency: z.number().int().min(1).max(100).default(4).describe('Jobs one instance runs at once (config.toml concurrent).'),
+    capacity: capacitySchema,
+    onDemandBase: nonNegativeInt.default(0).describe('Spot fleets only: instances kept on-demand as a floor under the spot capacity.'),
+    executor: z.enum(EXECUTORS).default('docker'),
+    dockerImage: z.string().min(1).default('public.ecr.aws/docker/library/alpine:3.20').describe('Default job image for the docker executor.'),
+    runnerTags: z.array(z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'may hold letters, digits and _ . : -')).default([]).describe('Extra GitLab runner tags, beside computetype-* and the architecture.'),
+    volumeSizeGiB: z.number().int().min(8).max(16384).default(40),
+    network: networkSchema.optional().describe('Existing VPC and subnets. Default: a new VPC with public subnets and no NAT gateway.'),
+    runnerTokenSecretName: z.string().regex(SECRET_NAME).optional().describe('Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<name>/runner-token.'),
+    maxJobTimeoutMinutes: z.number().int().min(1).max(2880).default(DEFAULT_MAX_JOB_TIMEOUT_MINUTES).describe('Longest job the runners accept; a draining instance waits this long for running jobs.'),
+    runnerVersion: z.string().regex(RUNNER_VERSION, 'must be a GitLab Runner release such as 18.5.0').default(DEFAULT_RUNNER_VERSION),
+    minHealthyPercentage: z.number().int().min(0).max(100).default(50).describe('Share of capacity kept in service while an update replaces instances.'),
+    schedule: scheduleSchema.optional().describe('Weekly uptime. Default: always on at capacity.desired.'),
+  })
+  .strict();
+
+const orphanReaperSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    apiTokenSecretName: z.string().regex(SECRET_NAME).default('gitlab-runner-fleet/api-token').describe('Secret holding a GitLab token that can read the fleets runners (read_api).'),
+    intervalMinutes: z.number().int().min(15).max(1440).default(60),
+    graceMinutes: z.number().int().min(5).max(1440).default(30).describe('Managers younger than this are never reaped, so booting instances are safe.'),
+  })
+  .strict();
+
+const gitlabSchema = z
+  .object({
+    url: httpsUrl.describe('GitLab instance, e.g. https://gitlab.com or https://gitlab.example.com.'),
+    caCertificate: z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'must be a PEM certificate bundle' }).optional().describe('PEM bundle for a self-managed GitLab with a private CA.'),
+    registryMirror: httpsUrl.optional().describe('Docker registry mirror or pull-through cache for the docker executor, so jobs do not depend on one public registry.'),
+    runnerDownloadUrl: httpsUrl.optional().describe('Base URL for GitLab Runner binaries (a mirror); /v<version>/binaries/gitlab-runner-linux-<arch> is appended.'),
+  })
+  .strict();
+
+export const fleetConfigSchema = z
+  .object({
+    $schema: z.string().optional(),
+    gitlab: gitlabSchema,
+    orphanReaper: orphanReaperSchema.default({ enabled: false, apiTokenSecretName: 'gitlab-runner-fleet/api-token', intervalMinutes: 60, graceMinutes: 30 }),
+    awsTags: z.record(z.string(), z.string()).default({}).describe('Tags applied to every AWS resource.'),
+    fleets: z.array(fleetSchema).min(1),
+  })
+  .strict();
+
+/**
+ * Rules that span fields (unique names, instance types matching the architecture, capacity
+ * ordering, schedule windows). Written against unvalidated input so they run even when
+ * other fields failed the schema, and every problem is reported in one pass.
+ */
+export function crossFieldProblems(raw: unknown): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (path: PropertyKey[], message: string) => problems.push({ path: formatPath(path), message });
+  const fleets = isRecord(raw) && Array.isArray(raw.fleets) ? raw.fleets : [];
+  const seen = new Map<string, number>();
+  fleets.forEach((fleet: unknown, i) => {
+    if (!isRecord(fleet)) return;
+    const path = ['fleets', i];
+    if (typeof fleet.name === 'string') {
+      const first = seen.get(fleet.name);
+      if (first !== undefined) add([...path, 'name'], `"${fleet.name}" is already the name of fleets[${first}]; fleet names must be unique`);
+      else seen.set(fleet.name, i);
+    }
+    const architecture = fleet.architecture ?? 'arm64';
+    const types = Array.isArray(fleet.instanceTypes) ? fleet.instanceTypes : [];
+    types.forEach((type: unknown, t) => {
+      if (typeof type !== 'string') return;
+      const arch = architectureOf(type);
+      if (arch === undefined) add([...path, 'instanceTypes', t], `"${type}" is not a supported EC2 instance type name (e.g. m7g.large, c7g.xlarge)`);
+      else if (typeof architecture === 'string' && arch !== architecture) add([...path, 'instanceTypes', t], `${type} is ${arch}, fleet architecture is ${architecture}`);
+      if (types.indexOf(type) !== t) add([...path, 'instanceTypes', t], `${type} is listed twice`);
+    });
+    const capacity = isRecord(fleet.capacity) ? fleet.capacity : {};
+    const min = numberOr(capacity.min, 0);
+    const max = numberOr(capacity.max, Number.POSITIVE_INFINITY);
+    const desired = numberOr(capacity.desired, 1);
+    if (min > max) add([...path, 'capacity', 'min'], `min (${min}) must be <= max (${max})`);
+    else if (desired < min || desired > max) add([...path, 'capacity', 'desired'], `desired (${desired}) must be between min (${min}) and max (${max})`);
+    const onDemandBase = numberOr(fleet.onDemandBase, 0);
+    if (fleet.computeType === 'on-demand' && onDemandBase > 0) add([...path, 'onDemandBase'], 'only applies to spot fleets; an on-demand fleet is on-demand throughout');
+    else if (onDemandBase > max) add([...path, 'onDemandBase'], `onDemandBase (${onDemandBase}) must be <= capacity.max (${max})`);
+    const network = isRecord(fleet.network) ? fleet.network : undefined;
+    if (network && Array.isArray(network.availabilityZones) && Array.isArray(network.subnetIds) && network.availabilityZones.length !== network.subnetIds.length) {
+      add([...path, 'network', 'availabilityZones'], 'must list one AZ per subnetIds entry, in the same order');
+    }
+    if (isRecord(fleet.schedule)) scheduleProblems(fleet.schedule, { min, max, desired }, [...path, 'schedule'], add);
+  });
+  return problems;
+}
+
+function scheduleProblems(
+  schedule: Record<string, unknown>,
+  capacity: { min: number; max: number; desired: number },
+  path: PropertyKey[],
+  add: (path: PropertyKey[], message: string) => void,
+): void {
+  if (typeof schedule.timeZone === 'string' && !isTimeZone(schedule.timeZone)) {
+    add([...path, 'timeZone'], `"${schedule.timeZone}" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`);
+  }
+  const rawWindows = Array.isArray(schedule.windows) ? schedule.windows : [];
+  const windows: UptimeWindow[] = [];
+  rawWindows.forEach((window: unknown, w) => {
+    if (!isRecord(window)) return;
+    const wPath = [...path, 'windows', w];
+    let valid = true;
+    const days = typeof window.days === 'string' || Array.isArray(window.days) ? parseDays(window.days as string | string[]) : undefined;
+    if (typeof days === 'string') {
+      valid = false;
+      add([...wPath, 'days'], days);
+    }
+    for (const key of ['start', 'end'] as const) {
+      const value = window[key];
+      if (typeof value !== 'string') continue;
+      if (minuteOfDay(value) === undefined || (key === 'start' && value === '24:00')) {
+        valid = false;
+        add([...wPath, key], `"${value}" is not a time; use HH:MM from 00:00 to ${key === 'end' ? '24:00' : '23:59'}`);
+      }
+    }
+    if (typeof window.start !== 'string' || typeof window.end !== 'string' || days === undefined) valid = false;
+    if (valid && minuteOfDay(window.start as string) === minuteOfDay(window.end as string)) {
+      valid = false;
+      add([...wPath, 'end'], 'start and end are equal; a window needs a length (use 00:00-24:00 for a whole day)');
+    }
+    const desired = numberOr(window.desired, capacity.desired);
+    if (desired > capacity.max || desired < capacity.min) {
+      add([...wPath, 'desired'], `desired (${desired}) must be between capacity.min (${capacity.min}) and capacity.max (${capacity.max})`);
+    }
+    if (valid) windows.push({ days: days as Weekday[], start: window.start as string, end: window.end as string, desired });
+  });
+  if (windows.length !== rawWindows.length) return;
+  for (const [a, b, day] of overlappingWindows(windows)) {
+    add([...path, 'windows', b], `overlaps windows[${a}] on ${day}; windows must not overlap`);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+/** True for names the runtime's IANA database knows (the same names AWS accepts). */
+export function isTimeZone(name: string): boolean {
+  if (!name.includes('/') && name !== 'UTC') return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type RawFleetConfig = z.input<typeof fleetConfigSchema>;
+export type ParsedFleetConfig = z.output<typeof fleetConfigSchema>;
+export type ParsedFleet = ParsedFleetConfig['fleets'][number];
+export { WEEKDAYS };

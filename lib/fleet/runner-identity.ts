@@ -1,0 +1,45 @@
+/**
+ * How an EC2 instance and its GitLab runner manager find each other. Pure, shared by the
+ * instance scripts' renderer, the constructs, the Lambdas and the CLI.
+ *
+ * The instance writes `.runner_system_id` before registering, derived from its instance id,
+ * so GitLab's runner manager for an instance can be named from the instance id alone: the
+ * safety-net Lambda can deregister a machine that died before its agent ran, and the orphan
+ * reaper can tell which managers have no instance behind them. Nothing is persisted across
+ * instances (seed 001): a new instance is a new manager.
+ */
+
+/** Tag keys on fleet instances, volumes and groups. */
+export const FLEET_TAGS = {
+  /** `spot` or `on-demand`, the seed's compute type. */
+  computeType: 'computetype',
+  fleet: 'gitlab-runner-fleet:fleet',
+  gitlabUrl: 'gitlab-runner-fleet:gitlab-url',
+  /** Set by the instance at boot, once it knows its id. */
+  runnerName: 'gitlab-runner-fleet:runner-name',
+  /** Set by the instance at boot. */
+  systemId: 'gitlab-runner-fleet:system-id',
+} as const;
+
+const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** True for an EC2 instance id (`i-` and 8 or 17 hex digits). */
+export function isInstanceId(value: string): boolean {
+  return INSTANCE_ID.test(value);
+}
+
+/**
+ * The GitLab runner `system_id` an instance registers with: `s_` and the last 12 hex digits
+ * of the instance id (GitLab Runner's own ids are a prefix and 12 characters). The same rule
+ * is implemented in the instance bootstrap script; a test keeps the two in step.
+ */
+export function systemIdForInstance(instanceId: string): string {
+  const match = INSTANCE_ID.exec(instanceId);
+  if (!match) throw new Error(`"${instanceId}" is not an EC2 instance id`);
+  return `s_${match[1].padStart(12, '0').slice(-12)}`;
+}
+
+/** The runner name in config.toml and logs: fleet, instance, account and region. */
+export function runnerName(fleetName: string, instanceId: string, account: string, region: string): string {
+  return `${fleetName}-${instanceId}-${account}-${region}`;
+}

@@ -1,0 +1,239 @@
+/**
+ * A small GitLab on 127.0.0.1 that follows the documented runner API, for tests of the
+ * drain agent, the Lambdas and the CLI. It keeps runners and their managers in memory,
+ * records every request (with tokens redacted in `requests`), and can inject faults.
+ *
+ * Endpoints (GitLab REST API v4):
+ * - POST   /api/v4/runners/verify          form/json: token, system_id -> 200 {id, token, token_expires_at}; creates the manager
+ * - DELETE /api/v4/runners/managers        form/json: token, system_id -> 204; 404 unknown manager; 403 bad token
+ * - GET    /api/v4/runners/:id/managers    PRIVATE-TOKEN header      -> 200 [manager]; 401/403/404
+ * - GET    /api/v4/runners/:id             PRIVATE-TOKEN header      -> 200 runner details
+ * - DELETE /api/v4/runners                 (the whole runner) -> always recorded, answers 204: tests assert it is never called
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeRunnerManager {
+  id: number;
+  system_id: string;
+  created_at: string;
+  contacted_at: string | null;
+  status: 'online' | 'offline' | 'never_contacted' | 'stale';
+  version?: string;
+  architecture?: string;
+  platform?: string;
+  ip_address?: string;
+}
+
+export interface FakeRunner {
+  id: number;
+  token: string;
+  description: string;
+  tag_list: string[];
+  managers: FakeRunnerManager[];
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** Body fields with any token value replaced by "[redacted]". */
+  fields: Record<string, string>;
+  status: number;
+  at: number;
+}
+
+export type FaultMode =
+  | { kind: 'status'; status: number; times: number; path?: RegExp }
+  | { kind: 'hang'; times: number; path?: RegExp }
+  | { kind: 'reset'; times: number; path?: RegExp };
+
+export class FakeGitLab {
+  public readonly runners: FakeRunner[] = [];
+  public readonly requests: RecordedRequest[] = [];
+  /** Raw request bodies, tokens included: for asserting the right token was sent. */
+  public readonly rawBodies: string[] = [];
+  private readonly apiTokens = new Set<string>();
+  private faults: FaultMode[] = [];
+  private server?: Server;
+  private nextManagerId = 1000;
+  public url = '';
+
+  /** Adds a runner with the given glrt- token; returns it. */
+  addRunner(token: string, opts: Partial<Pick<FakeRunner, 'id' | 'description' | 'tag_list'>> = {}): FakeRunner {
+    const runner: FakeRunner = {
+      id: opts.id ?? 100 + this.runners.length,
+      token,
+      description: opts.description ?? 'fleet runner',
+      tag_list: opts.tag_list ?? [],
+      managers: [],
+    };
+    this.runners.push(runner);
+    return runner;
+  }
+
+  /** Adds a manager as if a machine had verified with the runner token. */
+  addManager(runner: FakeRunner, systemId: string, createdAt: Date = new Date(), contactedAt: Date | null = createdAt): FakeRunnerManager {
+    const manager: FakeRunnerManager = {
+      id: this.nextManagerId++,
+      system_id: systemId,
+      created_at: createdAt.toISOString(),
+      contacted_at: contactedAt ? contactedAt.toISOString() : null,
+      status: contactedAt ? 'online' : 'never_contacted',
+    };
+    runner.managers.push(manager);
+    return manager;
+  }
+
+  /** A PRIVATE-TOKEN that may read runners. */
+  allowApiToken(token: string): void {
+    this.apiTokens.add(token);
+  }
+
+  /** Injects a fault for the next `times` matching requests. */
+  inject(fault: FaultMode): void {
+    this.faults.push(fault);
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  managerSystemIds(runner: FakeRunner): string[] {
+    return runner.managers.map((m) => m.system_id);
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = undefined;
+  }
+
+  private takeFault(path: string): FaultMode | undefined {
+    const fault = this.faults.find((f) => f.times > 0 && (!f.path || f.path.test(path)));
+    if (fault) fault.times -= 1;
+    return fault;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const fields = parseFields(body, req.headers['content-type'] ?? '', url);
+    this.rawBodies.push(body);
+    const record = (status: number) =>
+      this.requests.push({ method: req.method ?? '', path: url.pathname, fields: redact(fields), status, at: Date.now() });
+
+    const fault = this.takeFault(url.pathname);
+    if (fault?.kind === 'reset') {
+      record(0);
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'hang') {
+      record(0);
+      return; // never answers; the client's timeout must fire
+    }
+    if (fault?.kind === 'status') {
+      record(fault.status);
+      return json(res, fault.status, { message: `${fault.status} injected` });
+    }
+
+    const method = req.method ?? 'GET';
+    const path = url.pathname;
+    if (method === 'POST' && path === '/api/v4/runners/verify') {
+      const runner = this.runners.find((r) => r.token === fields.token);
+      if (!runner) return this.reply(res, record, 403, { message: '403 Forbidden' });
+      if (fields.system_id && !runner.managers.some((m) => m.system_id === fields.system_id)) {
+        this.addManager(runner, fields.system_id);
+      }
+      return this.reply(res, record, 200, { id: runner.id, token: runner.token, token_expires_at: null });
+    }
+    if (method === 'DELETE' && path === '/api/v4/runners/managers') {
+      if (!fields.token || !fields.system_id) return this.reply(res, record, 400, { error: 'token, system_id are missing' });
+      const runner = this.runners.find((r) => r.token === fields.token);
+      if (!runner) return this.reply(res, record, 403, { message: '403 Forbidden' });
+      const index = runner.managers.findIndex((m) => m.system_id === fields.system_id);
+      if (index < 0) return this.reply(res, record, 404, { message: '404 Not Found' });
+      runner.managers.splice(index, 1);
+      return this.reply(res, record, 204, undefined);
+    }
+    if (method === 'DELETE' && path === '/api/v4/runners') {
+      return this.reply(res, record, 204, undefined);
+    }
+    const managersMatch = /^\/api\/v4\/runners\/(\d+)(\/managers)?$/.exec(path);
+    if (method === 'GET' && managersMatch) {
+      const token = req.headers['private-token'];
+      if (typeof token !== 'string' || !token) return this.reply(res, record, 401, { message: '401 Unauthorized' });
+      if (!this.apiTokens.has(token)) return this.reply(res, record, 403, { message: '403 Forbidden' });
+      const runner = this.runners.find((r) => r.id === Number(managersMatch[1]));
+      if (!runner) return this.reply(res, record, 404, { message: '404 Runner Not Found' });
+      if (managersMatch[2]) return this.reply(res, record, 200, runner.managers);
+      return this.reply(res, record, 200, { id: runner.id, description: runner.description, tag_list: runner.tag_list, active: true, paused: false });
+    }
+    return this.reply(res, record, 404, { message: '404 Not Found' });
+  }
+
+  private reply(res: ServerResponse, record: (status: number) => void, status: number, payload: unknown): void {
+    record(status);
+    json(res, status, payload);
+  }
+}
+
+function json(res: ServerResponse, status: number, payload: unknown): void {
+  if (payload === undefined) {
+    res.writeHead(status).end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+function parseFields(body: string, contentType: string, url: URL): Record<string, string> {
+  const fields: Record<string, string> = Object.fromEntries(url.searchParams);
+  if (!body) return fields;
+  if (contentType.includes('application/json')) {
+    try {
+      for (const [k, v] of Object.entries(JSON.parse(body) as Record<string, unknown>)) fields[k] = String(v);
+    } catch {
+      /* not JSON: leave fields from the query string */
+    }
+    return fields;
+  }
+  if (contentType.includes('multipart/form-data')) {
+    const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
+    const marker = `--${boundary?.[1] ?? boundary?.[2]}`;
+    for (const part of body.split(marker)) {
+      const m = /name="([^"]+)"\r?\n\r?\n([\s\S]*?)\r?\n$/.exec(part);
+      if (m) fields[m[1]] = m[2];
+    }
+    return fields;
+  }
+  for (const [k, v] of new URLSearchParams(body)) fields[k] = v;
+  return fields;
+}
+
+function redact(fields: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = /token/i.test(k) ? '[redacted]' : v;
+  return out;
+}
+
+/** A token-shaped value built at test time, so no token-like literal is committed. */
+export function fakeRunnerToken(label = 'test'): string {
+  return ['glrt', `${label}${'x'.repeat(Math.max(0, 20 - label.length))}`].join('-');
+}
