@@ -43,3 +43,16 @@ export function systemIdForInstance(instanceId: string): string {
 export function runnerName(fleetName: string, instanceId: string, account: string, region: string): string {
   return `${fleetName}-${instanceId}-${account}-${region}`;
 }
+
+/** Lifecycle hook names, fixed so the instance agent can complete them by name. */
+export const LIFECYCLE_HOOKS = {
+  /** Completed by the instance once its runner registered and started (CONTINUE), or ABANDON on failure. */
+  launch: 'gitlab-runner-fleet-registered',
+  /** Completed by the drain agent after jobs finished and the runner manager was deleted. */
+  terminate: 'gitlab-runner-fleet-drained',
+} as const;
+
+/** The Auto Scaling group name of a fleet: deterministic, so IAM and EventBridge can be scoped to it. */
+export function autoScalingGroupName(fleetName: string): string {
+  return `gitlab-runner-fleet-${fleetName}`;
+}

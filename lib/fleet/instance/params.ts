@@ -1,0 +1,43 @@
+/**
+ * What the instance scripts (bootstrap and drain agent) are told at render time. The values
+ * are rendered into user data as quoted shell assignments; none of them is a secret: the
+ * runner token is read from Secrets Manager at boot.
+ */
+import type { Architecture } from '../../config/instance-types';
+import type { ComputeType, Executor } from '../../config/fleet-config';
+
+export interface InstanceScriptParams {
+  /** Fleet name, e.g. `graviton-spot`. */
+  readonly fleetName: string;
+  /** GitLab base URL without trailing slash. */
+  readonly gitlabUrl: string;
+  /** Optional PEM bundle for a private CA, written to /etc/gitlab-runner/certs/. */
+  readonly caCertificate?: string;
+  /** Optional docker registry mirror (docker executor). */
+  readonly registryMirror?: string;
+  /** GitLab Runner version to install, e.g. `18.5.0`. */
+  readonly runnerVersion: string;
+  /** Base URL for runner binaries; `/v<version>/binaries/gitlab-runner-linux-<arm64|amd64>` is appended. */
+  readonly runnerDownloadUrl: string;
+  readonly architecture: Architecture;
+  readonly computeType: ComputeType;
+  readonly executor: Executor;
+  /** Default job image for the docker executor. */
+  readonly dockerImage: string;
+  /** config.toml `concurrent`. */
+  readonly concurrency: number;
+  /** Longest job; bounds how long the drain agent waits and heartbeats. */
+  readonly maxJobTimeoutMinutes: number;
+  /** Secrets Manager secret name or ARN holding the glrt- token. May be a CloudFormation token at synth. */
+  readonly runnerTokenSecretId: string;
+  /** Auto Scaling group name (see autoScalingGroupName()). */
+  readonly autoScalingGroupName: string;
+  /** Lifecycle hook names (see LIFECYCLE_HOOKS). */
+  readonly launchHookName: string;
+  readonly terminateHookName: string;
+  /** Seconds between lifecycle heartbeats while draining; below the terminate hook's heartbeat timeout. */
+  readonly heartbeatIntervalSeconds: number;
+}
+
+/** Default download location of GitLab Runner binaries. */
+export const DEFAULT_RUNNER_DOWNLOAD_URL = 'https://gitlab-runner-downloads.s3.amazonaws.com';
