@@ -19,6 +19,8 @@ export const FLEET_TAGS = {
   runnerName: 'gitlab-runner-fleet:runner-name',
   /** Set by the instance at boot. */
   systemId: 'gitlab-runner-fleet:system-id',
+  /** Secrets Manager name of the fleet's glrt- token (a name, never the value), for the safety-net Lambda. */
+  tokenSecret: 'gitlab-runner-fleet:token-secret',
 } as const;
 
 const INSTANCE_ID = /^i-([0-9a-f]{8}|[0-9a-f]{17})$/;
