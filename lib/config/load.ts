@@ -50,16 +50,21 @@ export function parseFleetConfig(raw: unknown, source = 'config'): FleetConfig {
 function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): ConfigProblem[] {
   return issues.flatMap((issue): ConfigProblem[] => {
     const path = formatPath(issue.path);
+    const missing = valueAt(raw, issue.path) === undefined;
     switch (issue.code) {
       case 'unrecognized_keys':
         return issue.keys.map((key) => ({
           path: formatPath([...issue.path, key]),
           message: `unknown key; allowed here: ${allowedKeys(issue.path).join(', ')}`,
         }));
-      case 'invalid_value':
-        return [{ path, message: `${given(raw, issue.path)}is not allowed; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
-      case 'invalid_type':
-        return [{ path, message: given(raw, issue.path) === '' ? `is required (${issue.expected})` : `${given(raw, issue.path)}must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}` }];
+      case 'invalid_value': {
+        const allowed = issue.values.map((v) => JSON.stringify(v)).join(', ');
+        return [{ path, message: missing ? `is required (one of ${allowed})` : `${given(raw, issue.path)}is not allowed; allowed: ${allowed}` }];
+      }
+      case 'invalid_type': {
+        const expected = issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`;
+        return [{ path, message: missing ? `is required (${expected})` : `${given(raw, issue.path)}must be ${expected}` }];
+      }
       default:
         return [{ path, message: issue.message }];
     }

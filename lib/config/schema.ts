@@ -102,7 +102,7 @@ const orphanReaperSchema = z
 const gitlabSchema = z
   .object({
     url: httpsUrl.describe('GitLab instance, e.g. https://gitlab.com or https://gitlab.example.com.'),
-    caCertificate: z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'must be a PEM certificate bundle' }).optional().describe('PEM bundle for a self-managed GitLab with a private CA.'),
+    caCertificate: z.string().regex(/-----BEGIN CERTIFICATE-----/, 'must be a PEM certificate bundle').optional().describe('PEM bundle for a self-managed GitLab with a private CA.'),
     registryMirror: httpsUrl.optional().describe('Docker registry mirror or pull-through cache for the docker executor, so jobs do not depend on one public registry.'),
     runnerDownloadUrl: httpsUrl.optional().describe('Base URL for GitLab Runner binaries (a mirror); /v<version>/binaries/gitlab-runner-linux-<arch> is appended.'),
   })
