@@ -1,0 +1,225 @@
+/**
+ * A small client for the GitLab runner endpoints the safety net, the orphan reaper and the
+ * `runner-fleet orphans` command need, over plain `fetch` (no dependency in the Lambda bundle).
+ *
+ * Every call has a timeout and is retried with backoff and jitter on 5xx, 429, timeouts and
+ * connection errors; other 4xx are final. Tokens travel only in form bodies and the
+ * PRIVATE-TOKEN header, never in URLs (which proxies and access logs keep), and never in
+ * error messages.
+ *
+ * There is deliberately no method for `DELETE /api/v4/runners`: with the fleet's shared token
+ * it would delete the runner for every machine of the fleet.
+ */
+import { GitLabApiError, redactSecrets } from './errors';
+import { backoffDelayMs, isRetryableStatus } from './retry';
+import type { DeleteManagerResult, RunnerManager, VerifiedRunner } from './types';
+
+export interface GitLabRunnerClientOptions {
+  /** GitLab base URL, e.g. `https://gitlab.example.com` (a trailing slash is ignored). */
+  readonly baseUrl: string;
+  /**
+   * Time allowed for one HTTP attempt, in ms.
+   * @default 5000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Attempts per call, including the first.
+   * @default 4
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Backoff before the second attempt, in ms; doubles per attempt.
+   * @default 500
+   */
+  readonly baseDelayMs?: number;
+  /**
+   * Upper bound of one backoff delay, in ms.
+   * @default 8000
+   */
+  readonly maxDelayMs?: number;
+  /**
+   * `fetch` implementation.
+   * @default globalThis.fetch
+   */
+  readonly fetch?: typeof fetch;
+  /**
+   * Waits between attempts; injected by tests to skip real waiting.
+   * @default setTimeout-based sleep
+   */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Randomness for jitter, in [0, 1).
+   * @default Math.random
+   */
+  readonly random?: () => number;
+  /**
+   * User-Agent header, so GitLab admins can tell who is calling.
+   * @default 'gitlab-runner-fleet'
+   */
+  readonly userAgent?: string;
+}
+
+interface RequestSpec {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly path: string;
+  readonly query?: Record<string, string>;
+  readonly form?: Record<string, string>;
+  readonly privateToken?: string;
+  /** Values to scrub from any message built from this request. */
+  readonly secrets: readonly string[];
+}
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+}
+
+const sleepReal = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class GitLabRunnerClient {
+  public readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly fetchImpl: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly userAgent: string;
+
+  constructor(options: GitLabRunnerClientOptions) {
+    if (!URL.canParse(options.baseUrl)) throw new Error(`baseUrl "${options.baseUrl}" is not a URL; expected e.g. https://gitlab.example.com`);
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = positive('timeoutMs', options.timeoutMs ?? 5000);
+    this.maxAttempts = positive('maxAttempts', options.maxAttempts ?? 4);
+    this.baseDelayMs = options.baseDelayMs ?? 500;
+    this.maxDelayMs = options.maxDelayMs ?? 8000;
+    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.sleep = options.sleep ?? sleepReal;
+    this.random = options.random ?? Math.random;
+    this.userAgent = options.userAgent ?? 'gitlab-runner-fleet';
+  }
+
+  /**
+   * Resolves the runner a `glrt-` token belongs to (`POST /api/v4/runners/verify`). No
+   * `system_id` is sent: with one, GitLab would register a new manager for the caller.
+   */
+  async verifyRunner(runnerToken: string): Promise<VerifiedRunner> {
+    const response = await this.call({ method: 'POST', path: '/api/v4/runners/verify', form: { token: runnerToken }, secrets: [runnerToken] });
+    const body = parseJson(response.text) as { id?: unknown } | undefined;
+    if (typeof body?.id !== 'number') {
+      throw new GitLabApiError('GitLab POST /api/v4/runners/verify answered without a runner id', {
+        method: 'POST',
+        path: '/api/v4/runners/verify',
+        status: response.status,
+        retryable: false,
+        attempts: 1,
+      });
+    }
+    return { id: body.id };
+  }
+
+  /** Lists the managers (machines) of a runner, following pagination. Needs a token that can read the runner. */
+  async listRunnerManagers(runnerId: number, apiToken: string): Promise<RunnerManager[]> {
+    const managers: RunnerManager[] = [];
+    let page = '1';
+    // Bounded so a misbehaving server cannot keep us paging forever.
+    for (let i = 0; i < 100 && page; i++) {
+      const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}/managers`;
+      const response = await this.call({ method: 'GET', path, query: { per_page: '100', page }, privateToken: apiToken, secrets: [apiToken] });
+      const body = parseJson(response.text);
+      if (!Array.isArray(body)) {
+        throw new GitLabApiError(`GitLab GET ${path} did not answer with a list`, { method: 'GET', path, status: response.status, retryable: false, attempts: 1 });
+      }
+      managers.push(...(body as RunnerManager[]));
+      page = response.headers.get('x-next-page') ?? '';
+    }
+    return managers;
+  }
+
+  /**
+   * Deletes one machine's manager (`DELETE /api/v4/runners/managers`, form `token` + `system_id`).
+   * A 404 means it is already gone, which is the outcome we wanted.
+   */
+  async deleteRunnerManager(runnerToken: string, systemId: string): Promise<DeleteManagerResult> {
+    if (!systemId) throw new Error('systemId is required; refusing to call DELETE /api/v4/runners/managers without one');
+    const response = await this.call(
+      { method: 'DELETE', path: '/api/v4/runners/managers', form: { token: runnerToken, system_id: systemId }, secrets: [runnerToken] },
+      [404],
+    );
+    return response.status === 404 ? 'already-gone' : 'deleted';
+  }
+
+  /** One API call with timeout and retries. Statuses in `accepted` count as success besides 2xx. */
+  private async call(spec: RequestSpec, accepted: readonly number[] = []): Promise<RawResponse> {
+    let lastFailure = '';
+    let lastStatus: number | undefined;
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      if (attempt > 1) await this.sleep(backoffDelayMs(attempt - 1, { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, random: this.random }));
+      let response: RawResponse;
+      try {
+        response = await this.attempt(spec);
+      } catch (error) {
+        lastStatus = undefined;
+        lastFailure = `no response (${describeNetworkError(error, this.timeoutMs)})`;
+        continue;
+      }
+      if ((response.status >= 200 && response.status < 300) || accepted.includes(response.status)) return response;
+      lastStatus = response.status;
+      lastFailure = `HTTP ${response.status}${errorDetail(response.text)}`;
+      if (!isRetryableStatus(response.status)) {
+        throw this.failure(spec, lastFailure, lastStatus, false, attempt);
+      }
+    }
+    throw this.failure(spec, lastFailure, lastStatus, true, this.maxAttempts);
+  }
+
+  private async attempt(spec: RequestSpec): Promise<RawResponse> {
+    const url = new URL(this.baseUrl + spec.path);
+    for (const [key, value] of Object.entries(spec.query ?? {})) url.searchParams.set(key, value);
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
+    if (spec.privateToken !== undefined) headers['private-token'] = spec.privateToken;
+    let body: string | undefined;
+    if (spec.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(spec.form).toString();
+    }
+    const response = await this.fetchImpl(url, { method: spec.method, headers, body, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, text };
+  }
+
+  private failure(spec: RequestSpec, reason: string, status: number | undefined, retryable: boolean, attempts: number): GitLabApiError {
+    const message = redactSecrets(`GitLab ${spec.method} ${spec.path} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}`, spec.secrets);
+    return new GitLabApiError(message, { method: spec.method, path: spec.path, status, retryable, attempts });
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${value}`);
+  return value;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** GitLab's own explanation from an error body, shortened. */
+function errorDetail(text: string): string {
+  const body = parseJson(text) as { message?: unknown; error?: unknown } | undefined;
+  const detail = body?.message ?? body?.error;
+  if (detail === undefined) return '';
+  const flat = typeof detail === 'string' ? detail : JSON.stringify(detail);
+  return ` (${flat.slice(0, 200)})`;
+}
+
+function describeNetworkError(error: unknown, timeoutMs: number): string {
+  const err = error as { name?: string; code?: string; cause?: { code?: string; message?: string }; message?: string };
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return `timed out after ${timeoutMs} ms`;
+  return err?.cause?.code ?? err?.code ?? err?.cause?.message ?? err?.message ?? 'unknown error';
+}
