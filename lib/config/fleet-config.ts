@@ -4,7 +4,7 @@
  */
 import type { Architecture } from './instance-types';
 import { capacityProfile, jitterMinutes, MINUTES_PER_WEEK, parseDays, type CapacitySegment, type UptimeWindow, type Weekday } from './schedule';
-import type { ParsedFleet, ParsedFleetConfig } from './schema';
+import { DEFAULT_BASELINE_INSTANCE_TYPE, DEFAULT_GRAVITON_PERFORMANCE_FACTOR, type ParsedFleet, type ParsedFleetConfig } from './schema';
 
 export type ComputeType = 'spot' | 'on-demand';
 export type Executor = 'docker' | 'shell';
@@ -65,11 +65,23 @@ export interface FleetSpec {
   readonly schedule?: FleetScheduleSpec;
 }
 
+/** Settings of the cost estimate (`runner-fleet cost`), defaults resolved. */
+export interface CostSettings {
+  /** Region priced when the command line names none. */
+  readonly region?: string;
+  readonly baselineInstanceType: string;
+  readonly gravitonPerformanceFactor: number;
+  /** USD per hour by instance type. */
+  readonly prices: Readonly<Record<string, { readonly onDemand?: number; readonly spot?: number }>>;
+}
+
 export interface FleetConfig {
   readonly gitlab: GitLabSettings;
   readonly orphanReaper: OrphanReaperSettings;
   readonly awsTags: Readonly<Record<string, string>>;
   readonly fleets: readonly FleetSpec[];
+  /** Always set by {@link normalizeFleetConfig}; optional so hand-built configs need not carry it. */
+  readonly cost?: CostSettings;
 }
 
 /** The GitLab runner tag that routes jobs by compute type, as the seed names them. */
@@ -95,6 +107,12 @@ export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
     orphanReaper: parsed.orphanReaper,
     awsTags: parsed.awsTags,
     fleets: parsed.fleets.map(normalizeFleet),
+    cost: {
+      region: parsed.cost?.region,
+      baselineInstanceType: parsed.cost?.baselineInstanceType ?? DEFAULT_BASELINE_INSTANCE_TYPE,
+      gravitonPerformanceFactor: parsed.cost?.gravitonPerformanceFactor ?? DEFAULT_GRAVITON_PERFORMANCE_FACTOR,
+      prices: parsed.cost?.prices ?? {},
+    },
   };
 }
 

@@ -108,6 +108,38 @@ const gitlabSchema = z
   })
   .strict();
 
+/** The cost estimate's baseline: the always-on x86 instance one runner replaces (the seed's). */
+export const DEFAULT_BASELINE_INSTANCE_TYPE = 'm5.xlarge';
+/** No performance credit for Graviton unless the user states one (see lib/cost/estimate.ts for why). */
+export const DEFAULT_GRAVITON_PERFORMANCE_FACTOR = 1;
+
+const hourlyPrice = z.number().positive().max(1000);
+
+const costSchema = z
+  .object({
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional().describe('Region priced by `runner-fleet cost` when --region is not given. Default: us-east-1.'),
+    baselineInstanceType: z.string().default(DEFAULT_BASELINE_INSTANCE_TYPE).describe('Always-on on-demand instance each runner is compared with (one per peak instance).'),
+    gravitonPerformanceFactor: z
+      .number()
+      .positive()
+      .max(2)
+      .default(DEFAULT_GRAVITON_PERFORMANCE_FACTOR)
+      .describe('Share of the time arm64 instances need for the same work: 1 = no credit, 0.735 = 36% faster (1/1.36), 0.64 = the seed.'),
+    prices: z
+      .record(
+        z.string(),
+        z
+          .object({
+            onDemand: hourlyPrice.optional().describe('USD per hour, on-demand.'),
+            spot: hourlyPrice.optional().describe('USD per hour, spot.'),
+          })
+          .strict(),
+      )
+      .default({})
+      .describe('Per instance type price overrides, USD per hour, e.g. { "m6g.large": { spot: 0.0419 } }.'),
+  })
+  .strict();
+
 export const fleetConfigSchema = z
   .object({
     $schema: z.string().optional(),
@@ -115,6 +147,7 @@ export const fleetConfigSchema = z
     orphanReaper: orphanReaperSchema.default({ enabled: false, apiTokenSecretName: 'gitlab-runner-fleet/api-token', intervalMinutes: 60, graceMinutes: 30 }),
     awsTags: z.record(z.string(), z.string()).default({}).describe('Tags applied to every AWS resource.'),
     fleets: z.array(fleetSchema).min(1),
+    cost: costSchema.optional().describe('Settings of the `runner-fleet cost` estimate.'),
   })
   .strict();
 
