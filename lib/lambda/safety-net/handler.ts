@@ -1,0 +1,150 @@
+/**
+ * The safety net's shell: reads EventBridge events from SQS, asks EC2 about the instance,
+ * lets the pure core decide, then deletes the runner manager in GitLab and completes the
+ * lifecycle action via the AWS SDK. Records that fail are reported as batch item failures,
+ * so SQS retries them later and sends them to the dead-letter queue (with an alarm) after
+ * the queue's maxReceiveCount.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { GitLabRunnerClient } from '../../gitlab/client';
+import type { DeleteManagerResult } from '../../gitlab/types';
+import { HANDLER_CONFIG_FILE, parseHandlerConfig, type HandlerConfig } from '../shared/handler-config';
+import { errorMessage, jsonLogger, type Logger } from '../shared/log';
+import { SecretsManagerTokens, type TokenSource } from '../shared/secrets';
+import { decideSafetyNet, needsInstanceFacts, parseSafetyNetEvent, type InstanceFacts, type InstanceState, type LifecycleCompletion } from './core';
+
+export interface SafetyNetDeps {
+  readonly config: HandlerConfig;
+  readonly autoScaling: AutoScalingClient;
+  readonly ec2: EC2Client;
+  readonly gitlab: GitLabRunnerClient;
+  /** A fresh token source per invocation, so rotated tokens are picked up. */
+  readonly tokens: () => TokenSource;
+  /** @default JSON lines on stdout/stderr */
+  readonly logger?: (tokens: TokenSource) => Logger;
+}
+
+export type LifecycleResult = 'completed' | 'already-completed';
+
+const GROUP_TAG = 'aws:autoscaling:groupName';
+
+/** Builds the SQS handler around its dependencies. */
+export function createSafetyNetHandler(deps: () => SafetyNetDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  return async (event) => {
+    const d = deps();
+    const tokens = d.tokens();
+    const log = d.logger ? d.logger(tokens) : jsonLogger(() => tokens.known());
+    const results = await Promise.all(event.Records.map((record) => handleRecord(record, d, tokens, log)));
+    return { batchItemFailures: event.Records.filter((_r, i) => !results[i]).map((r) => ({ itemIdentifier: r.messageId })) };
+  };
+}
+
+/** Handles one SQS record; true when it is done with (success or deliberately ignored). */
+async function handleRecord(record: SQSRecord, deps: SafetyNetDeps, tokens: TokenSource, log: Logger): Promise<boolean> {
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    log('error', 'message body is not JSON; leaving it for the dead-letter queue', { messageId: record.messageId, outcome: 'failed' });
+    return false;
+  }
+  const event = parseSafetyNetEvent(body);
+  if (event.kind === 'unsupported') {
+    log('info', event.reason, { messageId: record.messageId, outcome: 'ignored' });
+    return true;
+  }
+  const base = { messageId: record.messageId, event: event.kind, instanceId: event.instanceId, receiveCount };
+  try {
+    const facts = needsInstanceFacts(event) ? await describeInstance(deps.ec2, event.instanceId) : undefined;
+    const plan = decideSafetyNet(event, deps.config, facts, { receiveCount });
+    const fields = { ...base, fleet: plan.fleet?.name, systemId: plan.systemId, instanceState: facts?.state, reason: plan.reason };
+    if (plan.retryLater) {
+      log('info', 'not yet; will look again', { ...fields, outcome: plan.outcome });
+      return false;
+    }
+    let manager: DeleteManagerResult | undefined;
+    let managerError: unknown;
+    if (plan.deleteManager && plan.fleet && plan.systemId) {
+      try {
+        const token = await tokens.token(plan.fleet.tokenSecretName);
+        manager = await deps.gitlab.deleteRunnerManager(token, plan.systemId);
+      } catch (error) {
+        managerError = error;
+      }
+    }
+    // The instance is gone either way: holding its lifecycle action would only delay the group.
+    const lifecycle = plan.completeLifecycle ? await completeLifecycleAction(deps.autoScaling, plan.completeLifecycle) : undefined;
+    if (managerError !== undefined) {
+      log('error', 'could not delete the runner manager; will retry', { ...fields, lifecycle, outcome: 'failed', error: errorMessage(managerError) });
+      return false;
+    }
+    log('info', 'handled', { ...fields, manager, lifecycle, outcome: plan.outcome });
+    return true;
+  } catch (error) {
+    log('error', 'failed; will retry', { ...base, outcome: 'failed', error: errorMessage(error) });
+    return false;
+  }
+}
+
+/** The instance's state and group tag; `not-found` once EC2 has forgotten it. */
+export async function describeInstance(ec2: EC2Client, instanceId: string): Promise<InstanceFacts> {
+  try {
+    const out = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    const instance = out.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
+    if (!instance) return { state: 'not-found' };
+    return {
+      state: (instance.State?.Name ?? 'not-found') as InstanceState,
+      groupName: instance.Tags?.find((t) => t.Key === GROUP_TAG)?.Value,
+    };
+  } catch (error) {
+    if ((error as { name?: string }).name === 'InvalidInstanceID.NotFound') return { state: 'not-found' };
+    throw error;
+  }
+}
+
+/** Completes the action with CONTINUE; an action that is no longer pending was completed by someone else. */
+export async function completeLifecycleAction(autoScaling: AutoScalingClient, action: LifecycleCompletion): Promise<LifecycleResult> {
+  try {
+    await autoScaling.send(
+      new CompleteLifecycleActionCommand({
+        AutoScalingGroupName: action.groupName,
+        LifecycleHookName: action.hookName,
+        InstanceId: action.instanceId,
+        LifecycleActionToken: action.lifecycleActionToken,
+        LifecycleActionResult: 'CONTINUE',
+      }),
+    );
+    return 'completed';
+  } catch (error) {
+    const e = error as { name?: string; message?: string };
+    if (e.name === 'ValidationError' && /no active lifecycle action/i.test(e.message ?? '')) return 'already-completed';
+    throw error;
+  }
+}
+
+let defaults: SafetyNetDeps | undefined;
+
+/** Dependencies in the Lambda runtime: config file beside the bundle, SDK clients reused across invocations. */
+function runtimeDeps(): SafetyNetDeps {
+  if (!defaults) {
+    const config = parseHandlerConfig(readFileSync(join(__dirname, HANDLER_CONFIG_FILE), 'utf8'));
+    const secrets = new SecretsManagerClient({});
+    defaults = {
+      config,
+      autoScaling: new AutoScalingClient({}),
+      ec2: new EC2Client({}),
+      gitlab: new GitLabRunnerClient({ baseUrl: config.gitlabUrl, timeoutMs: 5000, maxAttempts: 4 }),
+      tokens: () => new SecretsManagerTokens(secrets),
+    };
+  }
+  return defaults;
+}
+
+/** Lambda entry point. */
+export const handler = createSafetyNetHandler(runtimeDeps);
