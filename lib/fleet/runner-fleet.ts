@@ -1,0 +1,250 @@
+/**
+ * One GitLab runner fleet: launch template, Auto Scaling group with a mixed instances policy,
+ * lifecycle hooks created with the group, scheduled capacity, rolling updates, scoped IAM.
+ * Usable from any CDK app; the YAML config is only one way to build its props.
+ */
+import { Annotations, Duration, Tags, Token, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { FleetSpec, GitLabSettings } from '../config';
+import { RunnerInstanceRole } from './fleet-role';
+import { RunnerLaunchTemplate } from './fleet-launch-template';
+import { fleetRollingUpdate } from './fleet-update-policy';
+import { DEFAULT_RUNNER_DOWNLOAD_URL, type InstanceScriptParams } from './instance/params';
+import { renderUserData } from './instance/user-data';
+import { LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS, terminateHookTiming, type TerminateHookTiming } from './lifecycle-timing';
+import { autoScalingGroupName, FLEET_TAGS, LIFECYCLE_HOOKS } from './runner-identity';
+import { FleetScheduledScaling } from './scheduled-scaling';
+
+/** EC2 rejects user data above 16 KB (before base64). */
+export const MAX_USER_DATA_BYTES = 16 * 1024;
+
+export interface RunnerFleetProps {
+  /** The fleet: instance types, capacity, schedule, runner settings (see FleetSpec in lib/config). */
+  readonly fleet: FleetSpec;
+  /** The GitLab instance the runners register with. */
+  readonly gitlab: GitLabSettings;
+  /** VPC the instances run in. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Subnets of the group; instances are spread across their availability zones. The subnets
+   * need a route to the internet (public subnets with public IPs, or a NAT gateway).
+   * @default - the VPC's default selection: private subnets with egress if it has any, otherwise public subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Secret holding the fleet's `glrt-` runner authentication token. Only its name reaches the
+   * template; instances read the value at boot.
+   * @default - the existing secret named `fleet.runnerTokenSecretName`, imported by name
+   */
+  readonly runnerTokenSecret?: secretsmanager.ISecret;
+}
+
+/**
+ * A fleet of GitLab runners on an EC2 Auto Scaling group.
+ *
+ * With a schedule, the group's desired capacity is left out of the template: scheduled actions
+ * own it, and a deploy does not reset it. A fleet created in the middle of an uptime window
+ * therefore starts at `capacity.min` until the next scheduled change; raise it by hand with
+ * `aws autoscaling update-auto-scaling-group --auto-scaling-group-name <name> --min-size N --desired-capacity N`
+ * (the next scheduled change takes over again).
+ */
+export class RunnerFleet extends Construct {
+  public readonly fleet: FleetSpec;
+  /** The group's name, `gitlab-runner-fleet-<fleet name>`. */
+  public readonly autoScalingGroupName: string;
+  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  public readonly launchTemplate: ec2.LaunchTemplate;
+  /** Security group of the instances: no inbound rules, outbound HTTPS. */
+  public readonly securityGroup: ec2.SecurityGroup;
+  public readonly role: iam.IRole;
+  public readonly runnerTokenSecret: secretsmanager.ISecret;
+  /** Terminate hook timing: heartbeat timeout and the heartbeat interval the drain agent uses. */
+  public readonly terminateHook: TerminateHookTiming;
+  /** How often the drain agent records a lifecycle heartbeat while jobs run. */
+  public readonly heartbeatInterval: Duration;
+  public readonly scheduledScaling: FleetScheduledScaling;
+
+  constructor(scope: Construct, id: string, props: RunnerFleetProps) {
+    super(scope, id);
+    validateProps(props);
+    const { fleet, gitlab } = props;
+    this.fleet = fleet;
+    this.autoScalingGroupName = autoScalingGroupName(fleet.name);
+    this.terminateHook = terminateHookTiming(fleet.maxJobTimeoutMinutes);
+    this.heartbeatInterval = Duration.seconds(this.terminateHook.heartbeatIntervalSeconds);
+    this.runnerTokenSecret =
+      props.runnerTokenSecret ?? secretsmanager.Secret.fromSecretNameV2(this, 'RunnerTokenSecret', fleet.runnerTokenSecretName);
+    const tokenSecretName = props.runnerTokenSecret ? props.runnerTokenSecret.secretName : fleet.runnerTokenSecretName;
+
+    this.role = new RunnerInstanceRole(this, 'InstanceRole', {
+      fleetName: fleet.name,
+      autoScalingGroupName: this.autoScalingGroupName,
+      runnerTokenSecret: this.runnerTokenSecret,
+    }).role;
+
+    const scriptParams: InstanceScriptParams = {
+      fleetName: fleet.name,
+      gitlabUrl: gitlab.url,
+      caCertificate: gitlab.caCertificate,
+      registryMirror: gitlab.registryMirror,
+      runnerVersion: fleet.runnerVersion,
+      runnerDownloadUrl: gitlab.runnerDownloadUrl ?? DEFAULT_RUNNER_DOWNLOAD_URL,
+      architecture: fleet.architecture,
+      computeType: fleet.computeType,
+      executor: fleet.executor,
+      dockerImage: fleet.dockerImage,
+      concurrency: fleet.concurrency,
+      maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
+      runnerTokenSecretId: tokenSecretName,
+      autoScalingGroupName: this.autoScalingGroupName,
+      launchHookName: LIFECYCLE_HOOKS.launch,
+      terminateHookName: LIFECYCLE_HOOKS.terminate,
+      heartbeatIntervalSeconds: this.terminateHook.heartbeatIntervalSeconds,
+    };
+    const userData = renderUserData(scriptParams);
+    const userDataBytes = Buffer.byteLength(userData, 'utf8');
+    if (userDataBytes > MAX_USER_DATA_BYTES) {
+      throw new Error(
+        `fleet ${fleet.name}: user data is ${userDataBytes} bytes, EC2 accepts at most ${MAX_USER_DATA_BYTES}` +
+          (gitlab.caCertificate ? ' (gitlab.caCertificate is included; a shorter bundle may fit)' : ''),
+      );
+    }
+
+    const template = new RunnerLaunchTemplate(this, 'LaunchTemplate', {
+      vpc: props.vpc,
+      architecture: fleet.architecture,
+      volumeSizeGiB: fleet.volumeSizeGiB,
+      role: this.role,
+      userData,
+    });
+    this.launchTemplate = template.launchTemplate;
+    this.securityGroup = template.securityGroup;
+
+    const spot = fleet.computeType === 'spot';
+    const scheduled = fleet.schedule !== undefined;
+    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      autoScalingGroupName: this.autoScalingGroupName,
+      minCapacity: fleet.capacity.min,
+      maxCapacity: fleet.capacity.max,
+      // Scheduled fleets: the scheduled actions own desired capacity (see the class doc).
+      desiredCapacity: scheduled ? undefined : fleet.capacity.desired,
+      mixedInstancesPolicy: {
+        launchTemplate: this.launchTemplate,
+        launchTemplateOverrides: fleet.instanceTypes.map((type) => ({ instanceType: new ec2.InstanceType(type) })),
+        instancesDistribution: spot
+          ? {
+              onDemandBaseCapacity: fleet.onDemandBase,
+              onDemandPercentageAboveBaseCapacity: 0,
+              onDemandAllocationStrategy: autoscaling.OnDemandAllocationStrategy.PRIORITIZED,
+              spotAllocationStrategy: autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,
+            }
+          : {
+              onDemandBaseCapacity: 0,
+              onDemandPercentageAboveBaseCapacity: 100,
+              onDemandAllocationStrategy: autoscaling.OnDemandAllocationStrategy.PRIORITIZED,
+            },
+      },
+      capacityRebalance: spot,
+      groupMetrics: [autoscaling.GroupMetrics.all()],
+      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate(),
+    });
+
+    const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    // L2 rolling update options lack MinActiveInstancesPercent; keep the scheduled-action policy the L2 set.
+    cfnGroup.cfnOptions.updatePolicy = {
+      ...cfnGroup.cfnOptions.updatePolicy,
+      autoScalingRollingUpdate: fleetRollingUpdate(fleet.capacity, fleet.minHealthyPercentage),
+      autoScalingScheduledAction: { ignoreUnmodifiedGroupSizeProperties: true },
+    };
+    // Hooks are part of the group, not separate resources, so the very first instances wait too.
+    cfnGroup.lifecycleHookSpecificationList = [
+      {
+        lifecycleHookName: LIFECYCLE_HOOKS.launch,
+        lifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+        // A boot that never registers is replaced instead of counted as capacity.
+        defaultResult: 'ABANDON',
+        heartbeatTimeout: LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS,
+        notificationMetadata: JSON.stringify({ fleet: fleet.name }),
+      },
+      {
+        lifecycleHookName: LIFECYCLE_HOOKS.terminate,
+        lifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        // A dead drain agent stops heartbeating; the instance then terminates after one timeout.
+        defaultResult: 'CONTINUE',
+        heartbeatTimeout: this.terminateHook.heartbeatTimeoutSeconds,
+        notificationMetadata: JSON.stringify({ fleet: fleet.name }),
+      },
+    ];
+
+    this.scheduledScaling = new FleetScheduledScaling(this, 'Schedule', { autoScalingGroup: this.autoScalingGroup, fleet });
+
+    const tags: Record<string, string> = {
+      [FLEET_TAGS.computeType]: fleet.computeType,
+      [FLEET_TAGS.fleet]: fleet.name,
+      [FLEET_TAGS.gitlabUrl]: gitlab.url,
+      [FLEET_TAGS.tokenSecret]: tokenSecretName,
+    };
+    for (const [key, value] of Object.entries(tags)) Tags.of(this).add(key, value);
+    // Above the launch template's own Name tag (its construct path), so the console shows the group name.
+    Tags.of(this).add('Name', this.autoScalingGroupName, { priority: 200 });
+
+    if (this.terminateHook.maxDrainSeconds < fleet.maxJobTimeoutMinutes * 60) {
+      Annotations.of(this).addWarningV2(
+        'gitlab-runner-fleet:drain-capped',
+        `fleet.maxJobTimeoutMinutes (${fleet.maxJobTimeoutMinutes}) exceeds the 48 h a lifecycle action can wait; longer jobs are cut at scale-in`,
+      );
+    }
+
+    Validations.of(this.autoScalingGroup).acknowledge({
+      id: 'AwsSolutions-AS3',
+      reason:
+        'Launch and terminate are handled by lifecycle hooks and the EventBridge safety net (aws.autoscaling events), and group ' +
+        'metrics are collected; SNS scaling notifications would duplicate them with nobody subscribed.',
+    });
+    Validations.of(this.autoScalingGroup).acknowledge({
+      id: 'AwsSolutions-EC26',
+      reason:
+        'The rule only reads a LaunchTemplate set directly on the group and errors on one inside MixedInstancesPolicy. The root ' +
+        'volume is encrypted in the launch template (asserted by test/fleet/runner-fleet-launch-template.test.ts).',
+    });
+  }
+}
+
+function validateProps(props: RunnerFleetProps): void {
+  const problems: string[] = [];
+  const { fleet, gitlab } = props;
+  const known = (value: unknown): value is number => typeof value === 'number' && !Token.isUnresolved(value);
+  const { min, max, desired } = fleet.capacity;
+  if (fleet.instanceTypes.length === 0) problems.push('fleet.instanceTypes must list at least one instance type');
+  if (known(min) && known(max) && min > max) problems.push(`fleet.capacity.min (${min}) must be <= fleet.capacity.max (${max})`);
+  if (known(max) && max < 1) problems.push(`fleet.capacity.max (${max}) must be >= 1`);
+  if (known(desired) && known(min) && known(max) && (desired < min || desired > max)) {
+    problems.push(`fleet.capacity.desired (${desired}) must be between fleet.capacity.min (${min}) and fleet.capacity.max (${max})`);
+  }
+  if (known(fleet.onDemandBase)) {
+    if (fleet.computeType === 'on-demand' && fleet.onDemandBase > 0) {
+      problems.push(`fleet.onDemandBase (${fleet.onDemandBase}) only applies to spot fleets; use 0 for computeType on-demand`);
+    } else if (known(max) && fleet.onDemandBase > max) {
+      problems.push(`fleet.onDemandBase (${fleet.onDemandBase}) must be <= fleet.capacity.max (${max})`);
+    } else if (fleet.onDemandBase < 0) problems.push(`fleet.onDemandBase (${fleet.onDemandBase}) must be >= 0`);
+  }
+  if (known(fleet.minHealthyPercentage) && (fleet.minHealthyPercentage < 0 || fleet.minHealthyPercentage > 100)) {
+    problems.push(`fleet.minHealthyPercentage (${fleet.minHealthyPercentage}) must be from 0 to 100`);
+  }
+  if (known(fleet.maxJobTimeoutMinutes) && (!Number.isInteger(fleet.maxJobTimeoutMinutes) || fleet.maxJobTimeoutMinutes < 1)) {
+    problems.push(`fleet.maxJobTimeoutMinutes (${fleet.maxJobTimeoutMinutes}) must be a whole number >= 1`);
+  }
+  if (known(fleet.concurrency) && (!Number.isInteger(fleet.concurrency) || fleet.concurrency < 1)) {
+    problems.push(`fleet.concurrency (${fleet.concurrency}) must be a whole number >= 1`);
+  }
+  if (!Token.isUnresolved(gitlab.url) && !/^https:\/\/[^/]/.test(gitlab.url)) problems.push(`gitlab.url (${gitlab.url}) must be an https:// URL`);
+  if (problems.length > 0) {
+    throw new Error(`RunnerFleet ${JSON.stringify(fleet.name)}: invalid props:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Builds the CDK app for a fleet configuration: one shared stack plus one stack per fleet.
+ * Used by bin/app.ts, the tests and the benchmark. Stacks are environment-agnostic (no
+ * account or region), so synth needs no credentials.
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { FleetConfig } from '../config';
+import { FleetStack } from './fleet-stack';
+import { SharedStack } from './shared-stack';
+
+export const SHARED_STACK_NAME = 'gitlab-runner-fleet-shared';
+
+/** The stack of one fleet. */
+export function fleetStackName(fleetName: string): string {
+  return `gitlab-runner-fleet-${fleetName}`;
+}
+
+export interface FleetStacksOptions {
+  /**
+   * Run the cdk-nag AwsSolutions checks at synth; an unacknowledged finding fails synthesis.
+   * @default false
+   */
+  readonly nag?: boolean;
+}
+
+export interface FleetAppOptions extends FleetStacksOptions {
+  /**
+   * Cloud assembly directory.
+   * @default - the CDK default (cdk.out, or the directory the CDK CLI passes)
+   */
+  readonly outdir?: string;
+}
+
+export interface FleetStacks {
+  readonly shared: SharedStack;
+  /** In config order. */
+  readonly fleets: readonly FleetStack[];
+}
+
+/** Adds the shared stack and one stack per fleet to an existing app. */
+export function addFleetStacks(app: App, config: FleetConfig, options: FleetStacksOptions = {}): FleetStacks {
+  const shared = new SharedStack(app, SHARED_STACK_NAME, { config });
+  const fleets = config.fleets.map((fleet) => {
+    const stack = new FleetStack(app, fleetStackName(fleet.name), {
+      fleet,
+      gitlab: config.gitlab,
+      defaultVpc: fleet.network ? undefined : shared.vpc,
+      awsTags: config.awsTags,
+    });
+    // The safety net's event rules should exist before the first instance launches.
+    stack.addStackDependency(shared, 'the safety net watches fleet instances from the first launch');
+    return stack;
+  });
+  if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { shared, fleets };
+}
+
+/** A new app holding the fleet stacks for `config`. */
+export function createFleetApp(config: FleetConfig, options: FleetAppOptions = {}): App {
+  const app = new App({ outdir: options.outdir });
+  addFleetStacks(app, config, options);
+  return app;
+}
