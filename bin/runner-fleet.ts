@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+/**
+ * `runner-fleet`: the command line. Each subcommand registers itself on the program; add one
+ * with a `register...Command(program)` line below. Loads no CDK code.
+ */
+import { registerCostCommand } from '../lib/cli/cost-command';
+import { createProgram, runProgram } from '../lib/cli/program';
+
+const program = createProgram();
+registerCostCommand(program);
+
+void runProgram(program, process.argv).then((code) => {
+  process.exitCode = code;
+});
