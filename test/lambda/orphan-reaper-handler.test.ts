@@ -1,0 +1,191 @@
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, EC2Client, type DescribeInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { autoScalingGroupName, systemIdForInstance } from '../../lib/fleet/runner-identity';
+import { GitLabRunnerClient } from '../../lib/gitlab';
+import { reapOrphans, type OrphanReaperDeps } from '../../lib/lambda/orphan-reaper/handler';
+import type { HandlerConfig } from '../../lib/lambda/shared/handler-config';
+import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';
+import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
+
+const NOW = new Date('2026-11-25T12:00:00Z');
+const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000);
+const API_SECRET = 'gitlab-runner-fleet/api-token';
+const LIVE = 'i-0aaaaaaaaaaaaaaa1';
+const GONE = 'i-0bbbbbbbbbbbbbbb2';
+const DETACHED = 'i-0ccccccccccccccc3';
+const fleets = ['alpha', 'beta'].map((name) => ({ name, autoScalingGroupName: autoScalingGroupName(name), tokenSecretName: `gitlab-runner-fleet/${name}/runner-token` }));
+
+describe('orphan reaper', () => {
+  let gitlab: FakeGitLab;
+  let alpha: FakeRunner;
+  let beta: FakeRunner;
+  let tokens: Record<string, string>;
+  let apiToken: string;
+  let output: string[];
+  const ec2 = new EC2Client({ region: 'eu-central-1' });
+  const autoScaling = new AutoScalingClient({ region: 'eu-central-1' });
+  const secrets = new SecretsManagerClient({ region: 'eu-central-1' });
+  const ec2Mock = mockClient(ec2);
+  const asgMock = mockClient(autoScaling);
+  const secretsMock = mockClient(secrets);
+  let instancesByGroup: Record<string, string[]>;
+  let instancesByFleetTag: Record<string, string[]>;
+
+  const deps = (): OrphanReaperDeps => ({
+    config: { gitlabUrl: gitlab.url, fleets, apiTokenSecretName: API_SECRET, graceMinutes: 30 } satisfies HandlerConfig,
+    autoScaling,
+    ec2,
+    gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 300, maxAttempts: 2, sleep: async () => {} }),
+    tokens: () => new SecretsManagerTokens(secrets),
+    now: () => NOW,
+  });
+
+  beforeEach(async () => {
+    gitlab = new FakeGitLab();
+    await gitlab.start();
+    tokens = { alpha: fakeRunnerToken('alpha'), beta: fakeRunnerToken('beta') };
+    apiToken = ['glpat', 'reaperreaderxxxxxxxx'].join('-');
+    gitlab.allowApiToken(apiToken);
+    alpha = gitlab.addRunner(tokens.alpha);
+    beta = gitlab.addRunner(tokens.beta);
+    ec2Mock.reset();
+    asgMock.reset();
+    secretsMock.reset();
+    secretsMock.on(GetSecretValueCommand).callsFake(async (input: { SecretId: string }) => {
+      if (input.SecretId === API_SECRET) return { SecretString: apiToken };
+      const fleet = fleets.find((f) => f.tokenSecretName === input.SecretId);
+      if (!fleet) throw Object.assign(new Error('not found'), { name: 'ResourceNotFoundException' });
+      return { SecretString: tokens[fleet.name] };
+    });
+    instancesByGroup = { [fleets[0].autoScalingGroupName]: [LIVE], [fleets[1].autoScalingGroupName]: [] };
+    instancesByFleetTag = {};
+    asgMock.on(DescribeAutoScalingGroupsCommand).callsFake((input: { AutoScalingGroupNames: string[] }) => ({
+      AutoScalingGroups: input.AutoScalingGroupNames.filter((n) => n in instancesByGroup).map((n) => ({
+        AutoScalingGroupName: n,
+        Instances: instancesByGroup[n].map((id) => ({ InstanceId: id })),
+      })),
+    }));
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
+      const groupFilter = input.Filters?.find((f) => f.Name === 'tag:aws:autoscaling:groupName');
+      const fleetFilter = input.Filters?.find((f) => f.Name === 'tag:gitlab-runner-fleet:fleet');
+      const ids = groupFilter ? (instancesByGroup[groupFilter.Values![0]] ?? []) : (instancesByFleetTag[fleetFilter!.Values![0]] ?? []);
+      return { Reservations: [{ Instances: ids.map((InstanceId) => ({ InstanceId })) }] };
+    });
+    output = [];
+    const capture = (...args: unknown[]) => void output.push(args.map(String).join(' '));
+    vi.spyOn(console, 'log').mockImplementation(capture);
+    vi.spyOn(console, 'error').mockImplementation(capture);
+  });
+
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    await gitlab.stop();
+  });
+
+  it('removes a manager whose instance is gone and which is older than the grace period', async () => {
+    gitlab.addManager(alpha, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+
+    const report = await reapOrphans(deps());
+
+    expect(gitlab.managerSystemIds(alpha)).toEqual([]);
+    expect(report.removed).toEqual([
+      expect.objectContaining({ fleet: 'alpha', systemId: systemIdForInstance(GONE), result: 'deleted', reason: expect.stringContaining('no existing instance') }),
+    ]);
+  });
+
+  it('never removes the manager of an instance that still exists', async () => {
+    gitlab.addManager(alpha, systemIdForInstance(LIVE), hoursAgo(300), hoursAgo(200));
+
+    const report = await reapOrphans(deps());
+
+    expect(gitlab.managerSystemIds(alpha)).toEqual([systemIdForInstance(LIVE)]);
+    expect(report.removed).toEqual([]);
+    expect(report.kept).toMatchObject({ alpha: 1 });
+  });
+
+  it('keeps a manager whose instance only the fleet tag still finds (detached or in standby)', async () => {
+    instancesByFleetTag = { alpha: [DETACHED] };
+    gitlab.addManager(alpha, systemIdForInstance(DETACHED), hoursAgo(3), hoursAgo(2));
+
+    await reapOrphans(deps());
+
+    expect(gitlab.managerSystemIds(alpha)).toEqual([systemIdForInstance(DETACHED)]);
+  });
+
+  it('keeps a manager younger than the grace period', async () => {
+    gitlab.addManager(alpha, systemIdForInstance(GONE), new Date(NOW.getTime() - 10 * 60_000), null);
+
+    await reapOrphans(deps());
+
+    expect(gitlab.managerSystemIds(alpha)).toEqual([systemIdForInstance(GONE)]);
+  });
+
+  it('skips a fleet when listing its instances fails, and still reaps the other fleets', async () => {
+    gitlab.addManager(alpha, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+    gitlab.addManager(beta, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+    ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
+      if (input.Filters?.some((f) => f.Values?.includes(fleets[0].autoScalingGroupName))) throw Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' });
+      return { Reservations: [] };
+    });
+
+    const report = await reapOrphans(deps());
+
+    expect(gitlab.managerSystemIds(alpha)).toEqual([systemIdForInstance(GONE)]);
+    expect(gitlab.managerSystemIds(beta)).toEqual([]);
+    expect(report.skipped).toEqual([{ fleet: 'alpha', reason: expect.stringContaining('listing instances failed'), failed: true }]);
+  });
+
+  it('skips, without calling it a failure, a fleet whose group is not deployed', async () => {
+    delete instancesByGroup[fleets[1].autoScalingGroupName];
+    gitlab.addManager(beta, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+
+    const report = await reapOrphans(deps());
+
+    expect(gitlab.managerSystemIds(beta)).toEqual([systemIdForInstance(GONE)]);
+    expect(report.skipped).toEqual([{ fleet: 'beta', reason: expect.stringContaining('does not exist'), failed: false }]);
+  });
+
+  it('skips a fleet when GitLab refuses to list its managers', async () => {
+    gitlab.addManager(alpha, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+    apiToken = ['glpat', 'notallowedxxxxxxxxxx'].join('-');
+
+    const report = await reapOrphans(deps());
+
+    expect(gitlab.managerSystemIds(alpha)).toEqual([systemIdForInstance(GONE)]);
+    expect(report.skipped.map((s) => s.reason)).toEqual([expect.stringContaining('HTTP 403'), expect.stringContaining('HTTP 403')]);
+  });
+
+  it('reports a deletion that failed and goes on with the next orphan', async () => {
+    const other = 'i-0ddddddddddddddd4';
+    gitlab.addManager(alpha, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+    gitlab.addManager(alpha, systemIdForInstance(other), hoursAgo(3), hoursAgo(2));
+    gitlab.inject({ kind: 'status', status: 500, times: 2, path: /^\/api\/v4\/runners\/managers$/ });
+
+    const report = await reapOrphans(deps());
+
+    expect(report.failed).toHaveLength(1);
+    expect(report.removed).toHaveLength(1);
+  });
+
+  it('never deletes a whole runner', async () => {
+    gitlab.addManager(alpha, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+
+    await reapOrphans(deps());
+
+    expect(gitlab.requests.filter((r) => r.method === 'DELETE' && r.path === '/api/v4/runners')).toEqual([]);
+  });
+
+  it('never writes runner or API tokens to the logs', async () => {
+    gitlab.addManager(alpha, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+    await reapOrphans(deps());
+    gitlab.inject({ kind: 'status', status: 500, times: 100 });
+    await reapOrphans(deps());
+
+    const logs = output.join('\n');
+    expect(logs).toContain('orphan removed');
+    for (const secret of [tokens.alpha, tokens.beta, apiToken]) expect(logs).not.toContain(secret);
+  });
+});
