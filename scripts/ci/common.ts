@@ -1,0 +1,113 @@
+/**
+ * Helpers shared by the CI gate scripts (scripts/ci/*.ts, run by .ci/run through tsx).
+ * Gates discover their inputs by globbing, so stacks, examples and scripts added later are
+ * checked without touching CI.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, delimiter, extname, join, relative, resolve } from 'node:path';
+
+export const ROOT = resolve(__dirname, '..', '..');
+
+/** Where gates write synthesized templates and extracted user data (inside the gitignored cdk.out/). */
+export const CI_OUT = process.env.CI_OUT_DIR ? resolve(process.env.CI_OUT_DIR) : join(ROOT, 'cdk.out', 'ci');
+export const SYNTH_OUT = join(CI_OUT, 'synth');
+
+/** Bundled fleet configs: the root fleet.config.yaml and every examples/*.yaml|yml|json. */
+export function bundledConfigs(root = ROOT): string[] {
+  const configs: string[] = [];
+  if (existsSync(join(root, 'fleet.config.yaml'))) configs.push(join(root, 'fleet.config.yaml'));
+  const examples = join(root, 'examples');
+  if (existsSync(examples)) {
+    for (const name of readdirSync(examples).sort()) {
+      if (['.yaml', '.yml', '.json'].includes(extname(name))) configs.push(join(examples, name));
+    }
+  }
+  return configs;
+}
+
+/** A directory-safe label for a config file: `fleet.config`, `examples-spot-only`. */
+export function configLabel(file: string, root = ROOT): string {
+  const rel = relative(root, file);
+  return rel.replace(/\.(ya?ml|json)$/, '').replace(/[\\/]/g, '-');
+}
+
+/** Every file under `dir` (recursively) accepted by `accept`, sorted. Missing dir: empty. */
+export function findFiles(
+  dir: string,
+  accept: (path: string) => boolean,
+  skipDirs: readonly string[] = ['node_modules', '.git', '.venv'],
+): string[] {
+  if (!existsSync(dir)) return [];
+  const found: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      if (!skipDirs.includes(name)) found.push(...findFiles(path, accept, skipDirs));
+    } else if (accept(path)) {
+      found.push(path);
+    }
+  }
+  return found;
+}
+
+/** Synthesized CloudFormation templates under `dir`. */
+export function findTemplates(dir: string): string[] {
+  return findFiles(dir, (path) => basename(path).endsWith('.template.json'));
+}
+
+/**
+ * Resolves a tool: the repo's Python virtualenv first (.venv/bin, where .ci/run installs the
+ * pinned cfn-lint and checkov), then PATH.
+ */
+export function findTool(name: string): string | undefined {
+  const dirs = [join(ROOT, '.venv', 'bin'), ...(process.env.PATH ?? '').split(delimiter)];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Runs a command to completion, capturing output (no shell). */
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): SpawnSyncReturns<string> {
+  return spawnSync(command, args, {
+    cwd: options.cwd ?? ROOT,
+    env: options.env ?? process.env,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: options.timeoutMs,
+  });
+}
+
+/** Environment for synthesis: no credentials, no instance metadata, no telemetry. */
+export function credentialFreeEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
+  for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE'])
+    delete env[key];
+  return {
+    ...env,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    CDK_DISABLE_VERSION_CHECK: 'true',
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+  };
+}
+
+/** The one line .ci/run lifts into its final table. */
+export function summary(gate: string, text: string): void {
+  console.log(`SUMMARY ${gate}: ${text}`);
+}
+
+export function rel(path: string): string {
+  return relative(ROOT, path) || '.';
+}
+
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
