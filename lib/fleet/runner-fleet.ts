@@ -155,6 +155,13 @@ export class RunnerFleet extends Construct {
       updatePolicy: autoscaling.UpdatePolicy.rollingUpdate(),
     });
 
+    if (!scheduled) {
+      Annotations.of(this.autoScalingGroup).acknowledgeWarning(
+        '@aws-cdk/aws-autoscaling:desiredCapacitySet',
+        'An unscheduled fleet is meant to run capacity.desired instances; a deploy restoring it is the intended behaviour.',
+      );
+    }
+
     const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     // L2 rolling update options lack MinActiveInstancesPercent; keep the scheduled-action policy the L2 set.
     cfnGroup.cfnOptions.updatePolicy = {

@@ -30,6 +30,12 @@ export interface FleetAppOptions extends FleetStacksOptions {
    * @default - the CDK default (cdk.out, or the directory the CDK CLI passes)
    */
   readonly outdir?: string;
+  /**
+   * Run CDK's built-in CloudFormation schema validation at synth. It costs about 4 s to start
+   * (a WASM engine) plus ~50 ms per stack; benchmarks and unit tests may turn it off.
+   * @default true
+   */
+  readonly cloudFormationValidation?: boolean;
 }
 
 export interface FleetStacks {
@@ -58,7 +64,7 @@ export function addFleetStacks(app: App, config: FleetConfig, options: FleetStac
 
 /** A new app holding the fleet stacks for `config`. */
 export function createFleetApp(config: FleetConfig, options: FleetAppOptions = {}): App {
-  const app = new App({ outdir: options.outdir });
+  const app = new App({ outdir: options.outdir, builtinCloudFormationValidation: options.cloudFormationValidation ?? true });
   addFleetStacks(app, config, options);
   return app;
 }

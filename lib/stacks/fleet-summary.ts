@@ -1,14 +1,26 @@
 /**
  * A short table of the fleets an app deploys, printed by bin/app.ts at synth.
  */
-import type { FleetConfig, FleetSpec } from '../config';
+import { WEEKDAYS, type FleetConfig, type FleetSpec, type Weekday } from '../config';
 import { fleetStackName } from './fleet-app';
 
 const COLUMNS = ['fleet', 'compute', 'arch', 'instance types', 'capacity', 'schedule', 'stack'] as const;
 
+/** `mon,tue,wed,sat` -> `mon-wed,sat`. */
+function dayText(days: readonly Weekday[]): string {
+  const indexes = days.map((d) => WEEKDAYS.indexOf(d)).sort((a, b) => a - b);
+  const runs: number[][] = [];
+  for (const i of indexes) {
+    const run = runs[runs.length - 1];
+    if (run && i === run[run.length - 1] + 1) run.push(i);
+    else runs.push([i]);
+  }
+  return runs.map((r) => (r.length > 2 ? `${WEEKDAYS[r[0]]}-${WEEKDAYS[r[r.length - 1]]}` : r.map((i) => WEEKDAYS[i]).join(','))).join(',');
+}
+
 function scheduleText(fleet: FleetSpec): string {
   if (!fleet.schedule) return `always on (${fleet.capacity.desired})`;
-  const windows = fleet.schedule.windows.map((w) => `${w.days.join(',')} ${w.start}-${w.end}=${w.desired}`).join('; ');
+  const windows = fleet.schedule.windows.map((w) => `${dayText(w.days)} ${w.start}-${w.end}=${w.desired}`).join('; ');
   return `${windows} ${fleet.schedule.timeZone}`;
 }
 
