@@ -4,7 +4,7 @@
  * Precedence for every setting: command line, then the config's `cost` section, then the
  * defaults (us-east-1, m5.xlarge, Graviton factor 1, the embedded price snapshot).
  */
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { DEFAULT_CONFIG_FILE, loadFleetConfig } from '../config/load';
 import { estimateCost } from '../cost/estimate';
 import { mergeOverrides, snapshotPriceBook, type PriceBook, type PriceOverrides } from '../cost/price-book';
@@ -12,8 +12,7 @@ import { toCostJson } from '../cost/report-json';
 import { renderCostReport } from '../cost/report-text';
 import { TYPICAL_WEEK } from '../cost/week-hours';
 import { instanceTypeName, isoDate, numberIn, priceOverride, regionName } from './option-parsers';
-import { PROCESS_OUTPUT, UsageError, type CliOutput } from './program';
-import { parseInstanceType } from '../config/instance-types';
+import { PROCESS_OUTPUT, type CliOutput } from './program';
 
 /** Region priced when neither the command line nor the config names one. */
 export const DEFAULT_COST_REGION = 'us-east-1';
@@ -41,16 +40,27 @@ export function registerCostCommand(program: Command, output: CliOutput = PROCES
     .description('Estimate what the fleets cost per week, month and year, and what they save against always-on x86 on-demand runners.')
     .option('-c, --config <file>', 'fleet configuration file', DEFAULT_CONFIG_FILE)
     .option('-r, --region <region>', `AWS region to price (default: cost.region in the config, else ${DEFAULT_COST_REGION})`, regionName)
-    .option('--live', 'fetch current prices from the AWS Price List API and spot price history (needs AWS credentials; falls back to the snapshot)')
+    .option(
+      '--live',
+      'fetch current prices from the AWS Price List API and spot price history (needs AWS credentials; falls back to the snapshot)',
+    )
     .addOption(new Option('-f, --format <format>', 'output format').choices(COST_FORMATS).default('table'))
-    .option('--hours-per-week <hours>', 'replace every schedule with this many hours a week at peak capacity', numberIn(0, 168, 'hours a week'))
+    .option(
+      '--hours-per-week <hours>',
+      'replace every schedule with this many hours a week at peak capacity',
+      numberIn(0, 168, 'hours a week'),
+    )
     .option('--baseline-type <type>', 'always-on on-demand instance each runner is compared with (default: m5.xlarge)', instanceTypeName)
     .option(
       '--graviton-factor <factor>',
       'share of the time arm64 needs for the same work: 1 = no credit (default), 0.735 = 1/1.36, 0.64 = the seed',
       numberIn(0, 2, '1 = no credit, 0.735 = 1/1.36, 0.64 = the seed'),
     )
-    .option('--price <type:kind=usd>', 'price override, repeatable, e.g. --price m6g.large:spot=0.0419 --price m5.xlarge:on-demand=0.192', priceOverride)
+    .option(
+      '--price <type:kind=usd>',
+      'price override, repeatable, e.g. --price m6g.large:spot=0.0419 --price m5.xlarge:on-demand=0.192',
+      priceOverride,
+    )
     .option('--week <date>', 'count real hours of the local week containing this date (YYYY-MM-DD), DST changes included', isoDate)
     .action(async (options: CostCommandOptions) => {
       output.out(await costCommandOutput(options, output));
@@ -63,9 +73,6 @@ export async function costCommandOutput(options: CostCommandOptions, output: Cli
   const settings = config.cost;
   const region = options.region ?? settings?.region ?? DEFAULT_COST_REGION;
   const baselineInstanceType = options.baselineType ?? settings?.baselineInstanceType;
-  if (baselineInstanceType !== undefined && !parseInstanceType(baselineInstanceType)) {
-    throw new UsageError(`cost.baselineInstanceType "${baselineInstanceType}" is not an EC2 instance type (e.g. m5.xlarge)`);
-  }
   const overrides = mergeOverrides(settings?.prices ?? {}, options.price ?? {});
   const prices = options.live
     ? await livePrices(region, [...config.fleets.flatMap((f) => f.instanceTypes), baselineInstanceType ?? 'm5.xlarge'], overrides)

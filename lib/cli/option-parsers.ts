@@ -7,13 +7,19 @@ import { parseInstanceType } from '../config/instance-types';
 import type { PriceOverride, PriceOverrides } from '../cost/price-book';
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-const KINDS: Readonly<Record<string, keyof PriceOverride>> = { spot: 'spot', 'on-demand': 'onDemand', ondemand: 'onDemand', onDemand: 'onDemand' };
+const KINDS: Readonly<Record<string, keyof PriceOverride>> = {
+  spot: 'spot',
+  'on-demand': 'onDemand',
+  ondemand: 'onDemand',
+  onDemand: 'onDemand',
+};
 
 /** A number in (min, max]. */
 export function numberIn(min: number, max: number, hint: string): (value: string) => number {
   return (value: string) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= min || n > max) throw new InvalidArgumentError(`must be a number > ${min} and <= ${max} (${hint})`);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= min || n > max)
+      throw new InvalidArgumentError(`must be a number > ${min} and <= ${max} (${hint})`);
     return n;
   };
 }
@@ -49,6 +55,7 @@ export function priceOverride(value: string, previous: PriceOverrides = {}): Pri
   const price = Number(priceText);
   if (!parseInstanceType(type)) throw new InvalidArgumentError(`"${type}" is not an EC2 instance type; ${usage}`);
   if (!kind) throw new InvalidArgumentError(`"${kindName}" is not a price kind (allowed: spot, on-demand); ${usage}`);
-  if (!Number.isFinite(price) || price <= 0 || price > 1000) throw new InvalidArgumentError(`"${priceText}" is not a price in USD per hour (> 0 and <= 1000); ${usage}`);
+  if (!Number.isFinite(price) || price <= 0 || price > 1000)
+    throw new InvalidArgumentError(`"${priceText}" is not a price in USD per hour (> 0 and <= 1000); ${usage}`);
   return { ...previous, [type]: { ...previous[type], [kind]: price } };
 }

@@ -63,7 +63,9 @@ export async function runProgram(program: Command, argv: readonly string[], outp
       output.err(`${PROGRAM_NAME}: ${error.message}\n`);
       return 1;
     }
-    output.err(`${PROGRAM_NAME}: unexpected error (please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    output.err(
+      `${PROGRAM_NAME}: unexpected error (please report it):\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return 70;
   }
 }

@@ -118,7 +118,11 @@ const hourlyPrice = z.number().positive().max(1000);
 const costSchema = z
   .object({
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional().describe('Region priced by `runner-fleet cost` when --region is not given. Default: us-east-1.'),
-    baselineInstanceType: z.string().default(DEFAULT_BASELINE_INSTANCE_TYPE).describe('Always-on on-demand instance each runner is compared with (one per peak instance).'),
+    baselineInstanceType: z
+      .string()
+      .refine((type) => architectureOf(type) !== undefined, { message: 'must be an EC2 instance type such as m5.xlarge' })
+      .default(DEFAULT_BASELINE_INSTANCE_TYPE)
+      .describe('Always-on on-demand instance each runner is compared with (one per peak instance).'),
     gravitonPerformanceFactor: z
       .number()
       .positive()

@@ -174,7 +174,9 @@ export function estimateCost(config: Pick<FleetConfig, 'fleets'>, options: CostO
   const gravitonPerformanceFactor = options.gravitonPerformanceFactor ?? DEFAULT_GRAVITON_PERFORMANCE_FACTOR;
   validateOptions(options, gravitonPerformanceFactor);
   const week = options.hoursPerWeek !== undefined ? TYPICAL_WEEK : (options.week ?? TYPICAL_WEEK);
-  const fleets = config.fleets.map((fleet) => estimateFleetCost(fleet, { ...options, baselineInstanceType, gravitonPerformanceFactor, week }));
+  const fleets = config.fleets.map((fleet) =>
+    estimateFleetCost(fleet, { ...options, baselineInstanceType, gravitonPerformanceFactor, week }),
+  );
   return {
     priceSource: options.prices.source,
     currency: 'USD',
@@ -182,7 +184,10 @@ export function estimateCost(config: Pick<FleetConfig, 'fleets'>, options: CostO
     gravitonPerformanceFactor,
     hoursPerWeek: options.hoursPerWeek,
     week,
-    weekDescription: options.hoursPerWeek !== undefined ? `${options.hoursPerWeek} h a week at peak capacity (schedules replaced by --hours-per-week)` : describeWeek(week),
+    weekDescription:
+      options.hoursPerWeek !== undefined
+        ? `${options.hoursPerWeek} h a week at peak capacity (schedules replaced by --hours-per-week)`
+        : describeWeek(week),
     fleets,
     total: totals(fleets, options.prices.hostedCi),
     warnings: options.prices.warnings,
@@ -190,9 +195,11 @@ export function estimateCost(config: Pick<FleetConfig, 'fleets'>, options: CostO
 }
 
 function validateOptions(options: CostOptions, factor: number): void {
-  if (!(factor > 0 && factor <= 2)) throw new CostError(`gravitonPerformanceFactor (${factor}) must be > 0 and <= 2 (1 = no credit, 0.735 = 1/1.36, 0.64 = the seed)`);
+  if (!(factor > 0 && factor <= 2))
+    throw new CostError(`gravitonPerformanceFactor (${factor}) must be > 0 and <= 2 (1 = no credit, 0.735 = 1/1.36, 0.64 = the seed)`);
   const hours = options.hoursPerWeek;
-  if (hours !== undefined && !(hours > 0 && hours <= HOURS_PER_WEEK)) throw new CostError(`hoursPerWeek (${hours}) must be > 0 and <= ${HOURS_PER_WEEK}`);
+  if (hours !== undefined && !(hours > 0 && hours <= HOURS_PER_WEEK))
+    throw new CostError(`hoursPerWeek (${hours}) must be > 0 and <= ${HOURS_PER_WEEK}`);
 }
 
 /** Estimates one fleet. */
@@ -281,9 +288,17 @@ export function vcpusOf(instanceType: string): number | undefined {
   return multiple ? Number(multiple[1]) * 4 : undefined;
 }
 
-function twoVcpuMinutesPerWeek(onDemandHours: number, onDemand: PricedType | undefined, spotHours: number, spot: PricedType | undefined): number | undefined {
+function twoVcpuMinutesPerWeek(
+  onDemandHours: number,
+  onDemand: PricedType | undefined,
+  spotHours: number,
+  spot: PricedType | undefined,
+): number | undefined {
   let minutes = 0;
-  for (const [hours, price] of [[onDemandHours, onDemand], [spotHours, spot]] as const) {
+  for (const [hours, price] of [
+    [onDemandHours, onDemand],
+    [spotHours, spot],
+  ] as const) {
     if (hours === 0 || !price) continue;
     const vcpus = vcpusOf(price.instanceType);
     if (vcpus === undefined) return undefined;

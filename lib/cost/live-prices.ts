@@ -10,7 +10,16 @@
 import type { _InstanceType, EC2Client } from '@aws-sdk/client-ec2';
 import type { PricingClient } from '@aws-sdk/client-pricing';
 import { CostError } from './errors';
-import { createPriceBook, overrideLayer, snapshotLayer, snapshotPriceBook, snapshotSource, type PriceBook, type PriceLayer, type PriceOverrides } from './price-book';
+import {
+  createPriceBook,
+  overrideLayer,
+  snapshotLayer,
+  snapshotPriceBook,
+  snapshotSource,
+  type PriceBook,
+  type PriceLayer,
+  type PriceOverrides,
+} from './price-book';
 import { PRICE_SNAPSHOT, type InstancePrices, type SourcedPrice } from './price-snapshot';
 
 /** The Price List API is served from a few regions only; us-east-1 is one and has every region's prices. */
@@ -55,7 +64,8 @@ export async function livePriceBook(options: LivePriceOptions): Promise<PriceBoo
     for (const kind of ['onDemand', 'spot'] as const) {
       if (live[type]?.[kind] || overrides[type]?.[kind] !== undefined) continue;
       const label = kind === 'onDemand' ? 'on-demand' : 'spot';
-      if (hasSnapshot && PRICE_SNAPSHOT.regions[options.region].instanceTypes[type]) warnings.push(`no live ${label} price for ${type} in ${options.region}; using the snapshot's`);
+      if (hasSnapshot && PRICE_SNAPSHOT.regions[options.region].instanceTypes[type])
+        warnings.push(`no live ${label} price for ${type} in ${options.region}; using the snapshot's`);
     }
   }
   const date = (options.now ?? new Date()).toISOString().slice(0, 10);
@@ -127,7 +137,10 @@ async function fetchLivePrices(options: LivePriceOptions, types: readonly string
     const prices = [...latest.entries()].filter(([key]) => key.startsWith(`${type} `)).map(([, v]) => v.price);
     if (prices.length === 0) continue;
     const mean = prices.reduce((s, p) => s + p, 0) / prices.length;
-    entry(type).spot = { usdPerHour: Number(mean.toFixed(6)), provenance: `EC2 spot price history, mean of ${prices.length} AZs in ${options.region}` };
+    entry(type).spot = {
+      usdPerHour: Number(mean.toFixed(6)),
+      provenance: `EC2 spot price history, mean of ${prices.length} AZs in ${options.region}`,
+    };
   }
   return layer as Record<string, Partial<InstancePrices>>;
 }
@@ -153,7 +166,10 @@ export function onDemandUsdPerHour(priceList: ReadonlyArray<unknown>): number | 
 interface PriceListProduct {
   readonly product?: { readonly attributes?: Record<string, string> };
   readonly terms?: {
-    readonly OnDemand?: Record<string, { readonly priceDimensions?: Record<string, { readonly unit?: string; readonly pricePerUnit?: { readonly USD?: string } }> }>;
+    readonly OnDemand?: Record<
+      string,
+      { readonly priceDimensions?: Record<string, { readonly unit?: string; readonly pricePerUnit?: { readonly USD?: string } }> }
+    >;
   };
 }
 

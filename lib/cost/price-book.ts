@@ -4,7 +4,14 @@
  * mistake reported with the ways to supply one.
  */
 import { CostError } from './errors';
-import { PRICE_SNAPSHOT, snapshotRegions, type HostedCiPrice, type InstancePrices, type PriceSnapshot, type SourcedPrice } from './price-snapshot';
+import {
+  PRICE_SNAPSHOT,
+  snapshotRegions,
+  type HostedCiPrice,
+  type InstancePrices,
+  type PriceSnapshot,
+  type SourcedPrice,
+} from './price-snapshot';
 
 export type PriceKind = 'onDemand' | 'spot';
 
@@ -95,7 +102,9 @@ export function snapshotLayer(region: string, snapshot: PriceSnapshot = PRICE_SN
   const regional = snapshot.regions[region];
   if (!regional) {
     const known = snapshot === PRICE_SNAPSHOT ? snapshotRegions() : Object.keys(snapshot.regions);
-    throw new CostError(`no price snapshot for region "${region}"; snapshot regions: ${known.join(', ')}. Use --live to fetch its prices from AWS`);
+    throw new CostError(
+      `no price snapshot for region "${region}"; snapshot regions: ${known.join(', ')}. Use --live to fetch its prices from AWS`,
+    );
   }
   return regional.instanceTypes;
 }

@@ -90,7 +90,8 @@ const SPOT_SAVING: Readonly<Record<string, { saving: number; provenance: string 
   c8g: { saving: 0.61, provenance: 'AWS Spot Instance Advisor average saving 61% (recorded 2025-06)' },
 };
 const ASSUMED_SPOT_SAVING = 0.5;
-const ASSUMED_SPOT_PROVENANCE = 'assumed 50% saving (no recorded Spot Instance Advisor figure for this family; use --live or a price override)';
+const ASSUMED_SPOT_PROVENANCE =
+  'assumed 50% saving (no recorded Spot Instance Advisor figure for this family; use --live or a price override)';
 
 /** Sizes included for every family; AWS prices sizes linearly within a family. */
 const SIZES: Readonly<Record<string, number>> = { large: 1, xlarge: 2 };
@@ -105,11 +106,13 @@ const REGIONS: Readonly<Record<string, { factor: number; basis: string }>> = {
   'us-west-2': { factor: 1, basis: 'us-east-1 prices: US West (Oregon) lists the same prices as US East (N. Virginia) for these families' },
   'eu-west-1': {
     factor: 0.107 / 0.096,
-    basis: 'us-east-1 price x 1.1146 (eu-west-1 m5.large list price $0.107 / us-east-1 $0.096, best knowledge of list prices), rounded to 4 decimals',
+    basis:
+      'us-east-1 price x 1.1146 (eu-west-1 m5.large list price $0.107 / us-east-1 $0.096, best knowledge of list prices), rounded to 4 decimals',
   },
   'eu-central-1': {
     factor: 0.115 / 0.096,
-    basis: 'us-east-1 price x 1.1979 (eu-central-1 m5.large list price $0.115 / us-east-1 $0.096, best knowledge of list prices), rounded to 4 decimals',
+    basis:
+      'us-east-1 price x 1.1979 (eu-central-1 m5.large list price $0.115 / us-east-1 $0.096, best knowledge of list prices), rounded to 4 decimals',
   },
 };
 
@@ -124,7 +127,10 @@ function buildRegion(region: string, factor: number, basis: string): RegionPrice
       const type = `${family}.${size}`;
       const recorded = US_EAST_1_RECORDED_OTHER_SIZES[type];
       let usEast1 = large.usdPerHour * multiple;
-      let provenance = multiple === 1 ? large.provenance : `${multiple} x ${family}.large (${large.provenance}); AWS prices sizes linearly within a family`;
+      let provenance =
+        multiple === 1
+          ? large.provenance
+          : `${multiple} x ${family}.large (${large.provenance}); AWS prices sizes linearly within a family`;
       if (recorded !== undefined) {
         usEast1 = recorded;
         provenance = RECORDED;
@@ -153,7 +159,8 @@ export const PRICE_SNAPSHOT: PriceSnapshot = {
       name: 'GitLab.com hosted runner (small Linux, 2 vCPU)',
       usdPer1000Minutes: 10,
       date: '2026-01-01',
-      provenance: 'GitLab.com additional compute minutes: $10 per 1,000 at cost factor 1 (small 2-vCPU Linux runner); 2026 pricing as GitLab Credits',
+      provenance:
+        'GitLab.com additional compute minutes: $10 per 1,000 at cost factor 1 (small 2-vCPU Linux runner); 2026 pricing as GitLab Credits',
     },
     {
       id: 'github-x64',

@@ -54,7 +54,19 @@ function sections(report: CostReport): Section[] {
   const { fleets, total } = report;
   const cost: Section = {
     title: 'Cost per fleet',
-    header: ['Fleet', 'Compute', 'Priced at', 'Uptime h/wk', 'Instance-h/wk', 'Weekly', 'Monthly', 'Yearly', 'Baseline/wk', 'Baseline/yr', 'Saved'],
+    header: [
+      'Fleet',
+      'Compute',
+      'Priced at',
+      'Uptime h/wk',
+      'Instance-h/wk',
+      'Weekly',
+      'Monthly',
+      'Yearly',
+      'Baseline/wk',
+      'Baseline/yr',
+      'Saved',
+    ],
     numeric: [false, false, false, true, true, true, true, true, true, true, true],
     rows: [
       ...fleets.map((f) => [
@@ -90,14 +102,34 @@ function sections(report: CostReport): Section[] {
     header: ['Fleet', 'Schedule', 'Spot', 'Graviton', 'Total saved/wk', 'Saved'],
     numeric: [false, true, true, true, true, true],
     rows: [
-      ...fleets.map((f) => [f.name, usd(f.levers.schedule), usd(f.levers.spot), usd(f.levers.graviton), usd(f.weeklySavings), pct(f.savingsPercent)]),
-      ['Total', usd(total.levers.schedule), usd(total.levers.spot), usd(total.levers.graviton), usd(total.weeklySavings), pct(total.savingsPercent)],
+      ...fleets.map((f) => [
+        f.name,
+        usd(f.levers.schedule),
+        usd(f.levers.spot),
+        usd(f.levers.graviton),
+        usd(f.weeklySavings),
+        pct(f.savingsPercent),
+      ]),
+      [
+        'Total',
+        usd(total.levers.schedule),
+        usd(total.levers.spot),
+        usd(total.levers.graviton),
+        usd(total.weeklySavings),
+        pct(total.savingsPercent),
+      ],
     ],
   };
   const hosted = report.fleets[0]?.hosted.map((h) => h.hosted) ?? [];
   const perMinute: Section = {
     title: 'Per 1,000 job-minutes at full utilization, and the utilization at which hosted CI costs the same',
-    header: ['Fleet', 'Runner-min/h', 'Self-hosted', 'Per 1,000 2-vCPU-min', ...hosted.map((h) => `Break-even vs ${shortName(h.id)} ${usd(h.usdPer1000Minutes, 0)}`)],
+    header: [
+      'Fleet',
+      'Runner-min/h',
+      'Self-hosted',
+      'Per 1,000 2-vCPU-min',
+      ...hosted.map((h) => `Break-even vs ${shortName(h.id)} ${usd(h.usdPer1000Minutes, 0)}`),
+    ],
     numeric: [false, true, true, true, ...hosted.map(() => true)],
     rows: [
       ...fleets.map((f) => [
@@ -127,7 +159,10 @@ function preamble(report: CostReport, context: ReportContext): string[] {
   const source = report.priceSource;
   const factor = report.gravitonPerformanceFactor;
   const shown = Number(factor.toFixed(4));
-  const factorNote = factor === 1 ? 'no credit, the estimate is the bill for the scheduled hours' : `arm64 costs x ${shown}, for the same work done in less time`;
+  const factorNote =
+    factor === 1
+      ? 'no credit, the estimate is the bill for the scheduled hours'
+      : `arm64 costs x ${shown}, for the same work done in less time`;
   return [
     `Cost estimate${context.configFile ? ` for ${context.configFile}` : ''}, ${source.region}, USD`,
     `Prices: ${source.kind} ${source.date}: ${source.description}`,
@@ -140,7 +175,7 @@ function preamble(report: CostReport, context: ReportContext): string[] {
 function notes(report: CostReport): string[] {
   const hosted = report.fleets[0]?.hosted.map((h) => h.hosted) ?? [];
   return [
-    'A job-minute is one of the runner\'s `concurrency` slots for a minute; hosted minutes run on a dedicated 2-vCPU machine, so the 2-vCPU column is the like-for-like one.',
+    "A job-minute is one of the runner's `concurrency` slots for a minute; hosted minutes run on a dedicated 2-vCPU machine, so the 2-vCPU column is the like-for-like one.",
     'Spot hours are priced at the cheapest configured type (price-capacity-optimized), on-demand hours at the first configured type (prioritized).',
     ...hosted.map((h) => `${h.name}: ${usd(h.usdPer1000Minutes)} per 1,000 minutes (${h.date}; ${h.provenance}).`),
     ...report.warnings.map((w) => `Warning: ${w}`),

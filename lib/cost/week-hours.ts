@@ -47,8 +47,19 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
 
 /** The zone's UTC offset at an instant, in milliseconds (local = UTC + offset). */
 export function utcOffsetMs(timeZone: string, instantMs: number): number {
-  const parts = Object.fromEntries(formatter(timeZone).formatToParts(new Date(instantMs)).map((p) => [p.type, p.value]));
-  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  const parts = Object.fromEntries(
+    formatter(timeZone)
+      .formatToParts(new Date(instantMs))
+      .map((p) => [p.type, p.value]),
+  );
+  const asUtc = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
   return asUtc - Math.floor(instantMs / 1000) * 1000;
 }
 
@@ -77,7 +88,11 @@ export function localWeekStart(date: string): number {
 }
 
 /** Real hours each profile segment lasts in the given week, in profile order. */
-export function segmentHours(profile: readonly CapacitySegment[], timeZone: string | undefined, week: EstimateWeek = TYPICAL_WEEK): number[] {
+export function segmentHours(
+  profile: readonly CapacitySegment[],
+  timeZone: string | undefined,
+  week: EstimateWeek = TYPICAL_WEEK,
+): number[] {
   if (week.kind === 'typical' || timeZone === undefined) return profile.map((s) => (s.toMinute - s.fromMinute) / 60);
   const monday = localWeekStart(week.date);
   const instant = (minuteOfWeek: number) => localToInstant(timeZone, monday + minuteOfWeek * MS_PER_MINUTE);
@@ -85,7 +100,11 @@ export function segmentHours(profile: readonly CapacitySegment[], timeZone: stri
 }
 
 /** Real instance-hours of a profile in the given week (each running instance counted). */
-export function realInstanceHours(profile: readonly CapacitySegment[], timeZone: string | undefined, week: EstimateWeek = TYPICAL_WEEK): number {
+export function realInstanceHours(
+  profile: readonly CapacitySegment[],
+  timeZone: string | undefined,
+  week: EstimateWeek = TYPICAL_WEEK,
+): number {
   const hours = segmentHours(profile, timeZone, week);
   return profile.reduce((sum, s, i) => sum + s.desired * hours[i], 0);
 }

@@ -55,7 +55,13 @@ describe('runner-fleet cost', () => {
     const { code, stdout } = run(['cost', '--config', 'examples/seed-comparison.yaml', '--format', 'json']);
     expect(code).toBe(0);
     const json = JSON.parse(stdout);
-    expect(json.fleets[0]).toMatchObject({ uptimeHoursPerWeek: 40, weeklyCost: 1.07264, baselineWeeklyCost: 32.256, savingsPercent: 96.67, runnerMinutesPerHour: 600 });
+    expect(json.fleets[0]).toMatchObject({
+      uptimeHoursPerWeek: 40,
+      weeklyCost: 1.07264,
+      baselineWeeklyCost: 32.256,
+      savingsPercent: 96.67,
+      runnerMinutesPerHour: 600,
+    });
     expect(json.priceSource).toEqual({ kind: 'snapshot', date: '2026-01-01', region: 'us-east-1' });
   });
 
@@ -73,7 +79,19 @@ describe('runner-fleet cost', () => {
   });
 
   it('applies command-line prices, factor and hours over the config', () => {
-    const { stdout } = run(['cost', '-c', 'examples/seed-comparison.yaml', '-f', 'json', '--price', 'm6g.large:spot=0.05', '--graviton-factor', '1', '--hours-per-week', '10']);
+    const { stdout } = run([
+      'cost',
+      '-c',
+      'examples/seed-comparison.yaml',
+      '-f',
+      'json',
+      '--price',
+      'm6g.large:spot=0.05',
+      '--graviton-factor',
+      '1',
+      '--hours-per-week',
+      '10',
+    ]);
     expect(JSON.parse(stdout).fleets[0]).toMatchObject({ uptimeHoursPerWeek: 10, weeklyCost: 0.5 });
   });
 
@@ -102,12 +120,28 @@ fleets:
 
 describe('runner-fleet cost, user mistakes', () => {
   it.each([
-    ['a missing config file', ['cost', '--config', 'no-such-file.yaml'], 'runner-fleet: no-such-file.yaml is not a valid fleet configuration (1 problem):\n  - file not found'],
+    [
+      'a missing config file',
+      ['cost', '--config', 'no-such-file.yaml'],
+      'runner-fleet: no-such-file.yaml is not a valid fleet configuration (1 problem):\n  - file not found',
+    ],
     ['a region without a snapshot', ['cost', '--region', 'ap-south-1'], 'runner-fleet: no price snapshot for region "ap-south-1"'],
-    ['a bad format', ['cost', '--format', 'xml'], "error: option '-f, --format <format>' argument 'xml' is invalid. Allowed choices are table, json, markdown."],
-    ['a bad hours value', ['cost', '--hours-per-week', 'lots'], "error: option '--hours-per-week <hours>' argument 'lots' is invalid. must be a number > 0 and <= 168"],
+    [
+      'a bad format',
+      ['cost', '--format', 'xml'],
+      "error: option '-f, --format <format>' argument 'xml' is invalid. Allowed choices are table, json, markdown.",
+    ],
+    [
+      'a bad hours value',
+      ['cost', '--hours-per-week', 'lots'],
+      "error: option '--hours-per-week <hours>' argument 'lots' is invalid. must be a number > 0 and <= 168",
+    ],
     ['a bad price', ['cost', '--price', 'm6g.large:cheap=1'], '"cheap" is not a price kind (allowed: spot, on-demand)'],
-    ['a bad baseline type', ['cost', '--baseline-type', 'huge'], "error: option '--baseline-type <type>' argument 'huge' is invalid. must be an EC2 instance type"],
+    [
+      'a bad baseline type',
+      ['cost', '--baseline-type', 'huge'],
+      "error: option '--baseline-type <type>' argument 'huge' is invalid. must be an EC2 instance type",
+    ],
     ['a bad week', ['cost', '--week', '2026-13-01'], 'must be a date YYYY-MM-DD'],
     ['an unknown option', ['cost', '--colour'], "error: unknown option '--colour'"],
   ])('reports %s in one message, exit 1, no stack trace', (_what, args, message) => {
@@ -127,10 +161,14 @@ describe('runner-fleet cost, user mistakes', () => {
   });
 
   it('reports every problem of an invalid config with its path', () => {
-    const file = configFile('invalid.yaml', 'gitlab: { url: http://gitlab.com }\nfleets: []\ncost: { gravitonPerformanceFactor: 0 }\n');
+    const file = configFile(
+      'invalid.yaml',
+      'gitlab: { url: http://gitlab.com }\nfleets: []\ncost: { gravitonPerformanceFactor: 0, baselineInstanceType: huge }\n',
+    );
     const { code, stderr } = run(['cost', '-c', file]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/is not a valid fleet configuration \(3 problems\):/);
+    expect(stderr).toMatch(/is not a valid fleet configuration \(4 problems\):/);
+    expect(stderr).toContain('  - cost.baselineInstanceType: must be an EC2 instance type such as m5.xlarge');
     expect(stderr).toContain('  - cost.gravitonPerformanceFactor:');
     expect(stderr).not.toMatch(STACK);
   });

@@ -6,10 +6,14 @@ describe('--price', () => {
   it('accumulates repeated values per type and kind', () => {
     const once = priceOverride('m6g.large:spot=0.0419');
     const twice = priceOverride('m6g.large:on-demand=0.077', once);
-    expect(priceOverride('m5.xlarge:on-demand=0.192', twice)).toEqual({ 'm6g.large': { spot: 0.0419, onDemand: 0.077 }, 'm5.xlarge': { onDemand: 0.192 } });
+    expect(priceOverride('m5.xlarge:on-demand=0.192', twice)).toEqual({
+      'm6g.large': { spot: 0.0419, onDemand: 0.077 },
+      'm5.xlarge': { onDemand: 0.192 },
+    });
   });
 
-  it('lets a later value win', () => expect(priceOverride('m6g.large:spot=0.03', priceOverride('m6g.large:spot=0.05'))).toEqual({ 'm6g.large': { spot: 0.03 } }));
+  it('lets a later value win', () =>
+    expect(priceOverride('m6g.large:spot=0.03', priceOverride('m6g.large:spot=0.05'))).toEqual({ 'm6g.large': { spot: 0.03 } }));
 
   it.each(['m6g.large:spot=-1', 'm6g.large:spot=free', 'large:spot=0.1', 'm6g.large:reserved=0.1', 'm6g.large'])('rejects %s', (value) => {
     expect(() => priceOverride(value)).toThrow(InvalidArgumentError);
@@ -24,7 +28,11 @@ describe('numbers and regions', () => {
 
   it('rejects an empty number', () => expect(() => numberIn(0, 2, 'factor')(' ')).toThrow(InvalidArgumentError));
 
-  it.each(['us-east-1', 'eu-central-1', 'ap-southeast-2', 'us-gov-west-1'])('accepts region %s', (region) => expect(regionName(region)).toBe(region));
+  it.each(['us-east-1', 'eu-central-1', 'ap-southeast-2', 'us-gov-west-1'])('accepts region %s', (region) =>
+    expect(regionName(region)).toBe(region),
+  );
 
-  it.each(['US-EAST-1', 'useast1', 'eu-central'])('rejects region %s', (region) => expect(() => regionName(region)).toThrow('must be an AWS region name'));
+  it.each(['US-EAST-1', 'useast1', 'eu-central'])('rejects region %s', (region) =>
+    expect(() => regionName(region)).toThrow('must be an AWS region name'),
+  );
 });

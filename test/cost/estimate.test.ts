@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadFleetConfig } from '../../lib/config';
 import { CostError } from '../../lib/cost/errors';
-import { ARITHMETIC_GRAVITON_PERFORMANCE_FACTOR, estimateCost, estimateFleetCost, SEED_GRAVITON_PERFORMANCE_FACTOR } from '../../lib/cost/estimate';
+import {
+  ARITHMETIC_GRAVITON_PERFORMANCE_FACTOR,
+  estimateCost,
+  estimateFleetCost,
+  SEED_GRAVITON_PERFORMANCE_FACTOR,
+} from '../../lib/cost/estimate';
 import { snapshotPriceBook } from '../../lib/cost/price-book';
 import { PRICE_SNAPSHOT } from '../../lib/cost/price-snapshot';
 import { configWith, fleetWith, schedule } from './helpers';
@@ -40,7 +45,10 @@ describe('the seed scenario (examples/seed-comparison.yaml)', () => {
 
 describe('the schedule alone', () => {
   const onDemandX86 = (hoursPerWeek: number) =>
-    estimateFleetCost(fleetWith({ computeType: 'on-demand', architecture: 'x86_64', instanceTypes: ['m5.xlarge'] }), { prices: SEED_PRICES, hoursPerWeek });
+    estimateFleetCost(fleetWith({ computeType: 'on-demand', architecture: 'x86_64', instanceTypes: ['m5.xlarge'] }), {
+      prices: SEED_PRICES,
+      hoursPerWeek,
+    });
 
   it('saves 76.2% at 40 hours a week', () => expect(onDemandX86(40).savingsPercent.toFixed(1)).toBe('76.2'));
 
@@ -54,7 +62,9 @@ describe('the schedule alone', () => {
   });
 
   it('rejects --hours-per-week outside (0, 168]', () => {
-    expect(() => estimateCost(configWith({}), { prices: SEED_PRICES, hoursPerWeek: 169 })).toThrow(/hoursPerWeek \(169\) must be > 0 and <= 168/);
+    expect(() => estimateCost(configWith({}), { prices: SEED_PRICES, hoursPerWeek: 169 })).toThrow(
+      /hoursPerWeek \(169\) must be > 0 and <= 168/,
+    );
   });
 });
 
@@ -68,7 +78,8 @@ describe('a spot fleet with an on-demand floor', () => {
   });
   const estimate = estimateFleetCost(fleet, { prices: snapshotPriceBook('us-east-1') });
 
-  it('runs min(desired, onDemandBase) instances on-demand: 2 x 50 h + 1 x 118 h', () => expect(estimate.onDemandInstanceHoursPerWeek).toBe(218));
+  it('runs min(desired, onDemandBase) instances on-demand: 2 x 50 h + 1 x 118 h', () =>
+    expect(estimate.onDemandInstanceHoursPerWeek).toBe(218));
 
   it('runs the rest on spot: 1 x 50 h', () => expect(estimate.spotInstanceHoursPerWeek).toBe(50));
 
@@ -94,10 +105,19 @@ describe('a spot fleet with an on-demand floor', () => {
 
 describe('lever attribution', () => {
   const config = configWith(
-    { computeType: 'spot', instanceTypes: ['c7g.large', 'm6g.large'], onDemandBase: 1, capacity: { min: 0, max: 4, desired: 2 }, schedule: schedule('mon-fri', '07:00', '19:00') },
+    {
+      computeType: 'spot',
+      instanceTypes: ['c7g.large', 'm6g.large'],
+      onDemandBase: 1,
+      capacity: { min: 0, max: 4, desired: 2 },
+      schedule: schedule('mon-fri', '07:00', '19:00'),
+    },
     { computeType: 'on-demand', architecture: 'x86_64', instanceTypes: ['m7i.xlarge'], capacity: { min: 1, max: 2, desired: 2 } },
   );
-  const report = estimateCost(config, { prices: snapshotPriceBook('eu-central-1'), gravitonPerformanceFactor: ARITHMETIC_GRAVITON_PERFORMANCE_FACTOR });
+  const report = estimateCost(config, {
+    prices: snapshotPriceBook('eu-central-1'),
+    gravitonPerformanceFactor: ARITHMETIC_GRAVITON_PERFORMANCE_FACTOR,
+  });
 
   it.each([0, 1])('sums to the total saving of fleet %i', (i) => {
     const { levers, weeklySavings } = report.fleets[i];
@@ -126,7 +146,8 @@ describe('defaults', () => {
     expect(report.fleets[0].weeklyCost).toBeCloseTo(0.0419 * 40, 9);
   });
 
-  it('uses m5.xlarge as the baseline', () => expect(estimateCost(configWith({}), { prices: SEED_PRICES }).baselineInstanceType).toBe('m5.xlarge'));
+  it('uses m5.xlarge as the baseline', () =>
+    expect(estimateCost(configWith({}), { prices: SEED_PRICES }).baselineInstanceType).toBe('m5.xlarge'));
 
   it('keeps the seed factor available as a named constant', () => expect(SEED_GRAVITON_PERFORMANCE_FACTOR).toBe(0.64));
 
@@ -137,7 +158,10 @@ describe('defaults', () => {
   });
 
   it('counts the name-derived jitter the stacks deploy', () => {
-    const fleet = fleetWith({ name: 'graviton-spot', schedule: { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', start: '08:00', end: '18:00' }] } });
+    const fleet = fleetWith({
+      name: 'graviton-spot',
+      schedule: { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', start: '08:00', end: '18:00' }] },
+    });
     const jitter = fleet.schedule?.jitterMinutes ?? 0;
     expect(jitter).toBeGreaterThan(0);
     expect(estimateFleetCost(fleet, { prices: SEED_PRICES }).uptimeHoursPerWeek).toBeCloseTo(50 + (5 * 2 * jitter) / 60, 9);
@@ -160,10 +184,14 @@ describe('prices that are missing', () => {
 
   it('accepts a type the snapshot lacks when the user prices it', () => {
     const fleet = fleetWith({ instanceTypes: ['m9g.large'] });
-    expect(estimateFleetCost(fleet, { prices: snapshotPriceBook('us-east-1', { 'm9g.large': { spot: 0.05 } }) }).spotPrice?.usdPerHour).toBe(0.05);
+    expect(
+      estimateFleetCost(fleet, { prices: snapshotPriceBook('us-east-1', { 'm9g.large': { spot: 0.05 } }) }).spotPrice?.usdPerHour,
+    ).toBe(0.05);
   });
 
   it('rejects a region without a snapshot, listing the regions it has', () => {
-    expect(() => snapshotPriceBook('ap-south-1')).toThrow('no price snapshot for region "ap-south-1"; snapshot regions: us-east-1, us-west-2, eu-west-1, eu-central-1. Use --live to fetch its prices from AWS');
+    expect(() => snapshotPriceBook('ap-south-1')).toThrow(
+      'no price snapshot for region "ap-south-1"; snapshot regions: us-east-1, us-west-2, eu-west-1, eu-central-1. Use --live to fetch its prices from AWS',
+    );
   });
 });

@@ -17,7 +17,9 @@ const NOW = new Date('2026-11-25T12:00:00Z');
 function product(instanceType: string, usd: string, operation = 'RunInstances'): string {
   return JSON.stringify({
     product: { attributes: { instanceType, operation, regionCode: 'eu-central-1' } },
-    terms: { OnDemand: { 'SKU.JRTCKXETXF': { priceDimensions: { 'SKU.JRTCKXETXF.6YS6EN2CT7': { unit: 'Hrs', pricePerUnit: { USD: usd } } } } } },
+    terms: {
+      OnDemand: { 'SKU.JRTCKXETXF': { priceDimensions: { 'SKU.JRTCKXETXF.6YS6EN2CT7': { unit: 'Hrs', pricePerUnit: { USD: usd } } } } },
+    },
   });
 }
 
@@ -59,7 +61,10 @@ describe('live prices', () => {
     });
     const book = await livePriceBook({ region: 'eu-central-1', instanceTypes: ['m7g.large'], now: NOW, ...clients() });
     expect(book.price('m7g.large', 'spot').usdPerHour).toBeCloseTo(0.032, 9);
-    expect(ec2Mock.commandCalls(DescribeSpotPriceHistoryCommand)[0].args[0].input).toMatchObject({ InstanceTypes: ['m7g.large'], ProductDescriptions: ['Linux/UNIX'] });
+    expect(ec2Mock.commandCalls(DescribeSpotPriceHistoryCommand)[0].args[0].input).toMatchObject({
+      InstanceTypes: ['m7g.large'],
+      ProductDescriptions: ['Linux/UNIX'],
+    });
   });
 
   it('labels the source live, dated the day of the fetch', async () => {
@@ -81,7 +86,9 @@ describe('live prices', () => {
     pricingMock.on(GetProductsCommand).rejects(awsError('ThrottlingException', 'Rate exceeded'));
     const book = await livePriceBook({ region: 'eu-central-1', instanceTypes: ['m7g.large'], now: NOW, ...clients() });
     expect(book.source.kind).toBe('snapshot');
-    expect(book.warnings).toEqual(['live prices unavailable (throttled by AWS: ThrottlingException); using the price snapshot of 2026-01-01 instead']);
+    expect(book.warnings).toEqual([
+      'live prices unavailable (throttled by AWS: ThrottlingException); using the price snapshot of 2026-01-01 instead',
+    ]);
     expect(book.price('m7g.large', 'onDemand').usdPerHour).toBeGreaterThan(0);
   });
 
@@ -89,12 +96,16 @@ describe('live prices', () => {
     pricingMock.on(GetProductsCommand).rejects(awsError('CredentialsProviderError', 'Could not load credentials from any providers'));
     const book = await livePriceBook({ region: 'us-east-1', instanceTypes: ['m7g.large'], now: NOW, ...clients() });
     expect(book.source.kind).toBe('snapshot');
-    expect(book.warnings[0]).toBe('live prices unavailable (no AWS credentials: Could not load credentials from any providers); using the price snapshot of 2026-01-01 instead');
+    expect(book.warnings[0]).toBe(
+      'live prices unavailable (no AWS credentials: Could not load credentials from any providers); using the price snapshot of 2026-01-01 instead',
+    );
   });
 
   it('falls back when the spot call fails after the price list succeeded', async () => {
     pricingMock.on(GetProductsCommand).resolves({ PriceList: [product('m7g.large', '0.0920000000')] });
-    ec2Mock.on(DescribeSpotPriceHistoryCommand).rejects(Object.assign(new Error('getaddrinfo ENOTFOUND ec2.eu-central-1.amazonaws.com'), { code: 'ENOTFOUND' }));
+    ec2Mock
+      .on(DescribeSpotPriceHistoryCommand)
+      .rejects(Object.assign(new Error('getaddrinfo ENOTFOUND ec2.eu-central-1.amazonaws.com'), { code: 'ENOTFOUND' }));
     const book = await livePriceBook({ region: 'eu-central-1', instanceTypes: ['m7g.large'], now: NOW, ...clients() });
     expect(book.source.kind).toBe('snapshot');
     expect(book.warnings[0]).toMatch(/^live prices unavailable \(network error: ENOTFOUND/);
@@ -103,7 +114,13 @@ describe('live prices', () => {
   it('keeps user overrides above live prices', async () => {
     pricingMock.on(GetProductsCommand).resolves({ PriceList: [product('m7g.large', '0.0920000000')] });
     ec2Mock.on(DescribeSpotPriceHistoryCommand).resolves({});
-    const book = await livePriceBook({ region: 'eu-central-1', instanceTypes: ['m7g.large'], overrides: { 'm7g.large': { onDemand: 0.05 } }, now: NOW, ...clients() });
+    const book = await livePriceBook({
+      region: 'eu-central-1',
+      instanceTypes: ['m7g.large'],
+      overrides: { 'm7g.large': { onDemand: 0.05 } },
+      now: NOW,
+      ...clients(),
+    });
     expect(book.price('m7g.large', 'onDemand').usdPerHour).toBe(0.05);
   });
 
@@ -117,7 +134,9 @@ describe('live prices', () => {
 
 describe('reading a price list', () => {
   it('prefers the RunInstances product', () => {
-    expect(onDemandUsdPerHour([product('m7g.large', '0.5000000000', 'RunInstances:0010'), product('m7g.large', '0.0816000000')])).toBe(0.0816);
+    expect(onDemandUsdPerHour([product('m7g.large', '0.5000000000', 'RunInstances:0010'), product('m7g.large', '0.0816000000')])).toBe(
+      0.0816,
+    );
   });
 
   it('returns nothing for an empty list', () => expect(onDemandUsdPerHour([])).toBeUndefined());

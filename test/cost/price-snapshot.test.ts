@@ -29,7 +29,8 @@ describe('the price snapshot', () => {
 
   it('prices spot below on-demand everywhere', () => {
     for (const region of Object.values(PRICE_SNAPSHOT.regions)) {
-      for (const [type, prices] of Object.entries(region.instanceTypes)) expect(prices.spot.usdPerHour, type).toBeLessThan(prices.onDemand.usdPerHour);
+      for (const [type, prices] of Object.entries(region.instanceTypes))
+        expect(prices.spot.usdPerHour, type).toBeLessThan(prices.onDemand.usdPerHour);
     }
   });
 
@@ -47,7 +48,10 @@ describe('the price snapshot', () => {
     ['c8g.large', 0.07976],
     ['t4g.large', 0.0672],
   ])('keeps the recorded us-east-1 on-demand price of %s ($%s)', (type, price) => {
-    expect(usEast1[type].onDemand).toEqual({ usdPerHour: price, provenance: 'AWS EC2 on-demand list price, us-east-1, Linux, recorded 2026-01' });
+    expect(usEast1[type].onDemand).toEqual({
+      usdPerHour: price,
+      provenance: 'AWS EC2 on-demand list price, us-east-1, Linux, recorded 2026-01',
+    });
   });
 
   it('derives xlarge as twice large and says so', () => {
@@ -60,7 +64,8 @@ describe('the price snapshot', () => {
     expect(usEast1['m6g.large'].spot.provenance).toMatch(/Spot Instance Advisor average saving 60%/);
   });
 
-  it('labels an assumed spot saving as an assumption', () => expect(usEast1['m5.large'].spot.provenance).toMatch(/^on-demand x \(1 - 0.5\): assumed 50% saving/));
+  it('labels an assumed spot saving as an assumption', () =>
+    expect(usEast1['m5.large'].spot.provenance).toMatch(/^on-demand x \(1 - 0.5\): assumed 50% saving/));
 
   it('carries the hosted CI list prices with their dates', () => {
     expect(PRICE_SNAPSHOT.hostedCi.map((h) => [h.id, h.usdPer1000Minutes, h.date])).toEqual([

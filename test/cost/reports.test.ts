@@ -36,7 +36,14 @@ describe('the JSON report', () => {
   it('holds numbers, not strings, wherever the issue shows a number', () => {
     const round = JSON.parse(JSON.stringify(json));
     for (const fleet of round.fleets) {
-      for (const key of ['uptimeHoursPerWeek', 'weeklyCost', 'baselineWeeklyCost', 'savingsPercent', 'runnerMinutesPerHour', 'costPer1000JobMinutes']) {
+      for (const key of [
+        'uptimeHoursPerWeek',
+        'weeklyCost',
+        'baselineWeeklyCost',
+        'savingsPercent',
+        'runnerMinutesPerHour',
+        'costPer1000JobMinutes',
+      ]) {
         expect(typeof fleet[key], key).toBe('number');
       }
       for (const value of Object.values(fleet.levers)) expect(typeof value).toBe('number');

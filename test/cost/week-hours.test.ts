@@ -5,7 +5,8 @@ import { snapshotPriceBook } from '../../lib/cost/price-book';
 import { localToInstant, localWeekStart, realInstanceHours, segmentHours } from '../../lib/cost/week-hours';
 import { fleetWith, schedule } from './helpers';
 
-const profileOf = (days: string, start: string, end: string, timeZone: string) => fleetCapacityProfile(fleetWith({ schedule: schedule(days, start, end, timeZone) }));
+const profileOf = (days: string, start: string, end: string, timeZone: string) =>
+  fleetCapacityProfile(fleetWith({ schedule: schedule(days, start, end, timeZone) }));
 const week = (date: string) => ({ kind: 'calendar', date }) as const;
 
 describe.each([
@@ -16,16 +17,19 @@ describe.each([
   const night = profileOf('sun', '00:00', '06:00', timeZone);
   const office = profileOf('mon-fri', '08:00', '18:00', timeZone);
 
-  it(`loses an hour in a Sunday 00:00-06:00 window on ${springSunday}`, () => expect(realInstanceHours(night, timeZone, week(springSunday))).toBe(5));
+  it(`loses an hour in a Sunday 00:00-06:00 window on ${springSunday}`, () =>
+    expect(realInstanceHours(night, timeZone, week(springSunday))).toBe(5));
 
-  it(`gains an hour in a Sunday 00:00-06:00 window on ${autumnSunday}`, () => expect(realInstanceHours(night, timeZone, week(autumnSunday))).toBe(7));
+  it(`gains an hour in a Sunday 00:00-06:00 window on ${autumnSunday}`, () =>
+    expect(realInstanceHours(night, timeZone, week(autumnSunday))).toBe(7));
 
   it('keeps a Mon-Fri 08:00-18:00 window at 50 hours in both DST weeks', () => {
     expect(realInstanceHours(office, timeZone, week(springSunday))).toBe(50);
     expect(realInstanceHours(office, timeZone, week(autumnSunday))).toBe(50);
   });
 
-  it('counts the wall-clock 6 hours in a week without a change', () => expect(realInstanceHours(night, timeZone, week('2026-06-14'))).toBe(6));
+  it('counts the wall-clock 6 hours in a week without a change', () =>
+    expect(realInstanceHours(night, timeZone, week('2026-06-14'))).toBe(6));
 
   it('keeps the whole week at 167 and 169 real hours in the change weeks', () => {
     const always = fleetCapacityProfile(fleetWith({}));
@@ -49,7 +53,8 @@ describe('a typical week', () => {
 });
 
 describe('local times', () => {
-  it('finds the Monday that starts the week of a Sunday', () => expect(new Date(localWeekStart('2026-03-29')).toISOString()).toBe('2026-03-23T00:00:00.000Z'));
+  it('finds the Monday that starts the week of a Sunday', () =>
+    expect(new Date(localWeekStart('2026-03-29')).toISOString()).toBe('2026-03-23T00:00:00.000Z'));
 
   it('moves a time skipped by the spring change forward by the gap (02:30 Berlin -> 01:30Z = 03:30 CEST)', () => {
     expect(new Date(localToInstant('Europe/Berlin', Date.UTC(2026, 2, 29, 2, 30))).toISOString()).toBe('2026-03-29T01:30:00.000Z');
@@ -59,5 +64,6 @@ describe('local times', () => {
     expect(new Date(localToInstant('Europe/Berlin', Date.UTC(2026, 9, 25, 2, 30))).toISOString()).toBe('2026-10-25T00:30:00.000Z');
   });
 
-  it('rejects a week that is not a date', () => expect(() => localWeekStart('2026-02-30')).toThrow('week "2026-02-30" is not a date; use YYYY-MM-DD, e.g. 2026-03-29'));
+  it('rejects a week that is not a date', () =>
+    expect(() => localWeekStart('2026-02-30')).toThrow('week "2026-02-30" is not a date; use YYYY-MM-DD, e.g. 2026-03-29'));
 });
