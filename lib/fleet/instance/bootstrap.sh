@@ -1,4 +1,217 @@
 #!/bin/bash
-# gitlab-runner-fleet bootstrap (placeholder, being fleshed out)
+# Boot-time setup of a fleet instance: installs and registers GitLab Runner, starts it and the
+# drain agent, then completes the launch lifecycle hook. Runs on every boot (cloud-init
+# per-boot), because the runner configuration is generated fresh each time: nothing left on
+# disk by an earlier registration or baked into the image is trusted (seed 001).
+#
+# Parameters come from $GRF_PARAMS_FILE, written by the user data from rendered, quoted values.
+# The runner token is read from Secrets Manager into a root-only file under /run (tmpfs) and
+# reaches `gitlab-runner register` through its environment, never argv or a log line.
 set -euo pipefail
-echo "gitlab-runner-fleet bootstrap for fleet ${GRF_FLEET_NAME:?}"
+umask 022
+
+GRF_COMPONENT=bootstrap
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+if [[ -f "$GRF_PARAMS_FILE" ]]; then
+  # shellcheck disable=SC1090
+  . "$GRF_PARAMS_FILE"
+fi
+
+for required in GRF_FLEET_NAME GRF_GITLAB_URL GRF_RUNNER_VERSION GRF_RUNNER_DOWNLOAD_URL GRF_ARCHITECTURE GRF_EXECUTOR \
+  GRF_CONCURRENCY GRF_MAX_JOB_TIMEOUT_MINUTES GRF_TOKEN_SECRET_ID GRF_ASG_NAME GRF_LAUNCH_HOOK GRF_TERMINATE_HOOK; do
+  if [[ -z "${!required:-}" ]]; then
+    log "ERROR: parameter $required is not set (expected in $GRF_PARAMS_FILE)"
+    exit 2
+  fi
+done
+
+GRF_CONFIG_FILE="$GRF_CONFIG_DIR/config.toml"
+GRF_LIFECYCLE_DONE=0
+GRF_REGISTER_ATTEMPTED=0
+GRF_FAILURE="unexpected error"
+
+# On any failure, tell Auto Scaling to replace this instance (ABANDON) instead of counting it as
+# capacity, after removing a runner manager that a half-finished registration may have created.
+on_exit() {
+  local rc=$?
+  if ((rc == 0)) || ((GRF_LIFECYCLE_DONE == 1)); then
+    return
+  fi
+  log "ERROR: bootstrap failed: $GRF_FAILURE (exit $rc)"
+  if ((GRF_REGISTER_ATTEMPTED == 1)) && [[ -s "$GRF_TOKEN_FILE" ]]; then
+    deregister_manager $(($(now_ms) + 60000)) || true
+  fi
+  if [[ -n "${GRF_INSTANCE_ID:-}" && -n "${GRF_REGION:-}" ]]; then
+    if complete_lifecycle "$GRF_LAUNCH_HOOK" ABANDON; then
+      log "completed launch lifecycle action $GRF_LAUNCH_HOOK with ABANDON: Auto Scaling replaces this instance"
+    else
+      log "ERROR: could not complete $GRF_LAUNCH_HOOK with ABANDON; the hook times out and abandons the instance"
+    fi
+  fi
+}
+trap on_exit EXIT
+
+fail() {
+  GRF_FAILURE="$*"
+  exit 1
+}
+
+# --- who am I (IMDSv2 only) ---------------------------------------------------------------
+retry 5 imds_refresh_token || fail "no IMDSv2 session token from $GRF_IMDS_ENDPOINT"
+GRF_INSTANCE_ID=$(retry 5 imds_get meta-data/instance-id) || fail "could not read the instance id from IMDS"
+identity=$(retry 5 imds_get dynamic/instance-identity/document) || fail "could not read the identity document from IMDS"
+GRF_REGION=$(json_field region <<<"$identity")
+GRF_ACCOUNT=$(json_field accountId <<<"$identity")
+[[ -n "$GRF_REGION" && -n "$GRF_ACCOUNT" ]] || fail "identity document has no region or accountId"
+life_cycle=$(imds_get meta-data/instance-life-cycle) || life_cycle=unknown
+GRF_SYSTEM_ID=$(system_id_for_instance "$GRF_INSTANCE_ID") || fail "\"$GRF_INSTANCE_ID\" is not an EC2 instance id"
+GRF_RUNNER_NAME="$GRF_FLEET_NAME-$GRF_INSTANCE_ID-$GRF_ACCOUNT-$GRF_REGION"
+export GRF_INSTANCE_ID GRF_RUNNER_NAME
+log "bootstrap of fleet $GRF_FLEET_NAME: region=$GRF_REGION lifecycle=$life_cycle system_id=$GRF_SYSTEM_ID runner $GRF_RUNNER_VERSION"
+
+install -d -m 0700 "$GRF_RUN_DIR"
+install -d -m 0700 "$GRF_CONFIG_DIR"
+# Fresh on every boot: an old config.toml or system id (from the image or an earlier boot) is never reused.
+rm -f "$GRF_CONFIG_FILE" "$GRF_CONFIG_DIR/.runner_system_id" "$GRF_RUN_DIR/drain-"*
+printf '%s\n' "$GRF_SYSTEM_ID" >"$GRF_CONFIG_DIR/.runner_system_id"
+(
+  umask 077
+  declare -p GRF_INSTANCE_ID GRF_REGION GRF_ACCOUNT GRF_SYSTEM_ID GRF_RUNNER_NAME >"$GRF_INSTANCE_ENV"
+)
+
+# --- runner token from Secrets Manager, into a root-only file on tmpfs ---------------------
+read_token() {
+  (
+    umask 077
+    aws secretsmanager get-secret-value --region "$GRF_REGION" --secret-id "$GRF_TOKEN_SECRET_ID" \
+      --query SecretString --output text >"$GRF_TOKEN_FILE.tmp"
+  )
+}
+retry 5 read_token || fail "could not read the runner token from Secrets Manager secret $GRF_TOKEN_SECRET_ID"
+runner_token=$(tr -d '[:space:]' <"$GRF_TOKEN_FILE.tmp")
+rm -f "$GRF_TOKEN_FILE.tmp"
+[[ -n "$runner_token" ]] || fail "Secrets Manager secret $GRF_TOKEN_SECRET_ID is empty"
+[[ "$runner_token" == glrt-* ]] || log "WARNING: the secret $GRF_TOKEN_SECRET_ID does not hold a glrt- runner authentication token"
+(
+  umask 077
+  printf '%s' "$runner_token" >"$GRF_TOKEN_FILE"
+)
+
+# The drain agent watches for scale-in and spot notices from now on.
+systemctl daemon-reload || true
+systemctl restart gitlab-runner-fleet-drain.service || log "WARNING: could not start the drain agent"
+
+# --- executor, mirror, CA ------------------------------------------------------------------
+if [[ -n "${GRF_CA_CERTIFICATE:-}" ]]; then
+  host="${GRF_GITLAB_URL#*://}"
+  host="${host%%/*}"
+  host="${host%%:*}"
+  install -d -m 0755 "$GRF_CONFIG_DIR/certs"
+  printf '%s\n' "$GRF_CA_CERTIFICATE" >"$GRF_CONFIG_DIR/certs/$host.crt"
+  log "installed the private CA bundle for $host"
+fi
+if [[ "$GRF_EXECUTOR" == docker ]]; then
+  retry 5 dnf install -y docker || fail "could not install docker"
+  if [[ -n "${GRF_REGISTRY_MIRROR:-}" ]]; then
+    install -d -m 0755 "$GRF_DOCKER_CONFIG_DIR"
+    printf '{\n  "registry-mirrors": ["%s"]\n}\n' "$GRF_REGISTRY_MIRROR" >"$GRF_DOCKER_CONFIG_DIR/daemon.json"
+    log "docker uses the registry mirror $GRF_REGISTRY_MIRROR"
+  fi
+  systemctl enable docker.service || true
+  systemctl restart docker.service || fail "could not start docker"
+else
+  retry 5 dnf install -y git || fail "could not install git for the shell executor"
+fi
+
+# --- GitLab Runner binary, pinned and checksummed -------------------------------------------
+case "$GRF_ARCHITECTURE" in
+  arm64) binary=gitlab-runner-linux-arm64 ;;
+  x86_64) binary=gitlab-runner-linux-amd64 ;;
+  *) fail "unsupported architecture $GRF_ARCHITECTURE" ;;
+esac
+release_url="$GRF_RUNNER_DOWNLOAD_URL/v$GRF_RUNNER_VERSION"
+download="$GRF_RUN_DIR/$binary"
+retry 5 curl -fsSL --max-time 300 -o "$download" "$release_url/binaries/$binary" ||
+  fail "could not download GitLab Runner $GRF_RUNNER_VERSION from $release_url/binaries/$binary"
+if retry 3 curl -fsSL --max-time 60 -o "$GRF_RUN_DIR/release.sha256" "$release_url/release.sha256"; then
+  expected=$(awk -v f="binaries/$binary" '{ p = $2; sub(/^\*/, "", p); sub(/^\.\//, "", p); if (p == f) print $1 }' \
+    "$GRF_RUN_DIR/release.sha256")
+  actual=$(sha256sum "$download" | awk '{ print $1 }')
+  [[ -n "$expected" && "$expected" == "$actual" ]] ||
+    fail "checksum of $binary does not match $release_url/release.sha256"
+  log "verified $binary against release.sha256"
+else
+  log "WARNING: $release_url/release.sha256 is not available: $binary installed without checksum verification"
+fi
+install -d -m 0755 "$GRF_BIN_DIR"
+install -m 0755 "$download" "$GRF_BIN_DIR/gitlab-runner"
+rm -f "$download"
+if ! id gitlab-runner >/dev/null 2>&1; then
+  useradd --system --create-home --home-dir /home/gitlab-runner --shell /bin/bash gitlab-runner
+fi
+if [[ "$GRF_EXECUTOR" == docker ]]; then
+  usermod -aG docker gitlab-runner || true
+fi
+
+# --- configuration and registration ---------------------------------------------------------
+job_timeout_seconds=$((GRF_MAX_JOB_TIMEOUT_MINUTES * 60))
+(
+  umask 077
+  # Global settings first: `register` keeps them and appends the [[runners]] section.
+  cat >"$GRF_CONFIG_FILE" <<EOF
+concurrent = $GRF_CONCURRENCY
+check_interval = 0
+shutdown_timeout = $job_timeout_seconds
+listen_address = "127.0.0.1:9252"
+
+[session_server]
+  session_timeout = 1800
+EOF
+)
+register_args=(register --non-interactive --config "$GRF_CONFIG_FILE" --url "$GRF_GITLAB_URL"
+  --executor "$GRF_EXECUTOR" --name "$GRF_RUNNER_NAME")
+if [[ "$GRF_EXECUTOR" == docker ]]; then
+  register_args+=(--docker-image "$GRF_DOCKER_IMAGE")
+fi
+GRF_REGISTER_ATTEMPTED=1
+register_rc=0
+register_output=$(CI_SERVER_TOKEN="$runner_token" "$GRF_BIN_DIR/gitlab-runner" "${register_args[@]}" 2>&1) || register_rc=$?
+log "gitlab-runner register: ${register_output//"$runner_token"/[redacted]}"
+unset runner_token
+((register_rc == 0)) || fail "gitlab-runner register failed (exit $register_rc): bad token or GitLab unreachable?"
+grep -q '^\[\[runners\]\]' "$GRF_CONFIG_FILE" || fail "gitlab-runner register wrote no [[runners]] section"
+sed -i "s/^concurrent = .*/concurrent = $GRF_CONCURRENCY/" "$GRF_CONFIG_FILE"
+chmod 0600 "$GRF_CONFIG_FILE"
+
+# --- service: a plain `systemctl stop` drains (SIGQUIT, wait for jobs) ----------------------
+install -d -m 0755 "$GRF_SYSTEMD_DIR"
+cat >"$GRF_SYSTEMD_DIR/gitlab-runner.service" <<EOF
+[Unit]
+Description=GitLab Runner (gitlab-runner-fleet $GRF_FLEET_NAME)
+After=network-online.target docker.service
+Wants=network-online.target
+
+[Service]
+ExecStart=$GRF_BIN_DIR/gitlab-runner run --config $GRF_CONFIG_FILE --working-directory /home/gitlab-runner --service gitlab-runner --user gitlab-runner
+KillSignal=SIGQUIT
+KillMode=mixed
+TimeoutStopSec=$((job_timeout_seconds + 300))
+Restart=on-failure
+RestartSec=5
+EOF
+systemctl daemon-reload
+systemctl restart gitlab-runner.service || fail "could not start gitlab-runner.service"
+retry 5 systemctl is-active --quiet gitlab-runner.service || fail "gitlab-runner.service is not running"
+log "gitlab-runner is running: concurrent=$GRF_CONCURRENCY executor=$GRF_EXECUTOR"
+
+# --- tags and launch hook -------------------------------------------------------------------
+retry 3 aws ec2 create-tags --region "$GRF_REGION" --resources "$GRF_INSTANCE_ID" --tags \
+  "Key=gitlab-runner-fleet:runner-name,Value=$GRF_RUNNER_NAME" "Key=gitlab-runner-fleet:system-id,Value=$GRF_SYSTEM_ID" ||
+  log "WARNING: could not tag the instance with its runner name and system id"
+GRF_LIFECYCLE_DONE=1
+if complete_lifecycle "$GRF_LAUNCH_HOOK" CONTINUE; then
+  log "completed launch lifecycle action $GRF_LAUNCH_HOOK with CONTINUE: instance is in service"
+else
+  log "no pending launch lifecycle action to complete (a reboot, or the hook already timed out)"
+fi

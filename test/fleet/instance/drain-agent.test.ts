@@ -1,0 +1,296 @@
+/**
+ * Runs the real drain-agent.sh with bash against a fake IMDS and a fake GitLab on 127.0.0.1,
+ * with stub aws/systemctl/gitlab-runner on PATH, and checks what it does and in which order.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LIFECYCLE_HOOKS, autoScalingGroupName, runnerName, systemIdForInstance } from '../../../lib/fleet/runner-identity';
+import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../../support/fake-gitlab';
+import { FakeImds } from '../../support/fake-imds';
+import { INSTANCE_DIR, Sandbox, waitFor, type Call } from './sandbox';
+
+const AGENT = join(INSTANCE_DIR, 'drain-agent.sh');
+const INSTANCE_ID = 'i-0a1b2c3d4e5f60718';
+const SYSTEM_ID = systemIdForInstance(INSTANCE_ID);
+const ASG = autoScalingGroupName('graviton-spot');
+
+let imds: FakeImds;
+let gitlab: FakeGitLab;
+let sandbox: Sandbox;
+let runner: FakeRunner;
+let token: string;
+
+beforeEach(async () => {
+  imds = new FakeImds();
+  imds.instanceId = INSTANCE_ID;
+  await imds.start();
+  gitlab = new FakeGitLab();
+  await gitlab.start();
+  token = fakeRunnerToken('drain');
+  runner = gitlab.addRunner(token);
+  gitlab.addManager(runner, SYSTEM_ID);
+  gitlab.addManager(runner, 's_othermachine');
+  sandbox = new Sandbox();
+  const runDir = join(sandbox.root, 'run', 'gitlab-runner-fleet');
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, 'runner-token'), token, { mode: 0o600 });
+});
+
+afterEach(async () => {
+  sandbox.dispose();
+  await imds.stop();
+  await gitlab.stop();
+});
+
+function agentEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    GRF_IMDS_ENDPOINT: imds.url,
+    GRF_GITLAB_URL: gitlab.url,
+    GRF_ASG_NAME: ASG,
+    GRF_TERMINATE_HOOK: LIFECYCLE_HOOKS.terminate,
+    GRF_INSTANCE_ID: INSTANCE_ID,
+    GRF_REGION: 'eu-west-1',
+    GRF_SYSTEM_ID: SYSTEM_ID,
+    GRF_RUNNER_NAME: runnerName('graviton-spot', INSTANCE_ID, '123456789012', 'eu-west-1'),
+    GRF_POLL_SECONDS: '0.1',
+    GRF_HEARTBEAT_SECONDS: '1',
+    GRF_MAX_JOB_TIMEOUT_SECONDS: '30',
+    GRF_DEREGISTER_TIMEOUT_SECONDS: '20',
+    GRF_METRICS_URL: `${imds.url}/metrics`,
+    ...extra,
+  };
+}
+
+const first = (calls: Call[], pattern: RegExp) => calls.find((c) => pattern.test(c.line));
+const all = (calls: Call[], pattern: RegExp) => calls.filter((c) => pattern.test(c.line));
+const managerDeletes = () => gitlab.requests.filter((r) => r.method === 'DELETE' && r.path === '/api/v4/runners/managers');
+const successfulDelete = () => managerDeletes().find((r) => r.status === 204 || r.status === 404);
+
+describe('drain agent on a scale-in (target lifecycle state Terminated)', () => {
+  it('sends SIGQUIT, heartbeats while the job runs, deletes its own manager, then completes with CONTINUE', async () => {
+    // GIVEN a runner with a job that needs 2.5 s to finish after SIGQUIT
+    sandbox.setJobSeconds(2.5);
+    sandbox.startRunner();
+    const agent = sandbox.start(AGENT, agentEnv());
+    await new Promise((r) => setTimeout(r, 300));
+    const beforeTrigger = sandbox.calls().filter((c) => !/^(logger|gitlab-runner run)/.test(c.line));
+
+    // WHEN Auto Scaling marks the instance for termination
+    imds.targetLifecycleState = 'Terminated';
+    const result = await agent.done;
+
+    // THEN the agent exits cleanly after the drain sequence, in order
+    expect(result.code).toBe(0);
+    const calls = sandbox.calls();
+    expect(beforeTrigger).toEqual([]);
+    // systemctl stop is how the agent sends SIGQUIT (KillSignal=SIGQUIT in the runner's unit)
+    const sigquitSent = first(calls, /^systemctl stop --no-block gitlab-runner.service/)!;
+    const exited = first(calls, /^gitlab-runner exited/)!;
+    const heartbeats = all(calls, /^aws autoscaling record-lifecycle-action-heartbeat/);
+    const complete = first(calls, /^aws autoscaling complete-lifecycle-action/)!;
+    const deleted = successfulDelete()!;
+    expect(first(calls, /^gitlab-runner got SIGQUIT/)).toBeDefined();
+    expect(heartbeats.length).toBeGreaterThanOrEqual(2);
+    expect(heartbeats[0].at).toBeGreaterThanOrEqual(sigquitSent.at);
+    expect(heartbeats.every((h) => h.at <= exited.at + 100)).toBe(true);
+    expect(deleted.at).toBeGreaterThanOrEqual(exited.at);
+    expect(complete.at).toBeGreaterThanOrEqual(deleted.at);
+    expect(complete.line).toContain(`--lifecycle-hook-name ${LIFECYCLE_HOOKS.terminate}`);
+    expect(complete.line).toContain(`--auto-scaling-group-name ${ASG}`);
+    expect(complete.line).toContain(`--instance-id ${INSTANCE_ID}`);
+    expect(complete.line).toContain('--lifecycle-action-result CONTINUE');
+  });
+
+  it('deletes only the runner manager of its own system_id, with the runner token', async () => {
+    sandbox.startRunner();
+    imds.targetLifecycleState = 'Terminated';
+
+    const result = await sandbox.run(AGENT, agentEnv());
+
+    expect(result.code).toBe(0);
+    expect(gitlab.managerSystemIds(runner)).toEqual(['s_othermachine']);
+    expect(managerDeletes()).toHaveLength(1);
+    expect(managerDeletes()[0].fields).toEqual({ token: '[redacted]', system_id: SYSTEM_ID });
+    expect(gitlab.requests.some((r) => r.method === 'DELETE' && r.path === '/api/v4/runners')).toBe(false);
+  });
+
+  it('keeps retrying through a GitLab outage (500s and connection resets) and deregisters once GitLab is back', async () => {
+    gitlab.inject({ kind: 'status', status: 500, times: 3, path: /managers/ });
+    gitlab.inject({ kind: 'reset', times: 2, path: /managers/ });
+    imds.targetLifecycleState = 'Terminated';
+
+    const result = await sandbox.run(AGENT, agentEnv());
+
+    expect(result.code).toBe(0);
+    expect(managerDeletes().map((r) => r.status)).toEqual([500, 500, 500, 0, 0, 204]);
+    expect(gitlab.managerSystemIds(runner)).not.toContain(SYSTEM_ID);
+    const complete = first(sandbox.calls(), /^aws autoscaling complete-lifecycle-action/)!;
+    expect(complete.at).toBeGreaterThanOrEqual(successfulDelete()!.at);
+  });
+
+  it('records heartbeats while it waits for GitLab to come back', async () => {
+    gitlab.inject({ kind: 'status', status: 503, times: 1000, path: /managers/ });
+    imds.targetLifecycleState = 'Terminated';
+    const agent = sandbox.start(AGENT, agentEnv({ GRF_RETRY_BASE_MS: '200', GRF_RETRY_MAX_MS: '300' }));
+
+    await waitFor(() => all(sandbox.calls(), /record-lifecycle-action-heartbeat/).length >= 2);
+    gitlab.clearFaults();
+    const result = await agent.done;
+
+    expect(result.code).toBe(0);
+    expect(successfulDelete()?.status).toBe(204);
+  });
+
+  it('gives up loudly at the deregistration deadline and still completes the lifecycle action', async () => {
+    gitlab.inject({ kind: 'status', status: 502, times: 10_000, path: /managers/ });
+    imds.targetLifecycleState = 'Terminated';
+
+    const result = await sandbox.run(AGENT, agentEnv({ GRF_DEREGISTER_TIMEOUT_SECONDS: '1' }));
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/GIVING UP deregistering system_id=s_/);
+    expect(first(sandbox.calls(), /complete-lifecycle-action .*CONTINUE/)).toBeDefined();
+  });
+
+  it('counts a 404 (manager already deleted, e.g. by the safety-net Lambda) as done', async () => {
+    runner.managers.splice(0, runner.managers.length);
+    imds.targetLifecycleState = 'Terminated';
+
+    const result = await sandbox.run(AGENT, agentEnv());
+
+    expect(result.code).toBe(0);
+    expect(managerDeletes().map((r) => r.status)).toEqual([404]);
+    expect(result.stdout).toMatch(/already gone/);
+    expect(first(sandbox.calls(), /complete-lifecycle-action .*CONTINUE/)).toBeDefined();
+  });
+
+  it('stops waiting for a job at the max job timeout', async () => {
+    sandbox.setJobSeconds(60);
+    sandbox.startRunner();
+    imds.targetLifecycleState = 'Terminated';
+    const started = Date.now();
+
+    const result = await sandbox.run(AGENT, agentEnv({ GRF_MAX_JOB_TIMEOUT_SECONDS: '2' }));
+
+    expect(result.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result.stdout).toMatch(/jobs still running at the drain deadline/);
+    expect(successfulDelete()?.status).toBe(204);
+  });
+
+  it('does not wait for an idle runner whose metrics report no running job', async () => {
+    sandbox.setJobSeconds(60); // the process would linger, but it reports zero jobs
+    sandbox.startRunner();
+    imds.runnerJobs = 0;
+    imds.targetLifecycleState = 'Terminated';
+    const started = Date.now();
+
+    const result = await sandbox.run(AGENT, agentEnv());
+
+    expect(result.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(all(sandbox.calls(), /record-lifecycle-action-heartbeat/)).toHaveLength(0);
+  });
+
+  it('does nothing twice: a second run after a completed drain makes no call', async () => {
+    imds.targetLifecycleState = 'Terminated';
+    await sandbox.run(AGENT, agentEnv());
+    const actions = () => sandbox.calls().filter((c) => !c.line.startsWith('logger'));
+    const callsAfterFirst = actions().length;
+    const requestsAfterFirst = gitlab.requests.length;
+
+    const second = await sandbox.run(AGENT, agentEnv());
+
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/already drained/);
+    expect(actions()).toHaveLength(callsAfterFirst);
+    expect(gitlab.requests).toHaveLength(requestsAfterFirst);
+  });
+
+  it('reads IMDS only with an IMDSv2 session token', async () => {
+    imds.targetLifecycleState = 'Terminated';
+
+    await sandbox.run(AGENT, agentEnv());
+
+    const reads = imds.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/latest/'));
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((r) => r.withValidToken)).toBe(true);
+  });
+});
+
+describe('drain agent on a spot interruption notice', () => {
+  it('sends SIGQUIT at once, lets the job finish, deregisters, and completes the action once the state is Terminated', async () => {
+    sandbox.setJobSeconds(1.5);
+    sandbox.startRunner();
+    const agent = sandbox.start(AGENT, agentEnv({ GRF_SPOT_DEREGISTER_AFTER_SECONDS: '10' }));
+    await new Promise((r) => setTimeout(r, 300));
+
+    const noticeAt = Date.now();
+    imds.issueSpotNotice();
+    await waitFor(() => successfulDelete() !== undefined);
+    const calls = sandbox.calls();
+    expect(first(calls, /complete-lifecycle-action/)).toBeUndefined();
+    imds.targetLifecycleState = 'Terminated';
+    const result = await agent.done;
+
+    expect(result.code).toBe(0);
+    const after = sandbox.calls();
+    const sigquit = first(after, /^gitlab-runner got SIGQUIT/)!;
+    const exited = first(after, /^gitlab-runner exited/)!;
+    const complete = first(after, /^aws autoscaling complete-lifecycle-action/)!;
+    expect(sigquit.at - noticeAt).toBeLessThan(1_000);
+    expect(successfulDelete()!.at).toBeGreaterThanOrEqual(exited.at);
+    expect(complete.at).toBeGreaterThanOrEqual(successfulDelete()!.at);
+    expect(complete.line).toContain('--lifecycle-action-result CONTINUE');
+    expect(managerDeletes()).toHaveLength(1);
+    expect(all(after, /^gitlab-runner got SIGQUIT/)).toHaveLength(1);
+  });
+
+  it('deregisters with a margin before the reclaim even while a job still runs', async () => {
+    sandbox.setJobSeconds(60);
+    sandbox.startRunner();
+    const agent = sandbox.start(AGENT, agentEnv({ GRF_SPOT_DEREGISTER_AFTER_SECONDS: '2' }));
+    await new Promise((r) => setTimeout(r, 300));
+
+    const noticeAt = Date.now();
+    imds.issueSpotNotice();
+    await waitFor(() => successfulDelete() !== undefined);
+    agent.stop();
+
+    const deletedAfter = successfulDelete()!.at - noticeAt;
+    expect(deletedAfter).toBeGreaterThanOrEqual(2_000);
+    expect(deletedAfter).toBeLessThan(3_500);
+    expect(sandbox.runnerAlive()).toBe(true);
+    expect(gitlab.managerSystemIds(runner)).toEqual(['s_othermachine']);
+  });
+
+  it('keeps retrying a GitLab outage within the notice window', async () => {
+    gitlab.inject({ kind: 'status', status: 500, times: 2, path: /managers/ });
+    gitlab.inject({ kind: 'reset', times: 1, path: /managers/ });
+    const agent = sandbox.start(AGENT, agentEnv({ GRF_SPOT_DEREGISTER_AFTER_SECONDS: '1' }));
+    imds.issueSpotNotice();
+
+    await waitFor(() => successfulDelete() !== undefined);
+    agent.stop();
+
+    expect(managerDeletes().map((r) => r.status)).toEqual([500, 500, 0, 204]);
+  });
+});
+
+describe('drain agent secrecy', () => {
+  it('never puts the runner token in argv, stdout, stderr or syslog', async () => {
+    gitlab.inject({ kind: 'status', status: 500, times: 1, path: /managers/ });
+    sandbox.setJobSeconds(0.5);
+    sandbox.startRunner();
+    imds.targetLifecycleState = 'Terminated';
+
+    const result = await sandbox.run(AGENT, agentEnv());
+
+    expect(result.code).toBe(0);
+    expect(gitlab.rawBodies.some((b) => b.includes(token))).toBe(true); // it was sent to GitLab...
+    for (const text of [result.stdout, result.stderr, sandbox.calls().map((c) => c.line).join('\n')]) {
+      expect(text).not.toContain(token); // ...and nowhere else
+    }
+  });
+});
