@@ -13,8 +13,6 @@ export default defineConfig(
     rules: {
       // `_`-prefixed parameters are the convention for deliberately unused ones (CDK callbacks, handler signatures).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
-      // Type-only imports keep pure modules (lib/config, lib/cost) free of runtime imports of aws-cdk-lib.
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       // `new Construct(this, 'Id', ...)` for its side effect is how CDK code adds resources; `no-new` stays off.
       'no-new': 'off',
       eqeqeq: ['error', 'always', { null: 'ignore' }],

@@ -124,7 +124,7 @@ function stackStats(assembly: ReturnType<SynthApp['synth']>): StackStats[] {
       stack: stack.stackName,
       kind: resources.some((r) => r.Type === 'AWS::AutoScaling::AutoScalingGroup') ? 'fleet' : 'shared',
       resources: resources.length,
-      bytes: statSync(stack.templateFile).size,
+      bytes: statSync(join(assembly.directory, stack.templateFile)).size,
     };
   });
 }
@@ -143,13 +143,22 @@ interface LambdaBundle {
   readonly gzipBytes: number;
 }
 
-/** Sizes of the code assets behind every AWS::Lambda::Function, as synthesized (what esbuild produced). */
+/**
+ * Sizes of the code assets behind every AWS::Lambda::Function, as synthesized: the function's
+ * Code.S3Key (`<hash>.zip`) is looked up in the stack's asset manifest for the staged directory.
+ */
 function lambdaBundles(assembly: ReturnType<SynthApp['synth']>): LambdaBundle[] {
   const bundles: LambdaBundle[] = [];
   for (const stack of assembly.stacks) {
+    const manifestFile = join(assembly.directory, `${stack.stackName}.assets.json`);
+    const manifest = existsSync(manifestFile)
+      ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as { files?: Record<string, { source?: { path?: string } }> })
+      : {};
     for (const [logicalId, resource] of Object.entries((stack.template as TemplateShape).Resources ?? {})) {
-      const assetPath = resource.Metadata?.['aws:asset:path'];
-      if (resource.Type !== 'AWS::Lambda::Function' || typeof assetPath !== 'string') continue;
+      const s3Key = (resource as { Properties?: { Code?: { S3Key?: unknown } } }).Properties?.Code?.S3Key;
+      if (resource.Type !== 'AWS::Lambda::Function' || typeof s3Key !== 'string') continue;
+      const assetPath = manifest.files?.[s3Key.replace(/\.zip$/, '')]?.source?.path;
+      if (!assetPath) continue;
       const path = join(assembly.directory, assetPath);
       if (!existsSync(path)) continue;
       const files = statSync(path).isDirectory() ? readdirSync(path).map((f) => join(path, f)) : [path];
@@ -163,6 +172,33 @@ function lambdaBundles(assembly: ReturnType<SynthApp['synth']>): LambdaBundle[] 
     }
   }
   return bundles;
+}
+
+interface HandlerBundleInfo {
+  readonly name: string;
+  readonly bytes: number;
+  readonly gzipBytes?: number;
+  readonly buildMs: number;
+}
+
+/** Handler bundles as lib/lambda/bundle.ts builds them (size, gzip, esbuild time once per process). */
+function handlerBundles(): HandlerBundleInfo[] | NotAvailable {
+  const file = join(ROOT, 'lib', 'lambda', 'bundle.ts');
+  if (!existsSync(file)) return na('lib/lambda/bundle.ts not built yet');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional module, see loadFactory
+    const mod = require(file) as {
+      lambdaBundleSizes?: () => Array<{ name: string; bytes: number; buildMs: number }>;
+      bundleHandler?: (name: string) => { code: string };
+    };
+    if (typeof mod.lambdaBundleSizes !== 'function') return na('lib/lambda/bundle.ts does not export lambdaBundleSizes');
+    return mod.lambdaBundleSizes().map((b) => ({
+      ...b,
+      gzipBytes: typeof mod.bundleHandler === 'function' ? gzipSync(mod.bundleHandler(b.name).code).length : undefined,
+    }));
+  } catch (error) {
+    return na(`bundling failed: ${(error as Error).message.split('\n')[0]}`);
+  }
 }
 
 function timeCommand(command: string, args: readonly string[], runs: number): { medianMs: number; runs: number } | NotAvailable {
@@ -215,9 +251,15 @@ function main(): void {
   // Synth time.
   console.log('\n## Synth time (in-process createFleetApp(...).synth(), median)');
   const timings: (SynthTiming | (NotAvailable & { fleets: number; nag: boolean }))[] = [];
-  if (!isNa(factory)) timeSynth(factory, 1, false, 1); // warm-up: module loading and JIT are not synth time
-  for (const nag of [false, true]) {
-    for (const fleets of SIZES) {
+  if (!isNa(factory)) {
+    // Warm-up: module loading, JIT and the once-per-process Lambda bundling are not synth time.
+    // The first synths of a process run several times slower than later ones.
+    timeSynth(factory, 10, false, 2);
+    timeSynth(factory, 10, true, 2);
+  }
+  // Sizes outer, nag inner: machine noise drifts over the run, so both modes see the same conditions.
+  for (const fleets of SIZES) {
+    for (const nag of [false, true]) {
       const timing = isNa(factory) ? factory : timeSynth(factory, fleets, nag, RUNS[fleets]);
       timings.push(isNa(timing) ? { ...timing, fleets, nag } : timing);
     }
@@ -298,6 +340,17 @@ function main(): void {
       : table([['stack', 'function', 'bytes', 'gzip'], ...bundles.map((b) => [b.stack, b.function, fmtKiB(b.bytes), fmtKiB(b.gzipBytes)])]),
   );
   results.lambdaBundles = bundles;
+  const handlers = handlerBundles();
+  console.log('\nhandler bundles (lib/lambda/bundle.ts, esbuild, minified, AWS SDK included):');
+  console.log(
+    isNa(handlers)
+      ? `n/a: ${handlers.na}`
+      : table([
+          ['handler', 'bytes', 'gzip', 'esbuild'],
+          ...handlers.map((h) => [h.name, fmtKiB(h.bytes), h.gzipBytes === undefined ? '-' : fmtKiB(h.gzipBytes), fmtMs(h.buildMs)]),
+        ]),
+  );
+  results.handlerBundles = handlers;
 
   // CLI start-up.
   console.log('\n## CLI start-up (median of 5)');

@@ -5,8 +5,10 @@
  *
  * Usage: tsx scripts/ci/checkov.ts [dir ...]
  */
-import { resolve } from 'node:path';
-import { findTemplates, findTool, plural, rel, run, summary, SYNTH_OUT } from './common';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { findTemplates, findTool, plural, rel, ROOT, run, summary, SYNTH_OUT } from './common';
 
 interface CheckovCheck {
   readonly check_id: string;
@@ -43,6 +45,7 @@ function main(): void {
     summary('checkov', '0 templates');
     process.exit(1);
   }
+  const configured = (parse(readFileSync(join(ROOT, '.checkov.yaml'), 'utf8')) as { 'skip-check'?: string[] } | null)?.['skip-check'] ?? [];
   const version = run(checkov, ['--version']).stdout.trim();
   console.log(`checkov ${version} on ${plural(templates.length, 'template')} (config: .checkov.yaml)`);
   const result = run(
@@ -78,7 +81,7 @@ function main(): void {
   }
   summary(
     'checkov',
-    `${plural(templates.length, 'template')}, ${totals.resources} resources, ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped (reasoned), ${totals.parsing_errors} parsing errors`,
+    `${plural(templates.length, 'template')}, ${totals.resources} resources, ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} suppressed inline, ${plural(configured.length, 'check')} skipped in .checkov.yaml (${configured.join(', ') || 'none'}), ${totals.parsing_errors} parsing errors`,
   );
   process.exit(totals.failed > 0 || totals.parsing_errors > 0 ? 1 : 0);
 }
