@@ -191,7 +191,7 @@ export class Sandbox {
   /** Runs `bash file` with the sandbox environment; kills it after timeoutMs. */
   run(file: string, extra: Record<string, string>, timeoutMs = 20_000): Promise<RunResult> {
     return new Promise((resolve) => {
-      const child = spawn('bash', [file], { env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('bash', [file], { cwd: this.dir, env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -206,7 +206,7 @@ export class Sandbox {
 
   /** Starts `bash file` in the background; returns the child and a promise of its result. */
   start(file: string, extra: Record<string, string>): { stop: () => void; done: Promise<RunResult> } {
-    const child = spawn('bash', [file], { env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('bash', [file], { cwd: this.dir, env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -225,7 +225,7 @@ export class Sandbox {
       });
   }
 
-  /** Every file the scripts wrote, plus calls.log: for "the token never appears anywhere" checks. */
+  /** A file the scripts wrote, by its path under the sandbox root. */
   file(path: string): string {
     return readFileSync(join(this.root, path), 'utf8');
   }

@@ -1,0 +1,273 @@
+/**
+ * Runs the rendered user data (and through it the real bootstrap.sh) with bash against a fake
+ * IMDS and a fake GitLab on 127.0.0.1, with stub aws/systemctl/dnf on PATH and a stub runner
+ * binary served from a file:// download URL.
+ */
+import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LIFECYCLE_HOOKS, autoScalingGroupName, runnerName, systemIdForInstance } from '../../../lib/fleet/runner-identity';
+import type { InstanceScriptParams } from '../../../lib/fleet/instance/params';
+import { renderUserData } from '../../../lib/fleet/instance/user-data';
+import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../../support/fake-gitlab';
+import { FakeImds } from '../../support/fake-imds';
+import { RUNNER_VERSION, Sandbox, type RunResult } from './sandbox';
+
+const INSTANCE_ID = 'i-0fedcba9876543210';
+const SYSTEM_ID = systemIdForInstance(INSTANCE_ID);
+const RUNNER_NAME = runnerName('graviton-spot', INSTANCE_ID, '123456789012', 'eu-west-1');
+const CA = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUfake\n-----END CERTIFICATE-----';
+
+let imds: FakeImds;
+let gitlab: FakeGitLab;
+let sandbox: Sandbox;
+let runner: FakeRunner;
+let token: string;
+
+beforeEach(async () => {
+  imds = new FakeImds();
+  imds.instanceId = INSTANCE_ID;
+  await imds.start();
+  gitlab = new FakeGitLab();
+  await gitlab.start();
+  token = fakeRunnerToken('boot');
+  runner = gitlab.addRunner(token);
+  sandbox = new Sandbox();
+  sandbox.setSecret(token);
+});
+
+afterEach(async () => {
+  sandbox.dispose();
+  await imds.stop();
+  await gitlab.stop();
+});
+
+function params(overrides: Partial<InstanceScriptParams> = {}): InstanceScriptParams {
+  return {
+    fleetName: 'graviton-spot',
+    gitlabUrl: gitlab.url,
+    runnerVersion: RUNNER_VERSION,
+    runnerDownloadUrl: overrides.runnerDownloadUrl ?? sandbox.publishRunner('arm64'),
+    architecture: 'arm64',
+    computeType: 'spot',
+    executor: 'docker',
+    dockerImage: 'public.ecr.aws/docker/library/alpine:3.20',
+    concurrency: 4,
+    maxJobTimeoutMinutes: 45,
+    runnerTokenSecretId: 'gitlab-runner-fleet/graviton-spot/runner-token',
+    autoScalingGroupName: autoScalingGroupName('graviton-spot'),
+    launchHookName: LIFECYCLE_HOOKS.launch,
+    terminateHookName: LIFECYCLE_HOOKS.terminate,
+    heartbeatIntervalSeconds: 100,
+    ...overrides,
+  };
+}
+
+async function boot(p: InstanceScriptParams = params()): Promise<RunResult> {
+  const file = join(sandbox.dir, 'user-data.sh');
+  writeFileSync(file, renderUserData(p));
+  return sandbox.run(file, { GRF_IMDS_ENDPOINT: imds.url });
+}
+
+const lines = () => sandbox.calls().map((c) => c.line);
+const lifecycleCompletions = () => lines().filter((l) => l.startsWith('aws autoscaling complete-lifecycle-action'));
+
+describe('bootstrap on a healthy boot', () => {
+  it('registers this machine as a runner manager with its instance-derived system_id', async () => {
+    const result = await boot();
+
+    expect(result.code).toBe(0);
+    expect(gitlab.managerSystemIds(runner)).toEqual([SYSTEM_ID]);
+    expect(sandbox.file('etc/gitlab-runner/.runner_system_id').trim()).toBe(SYSTEM_ID);
+    const register = lines().find((l) => l.startsWith('gitlab-runner register'))!;
+    expect(register).toContain('--non-interactive');
+    expect(register).toContain(`--url ${gitlab.url}`);
+    expect(register).toContain(`--name ${RUNNER_NAME}`);
+    expect(register).toContain('--executor docker');
+    expect(register).toContain('--docker-image public.ecr.aws/docker/library/alpine:3.20');
+  });
+
+  it('writes concurrent, the metrics listen address and a shutdown timeout of the max job time into config.toml', async () => {
+    await boot();
+
+    const config = sandbox.file('etc/gitlab-runner/config.toml');
+    expect(config).toMatch(/^concurrent = 4$/m);
+    expect(config).toMatch(/^listen_address = "127\.0\.0\.1:9252"$/m);
+    expect(config).toMatch(/^shutdown_timeout = 2700$/m);
+    expect(config).toMatch(/^\[\[runners\]\]$/m);
+    expect(statSync(join(sandbox.root, 'etc/gitlab-runner/config.toml')).mode & 0o077).toBe(0);
+  });
+
+  it('installs a runner unit that drains on a plain systemctl stop', async () => {
+    await boot();
+
+    const unit = sandbox.file('etc/systemd/system/gitlab-runner.service');
+    expect(unit).toMatch(/^KillSignal=SIGQUIT$/m);
+    expect(unit).toMatch(/^KillMode=mixed$/m);
+    const timeout = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)![1]);
+    expect(timeout).toBeGreaterThanOrEqual(45 * 60);
+  });
+
+  it('starts the drain agent before registering, then the runner, tags the instance and completes the launch hook with CONTINUE', async () => {
+    await boot();
+
+    const order = lines().filter((l) => /^(systemctl restart|gitlab-runner register|aws ec2 create-tags|aws autoscaling)/.test(l));
+    expect(order).toEqual([
+      'systemctl restart gitlab-runner-fleet-drain.service',
+      'systemctl restart docker.service',
+      expect.stringMatching(/^gitlab-runner register/),
+      'systemctl restart gitlab-runner.service',
+      `aws ec2 create-tags --region eu-west-1 --resources ${INSTANCE_ID} --tags ` +
+        `Key=gitlab-runner-fleet:runner-name,Value=${RUNNER_NAME} Key=gitlab-runner-fleet:system-id,Value=${SYSTEM_ID}`,
+      `aws autoscaling complete-lifecycle-action --region eu-west-1 --lifecycle-hook-name ${LIFECYCLE_HOOKS.launch} ` +
+        `--auto-scaling-group-name gitlab-runner-fleet-graviton-spot --instance-id ${INSTANCE_ID} --lifecycle-action-result CONTINUE`,
+    ]);
+    expect(sandbox.runnerAlive()).toBe(true);
+  });
+
+  it('hands the drain agent its identity and a root-only token file', async () => {
+    await boot();
+
+    const env = sandbox.file('run/gitlab-runner-fleet/instance.env');
+    expect(env).toContain(`GRF_SYSTEM_ID="${SYSTEM_ID}"`);
+    expect(env).toContain(`GRF_RUNNER_NAME="${RUNNER_NAME}"`);
+    expect(sandbox.file('run/gitlab-runner-fleet/runner-token')).toBe(token);
+    expect(statSync(join(sandbox.runDir, 'runner-token')).mode & 0o777).toBe(0o600);
+  });
+
+  it('installs the binary for the architecture, verified against release.sha256', async () => {
+    const result = await boot(params({ architecture: 'x86_64', runnerDownloadUrl: sandbox.publishRunner('amd64') }));
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('verified gitlab-runner-linux-amd64 against release.sha256');
+    expect(readFileSync(sandbox.runnerBin, 'utf8')).toContain('gitlab-runner');
+  });
+
+  it('reads IMDS only with an IMDSv2 session token', async () => {
+    await boot();
+
+    const reads = imds.requests.filter((r) => r.method === 'GET');
+    expect(reads.map((r) => r.path)).toEqual(
+      expect.arrayContaining(['/latest/meta-data/instance-id', '/latest/dynamic/instance-identity/document', '/latest/meta-data/instance-life-cycle']),
+    );
+    expect(reads.every((r) => r.withValidToken)).toBe(true);
+  });
+});
+
+describe('bootstrap never trusts persisted state (seed 001)', () => {
+  it('replaces a stale config.toml and .runner_system_id left by an image or an earlier boot', async () => {
+    mkdirSync(sandbox.configDir, { recursive: true });
+    writeFileSync(join(sandbox.configDir, 'config.toml'), 'concurrent = 99\n[[runners]]\n  name = "stale"\n  token = "old"\n');
+    writeFileSync(join(sandbox.configDir, '.runner_system_id'), 's_000000stale0\n');
+
+    const result = await boot();
+
+    expect(result.code).toBe(0);
+    const config = sandbox.file('etc/gitlab-runner/config.toml');
+    expect(config).not.toContain('stale');
+    expect(config).toMatch(/^concurrent = 4$/m);
+    expect(config.match(/\[\[runners\]\]/g)).toHaveLength(1);
+    expect(sandbox.file('etc/gitlab-runner/.runner_system_id').trim()).toBe(SYSTEM_ID);
+  });
+
+  it('registers the bootstrap as a per-boot script so a reboot regenerates the config', async () => {
+    await boot();
+
+    const perBoot = join(sandbox.root, 'var/lib/cloud/scripts/per-boot/gitlab-runner-fleet-bootstrap.sh');
+    expect(readlinkSync(perBoot)).toBe('/usr/local/lib/gitlab-runner-fleet/bootstrap.sh');
+    expect(readFileSync(join(sandbox.root, 'usr/local/lib/gitlab-runner-fleet/bootstrap.sh'), 'utf8')).toContain('complete_lifecycle');
+  });
+});
+
+describe('bootstrap failures replace the instance (launch hook ABANDON)', () => {
+  it('abandons on a token GitLab rejects (403 on verify), and never completes with CONTINUE', async () => {
+    sandbox.setSecret(fakeRunnerToken('revoked'));
+
+    const result = await boot();
+
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toMatch(/bootstrap failed: gitlab-runner register failed/);
+    expect(lifecycleCompletions()).toEqual([expect.stringMatching(/--lifecycle-hook-name gitlab-runner-fleet-registered .*--lifecycle-action-result ABANDON$/)]);
+    expect(sandbox.runnerAlive()).toBe(false);
+  });
+
+  it('abandons when Secrets Manager cannot return the token, before anything is registered', async () => {
+    sandbox.setSecret(undefined);
+
+    const result = await boot();
+
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toMatch(/could not read the runner token from Secrets Manager secret gitlab-runner-fleet\/graviton-spot\/runner-token/);
+    expect(lines().some((l) => l.startsWith('gitlab-runner register'))).toBe(false);
+    expect(lifecycleCompletions()).toEqual([expect.stringMatching(/--lifecycle-action-result ABANDON$/)]);
+  });
+
+  it('abandons when the downloaded binary does not match release.sha256', async () => {
+    const result = await boot(params({ runnerDownloadUrl: sandbox.publishRunner('arm64', 'bad') }));
+
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toMatch(/checksum of gitlab-runner-linux-arm64 does not match/);
+    expect(lifecycleCompletions()).toEqual([expect.stringMatching(/ABANDON$/)]);
+  });
+
+  it('abandons when the runner service does not stay up, and removes the manager it just registered', async () => {
+    // A runner binary that registers but whose service never runs.
+    writeFileSync(join(sandbox.stubs, 'systemctl'), '#!/bin/bash\nprintf \'%s %s\\n\' "$(date +%s%3N)" "systemctl $*" >>"$STUB_CALLS"\n[[ "$1" == is-active ]] && exit 3\nexit 0\n');
+
+    const result = await boot();
+
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toMatch(/gitlab-runner.service is not running/);
+    expect(gitlab.managerSystemIds(runner)).toEqual([]);
+    expect(lifecycleCompletions()).toEqual([expect.stringMatching(/ABANDON$/)]);
+  });
+});
+
+describe('bootstrap options', () => {
+  it('configures the docker registry mirror and the private CA when given', async () => {
+    const result = await boot(params({ registryMirror: 'https://mirror.example.com', caCertificate: CA, gitlabUrl: gitlab.url }));
+
+    expect(result.code).toBe(0);
+    expect(JSON.parse(sandbox.file('etc/docker/daemon.json'))).toEqual({ 'registry-mirrors': ['https://mirror.example.com'] });
+    expect(sandbox.file('etc/gitlab-runner/certs/127.0.0.1.crt').trim()).toBe(CA);
+  });
+
+  it('writes neither daemon.json nor a CA file when not given', async () => {
+    await boot();
+
+    expect(existsSync(join(sandbox.root, 'etc/docker/daemon.json'))).toBe(false);
+    expect(existsSync(join(sandbox.configDir, 'certs'))).toBe(false);
+  });
+
+  it('installs git instead of docker for the shell executor and registers without a docker image', async () => {
+    await boot(params({ executor: 'shell' }));
+
+    expect(lines()).toContain('dnf install -y git');
+    expect(lines()).not.toContain('dnf install -y docker');
+    expect(lines().find((l) => l.startsWith('gitlab-runner register'))).not.toContain('--docker-image');
+  });
+
+  it('still succeeds on a reboot, when no launch lifecycle action is pending', async () => {
+    sandbox.setNoLifecycleAction();
+
+    const result = await boot();
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/no pending launch lifecycle action/);
+    expect(lifecycleCompletions().every((l) => l.endsWith('CONTINUE'))).toBe(true);
+  });
+});
+
+describe('bootstrap secrecy', () => {
+  it('never puts the token in argv, stdout, stderr or syslog, even when registration fails and the runner echoes it', async () => {
+    const good = await boot();
+    sandbox.setSecret(fakeRunnerToken('revoked'));
+    const revoked = fakeRunnerToken('revoked');
+    const bad = await boot();
+
+    const everything = [good.stdout, good.stderr, bad.stdout, bad.stderr, lines().join('\n')].join('\n');
+    expect(everything).not.toContain(token);
+    expect(everything).not.toContain(revoked);
+    expect(bad.stdout).toContain('token=[redacted]');
+  });
+});
