@@ -2,7 +2,7 @@
  * Where fleets run: a default VPC for fleets without `network` config, or an existing VPC and
  * subnets referenced by id (no lookups, so synth needs no credentials).
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Fn, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -64,7 +64,8 @@ export function importFleetNetwork(scope: Construct, id: string, network: FleetN
   const container = new Construct(scope, id);
   const vpc = ec2.Vpc.fromVpcAttributes(container, 'Vpc', {
     vpcId: network.vpcId,
-    availabilityZones: network.availabilityZones ? [...new Set(network.availabilityZones)] : [],
+    // Only the subnets below are used; without configured AZs the region's list (resolved at deploy) stands in.
+    availabilityZones: network.availabilityZones ? [...new Set(network.availabilityZones)] : Fn.getAzs(),
   });
   const subnets = network.subnetIds.map((subnetId, i) =>
     network.availabilityZones

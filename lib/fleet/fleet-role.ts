@@ -74,13 +74,25 @@ export class RunnerInstanceRole extends Construct {
       reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager, which replaces SSH, key pairs and inbound rules.',
     });
     Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${props.autoScalingGroupName}]`,
+      id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, groupArn)}]`,
       reason: 'The wildcard is the group id segment of the ARN of the fleet own, deterministically named group; lifecycle calls reach no other group.',
     });
     Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+      id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, instances)}]`,
       reason:
         'Instance ids are not known before launch; conditions limit CreateTags to instances tagged with this fleet and to the runner-name and system-id keys.',
     });
   }
+}
+
+/**
+ * An ARN as cdk-nag spells it in a finding id: literal parts kept, `{ Ref: X }` written `<X>`,
+ * so acknowledgements match in environment-agnostic and environment-specific stacks alike.
+ */
+function nagResourceText(stack: Stack, arn: string): string {
+  const resolved = stack.resolve(arn) as unknown;
+  if (typeof resolved === 'string') return resolved;
+  const join = (resolved as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (!join) return JSON.stringify(resolved);
+  return join[1].map((part) => (typeof part === 'string' ? part : `<${(part as { Ref?: string }).Ref ?? JSON.stringify(part)}>`)).join(join[0]);
 }

@@ -64,7 +64,13 @@ export function addFleetStacks(app: App, config: FleetConfig, options: FleetStac
 
 /** A new app holding the fleet stacks for `config`. */
 export function createFleetApp(config: FleetConfig, options: FleetAppOptions = {}): App {
-  const app = new App({ outdir: options.outdir, builtinCloudFormationValidation: options.cloudFormationValidation ?? true });
+  const app = new App({
+    outdir: options.outdir,
+    builtinCloudFormationValidation: options.cloudFormationValidation ?? true,
+    // As the CDK CLI does by default: construct stack traces in the metadata would make output depend on the caller.
+    stackTraces: false,
+    context: { 'aws:cdk:disable-creation-stack-traces': true },
+  });
   addFleetStacks(app, config, options);
   return app;
 }

@@ -1,0 +1,55 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { importFleetNetwork, RunnerVpc } from '../../lib/fleet/fleet-network';
+
+function vpcTemplate(props = {}): Template {
+  const stack = new Stack(new App(), 'S');
+  new RunnerVpc(stack, 'Network', props);
+  return Template.fromStack(stack);
+}
+
+describe('RunnerVpc (the default network)', () => {
+  it('has public subnets in two availability zones and nothing private', () => {
+    const template = vpcTemplate();
+    template.resourceCountIs('AWS::EC2::Subnet', 2);
+    template.allResourcesProperties('AWS::EC2::Subnet', { MapPublicIpOnLaunch: true });
+  });
+
+  it('has no NAT gateway', () => {
+    vpcTemplate().resourceCountIs('AWS::EC2::NatGateway', 0);
+  });
+
+  it('records all traffic in VPC flow logs to CloudWatch Logs', () => {
+    vpcTemplate().hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
+  });
+
+  it('keeps flow logs for a month by default', () => {
+    vpcTemplate().hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('keeps flow logs as long as flowLogRetention says', () => {
+    vpcTemplate({ flowLogRetention: logs.RetentionDays.ONE_YEAR }).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+});
+
+describe('importFleetNetwork', () => {
+  it('references the VPC and subnets by id without a lookup', () => {
+    const stack = new Stack(new App(), 'S');
+    const network = importFleetNetwork(stack, 'Net', { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'] });
+    expect(network.vpc.vpcId).toBe('vpc-0123456789abcdef0');
+    expect(network.vpcSubnets.subnets?.map((s) => s.subnetId)).toEqual(['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb']);
+    expect(Template.fromStack(stack).toJSON().Resources ?? {}).toEqual({});
+  });
+
+  it('keeps the availability zone of each subnet when given', () => {
+    const stack = new Stack(new App(), 'S');
+    const network = importFleetNetwork(stack, 'Net', {
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
+      availabilityZones: ['eu-west-1a'],
+    });
+    expect(network.vpcSubnets.subnets?.[0].availabilityZone).toBe('eu-west-1a');
+  });
+});

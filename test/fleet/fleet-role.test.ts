@@ -1,0 +1,91 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Stack } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { buildFleet, resourcesOfType } from '../support/stack-helpers';
+
+const POLICY = 'AWS::IAM::Policy';
+
+interface Statement {
+  Sid?: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, unknown>;
+}
+
+function statements(overrides: Record<string, unknown> = {}, build = buildFleet(overrides)): Statement[] {
+  return Object.values(resourcesOfType(build.template, POLICY)).flatMap(
+    (policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+  );
+}
+
+/** A Fn::Join ARN as one string with the pseudo parameters named. */
+function arnText(resource: unknown): string {
+  const join = (resource as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return join[1].map((part) => (typeof part === 'string' ? part : `<${(part as { Ref: string }).Ref}>`)).join('');
+}
+
+const bySid = (list: Statement[], sid: string) => list.find((s) => s.Sid === sid) as Statement;
+
+describe('RunnerFleet instance role', () => {
+  it('is assumed by EC2 and carries the SSM Session Manager core policy', () => {
+    const { template } = buildFleet();
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] }),
+      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+    });
+  });
+
+  it('reads only its own token secret, by name with the Secrets Manager suffix', () => {
+    const statement = bySid(statements({ name: 'own-secret' }), 'ReadOwnRunnerToken');
+    expect(statement.Action).toBe('secretsmanager:GetSecretValue');
+    expect(arnText(statement.Resource)).toBe(
+      'arn:<AWS::Partition>:secretsmanager:eu-central-1:123456789012:secret:gitlab-runner-fleet/own-secret/runner-token-??????',
+    );
+  });
+
+  it('reads a secret passed as runnerTokenSecret by its full ARN', () => {
+    const custom = buildFleet(
+      {},
+      {
+        runnerTokenSecret: secretsmanager.Secret.fromSecretCompleteArn(
+          new Stack(),
+          'S',
+          'arn:aws:secretsmanager:eu-central-1:123456789012:secret:team/token-AbCdEf',
+        ),
+      },
+    );
+    const statement = bySid(statements({}, custom), 'ReadOwnRunnerToken');
+    expect(statement.Resource).toBe('arn:aws:secretsmanager:eu-central-1:123456789012:secret:team/token-AbCdEf');
+  });
+
+  it('completes and heartbeats lifecycle actions only on its own group', () => {
+    const statement = bySid(statements({ name: 'own-group' }), 'OwnLifecycleActions');
+    expect(statement.Action).toEqual(['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat']);
+    expect(arnText(statement.Resource)).toBe(
+      'arn:<AWS::Partition>:autoscaling:eu-central-1:123456789012:autoScalingGroup:*:autoScalingGroupName/gitlab-runner-fleet-own-group',
+    );
+  });
+
+  it('tags only instances of its own fleet, and only with the runner-name and system-id keys', () => {
+    const statement = bySid(statements({ name: 'own-tags' }), 'TagSelfWithRunnerIdentity');
+    expect(statement.Action).toBe('ec2:CreateTags');
+    expect(arnText(statement.Resource)).toBe('arn:<AWS::Partition>:ec2:eu-central-1:123456789012:instance/*');
+    expect(statement.Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/gitlab-runner-fleet:fleet': 'own-tags' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['gitlab-runner-fleet:runner-name', 'gitlab-runner-fleet:system-id'] },
+    });
+  });
+
+  it('grants no wildcard action and no wildcard resource', () => {
+    for (const statement of statements()) {
+      const actions = ([] as string[]).concat(statement.Action);
+      expect(actions.some((a) => a === '*' || a.endsWith(':*'))).toBe(false);
+      expect(statement.Resource).not.toBe('*');
+    }
+  });
+
+  it('has exactly the three statements the runner needs', () => {
+    expect(statements().map((s) => s.Sid)).toEqual(['ReadOwnRunnerToken', 'OwnLifecycleActions', 'TagSelfWithRunnerIdentity']);
+  });
+});

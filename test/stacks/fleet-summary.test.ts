@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { fleetSummaryRows, formatFleetSummary } from '../../lib/stacks/fleet-summary';
+import { rawFleet, testConfig } from '../support/stack-helpers';
+
+describe('fleet summary', () => {
+  it('shows one row per fleet with compute type, arch, types, capacity, schedule and stack', () => {
+    const config = testConfig([
+      rawFleet({
+        name: 'spotty',
+        onDemandBase: 1,
+        schedule: { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', start: '08:00', end: '18:00' }] },
+      }),
+    ]);
+    expect(fleetSummaryRows(config)).toEqual([
+      ['spotty', 'spot (+1 on-demand)', 'arm64', 'm7g.large,m6g.large', '0..4', 'mon-fri 08:00-18:00=2 Europe/Berlin', 'gitlab-runner-fleet-spotty'],
+    ]);
+  });
+
+  it('says always on for a fleet without a schedule', () => {
+    expect(fleetSummaryRows(testConfig([rawFleet({ computeType: 'on-demand' })]))[0][5]).toBe('always on (2)');
+  });
+
+  it('aligns columns under a header', () => {
+    const lines = formatFleetSummary(testConfig([rawFleet({ name: 'ab' }), rawFleet({ name: 'longer-name' })])).trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^fleet\s+compute\s+arch/);
+    expect(lines.map((l) => l.indexOf('spot'))).toEqual([-1, lines[1].indexOf('spot'), lines[1].indexOf('spot')]);
+  });
+});
