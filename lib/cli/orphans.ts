@@ -1,0 +1,212 @@
+/**
+ * `runner-fleet orphans`: lists, dry-run, the GitLab runner managers of each fleet that have no
+ * instance behind them any more: the ones the orphan reaper Lambda would remove. Same survey
+ * and rules as the reaper (lib/lambda/orphan-reaper), run from a workstation; removes nothing.
+ *
+ * Tokens come from the environment, else from Secrets Manager with the local AWS credentials:
+ * - GITLAB_API_TOKEN: a token that can read the fleets' runners (read_api), else the secret
+ *   `orphanReaper.apiTokenSecretName`;
+ * - GITLAB_RUNNER_TOKEN_<FLEET> (fleet name upper-cased, `-` as `_`, e.g.
+ *   GITLAB_RUNNER_TOKEN_GRAVITON_SPOT): the fleet's glrt- token, else the fleet's token secret.
+ * Instances are listed with the local AWS credentials (AWS_PROFILE, AWS_REGION or --region).
+ * No token is ever printed: output is scrubbed of every token read.
+ *
+ * The AWS SDK is loaded only when the command runs, so the rest of the CLI starts fast.
+ */
+import { Option, type Command } from 'commander';
+import type { FleetConfig } from '../config/fleet-config';
+import { DEFAULT_CONFIG_FILE, loadFleetConfig } from '../config/load';
+import { GitLabRunnerClient } from '../gitlab/client';
+import { redactSecrets } from '../gitlab/errors';
+import { orphansOf, type ClassifiedManager } from '../lambda/orphan-reaper/core';
+import { mapLimited, surveyFleet, type FleetSurvey, type SurveyPorts } from '../lambda/orphan-reaper/survey';
+import { fleetTargets, type FleetTarget } from '../lambda/shared/handler-config';
+import { numberIn, regionName } from './option-parsers';
+import { PROCESS_OUTPUT, UsageError, type CliOutput } from './program';
+
+/** Environment variable holding the GitLab API (read) token. */
+export const GITLAB_API_TOKEN_ENV = 'GITLAB_API_TOKEN';
+
+/** Environment variable holding a fleet's glrt- runner token, e.g. GITLAB_RUNNER_TOKEN_GRAVITON_SPOT. */
+export function runnerTokenEnvName(fleetName: string): string {
+  return `GITLAB_RUNNER_TOKEN_${fleetName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+}
+
+export const ORPHANS_FORMATS = ['table', 'json'] as const;
+export type OrphansFormat = (typeof ORPHANS_FORMATS)[number];
+
+export interface OrphansOptions {
+  readonly config: string;
+  readonly fleet?: string;
+  readonly region?: string;
+  /** Overrides `orphanReaper.graceMinutes`. */
+  readonly grace?: number;
+  /** Lists every manager with its verdict, not only orphans. */
+  readonly all?: boolean;
+  readonly format: OrphansFormat;
+}
+
+/** Everything the orphan listing needs from outside; injected by tests. */
+export interface OrphansPorts extends SurveyPorts {
+  readonly now: Date;
+  /** Tokens read so far, to scrub from the output. */
+  knownSecrets(): readonly string[];
+}
+
+/** Surveys the fleets of a config (or one of them). Pure orchestration over the ports. */
+export async function listOrphans(config: FleetConfig, ports: OrphansPorts, options: { fleet?: string; graceMinutes?: number } = {}): Promise<FleetSurvey[]> {
+  const targets = selectFleets(config, options.fleet);
+  const graceMinutes = options.graceMinutes ?? config.orphanReaper.graceMinutes;
+  return mapLimited(targets, 4, (fleet) => surveyFleet(fleet, ports, { now: ports.now, graceMinutes }));
+}
+
+function selectFleets(config: FleetConfig, name: string | undefined): FleetTarget[] {
+  const targets = fleetTargets(config.fleets);
+  if (name === undefined) return targets;
+  const match = targets.filter((t) => t.name === name);
+  if (match.length === 0) throw new UsageError(`--fleet "${name}" is not a fleet of the config; allowed: ${targets.map((t) => t.name).join(', ')}`);
+  return match;
+}
+
+/** A table per fleet: system_id, created, contacted, status, and why it is (or is not) an orphan. */
+export function formatOrphanTables(surveys: readonly FleetSurvey[], options: { all?: boolean; graceMinutes: number }): string {
+  const blocks = surveys.map((survey) => {
+    const heading = `${survey.fleet.name} (group ${survey.fleet.autoScalingGroupName})`;
+    if (survey.status === 'skipped') return `${heading}\n  skipped, nothing decided: ${survey.reason}\n`;
+    const orphans = orphansOf(survey.managers);
+    const shown = options.all ? survey.managers : orphans;
+    const summary =
+      `  runner ${survey.runnerId}: ${survey.managers.length} manager${plural(survey.managers.length)}, ` +
+      `${survey.existingInstanceIds.length} existing instance${plural(survey.existingInstanceIds.length)}, ` +
+      `${orphans.length} orphan${plural(orphans.length)} (grace ${options.graceMinutes} min)`;
+    if (shown.length === 0) return `${heading}\n${summary}\n`;
+    const header = ['SYSTEM_ID', 'CREATED', 'CONTACTED', 'STATUS', ...(options.all ? ['VERDICT'] : []), options.all ? 'WHY' : 'WHY ORPHANED'];
+    const rows = shown.map((c) => row(c, options.all === true));
+    return `${heading}\n${summary}\n${table([header, ...rows])}`;
+  });
+  return blocks.join('\n');
+}
+
+/** The listing as JSON, for scripts. */
+export function orphansJson(surveys: readonly FleetSurvey[], options: { all?: boolean }): string {
+  const fleets = surveys.map((survey) => {
+    if (survey.status === 'skipped') return { fleet: survey.fleet.name, status: survey.status, reason: survey.reason };
+    const shown = options.all ? survey.managers : orphansOf(survey.managers);
+    return {
+      fleet: survey.fleet.name,
+      status: survey.status,
+      runnerId: survey.runnerId,
+      existingInstances: survey.existingInstanceIds.length,
+      managers: shown.map((c) => ({
+        systemId: c.manager.system_id,
+        createdAt: c.manager.created_at,
+        contactedAt: c.manager.contacted_at,
+        status: c.manager.status ?? null,
+        verdict: c.verdict,
+        reason: c.reason,
+      })),
+    };
+  });
+  return `${JSON.stringify({ fleets }, null, 2)}\n`;
+}
+
+/** Optional replacements for the AWS/GitLab/environment parts of the command, for tests. */
+export interface OrphansCommandOverrides {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly gitlab?: SurveyPorts['gitlab'];
+  readonly existingInstanceIds?: SurveyPorts['existingInstanceIds'];
+  readonly readSecret?: (secretName: string) => Promise<string>;
+  readonly now?: () => Date;
+}
+
+/** Adds the `orphans` subcommand to the program. */
+export function registerOrphansCommand(program: Command, output: CliOutput = PROCESS_OUTPUT, overrides: OrphansCommandOverrides = {}): Command {
+  return program
+    .command('orphans')
+    .description(
+      'List, without removing anything, the GitLab runner managers whose instances no longer exist (what the orphan reaper would remove). ' +
+        `Tokens: ${GITLAB_API_TOKEN_ENV} and GITLAB_RUNNER_TOKEN_<FLEET>, else Secrets Manager with your AWS credentials.`,
+    )
+    .option('-c, --config <file>', 'fleet configuration file', DEFAULT_CONFIG_FILE)
+    .option('--fleet <name>', 'only this fleet')
+    .option('-r, --region <region>', 'AWS region of the fleets (default: AWS_REGION or your profile)', regionName)
+    .option('--grace <minutes>', 'managers younger than this are never orphans (default: orphanReaper.graceMinutes)', numberIn(0, 10_080, 'minutes'))
+    .option('--all', 'list every manager with its verdict, not only orphans')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(ORPHANS_FORMATS).default('table'))
+    .action(async (options: OrphansOptions) => {
+      output.out(await orphansCommandOutput(options, output, overrides));
+    });
+}
+
+/** Runs the listing and renders it, scrubbed of every token it read. */
+export async function orphansCommandOutput(options: OrphansOptions, output: CliOutput = PROCESS_OUTPUT, overrides: OrphansCommandOverrides = {}): Promise<string> {
+  const config = loadFleetConfig(options.config);
+  const ports = await commandPorts(config, options, overrides);
+  const surveys = await listOrphans(config, ports, { fleet: options.fleet, graceMinutes: options.grace });
+  const graceMinutes = options.grace ?? config.orphanReaper.graceMinutes;
+  const skipped = surveys.filter((s) => s.status === 'skipped');
+  for (const s of skipped) output.err(redactSecrets(`warning: fleet ${s.fleet.name} skipped: ${s.status === 'skipped' ? s.reason : ''}\n`, ports.knownSecrets()));
+  const text = options.format === 'json' ? orphansJson(surveys, options) : formatOrphanTables(surveys, { all: options.all, graceMinutes });
+  return redactSecrets(text, ports.knownSecrets());
+}
+
+async function commandPorts(config: FleetConfig, options: OrphansOptions, overrides: OrphansCommandOverrides): Promise<OrphansPorts> {
+  const env = overrides.env ?? process.env;
+  const known: string[] = [];
+  const remember = (token: string) => {
+    known.push(token);
+    return token;
+  };
+  let readSecret = overrides.readSecret;
+  let existingInstanceIds = overrides.existingInstanceIds;
+  if (!readSecret || !existingInstanceIds) {
+    // Loaded only here, so the AWS SDK costs nothing for the other commands.
+    const aws = await import('./orphans-aws.js');
+    const clients = aws.awsClients(options.region);
+    readSecret ??= (name) => aws.readToken(clients, name);
+    existingInstanceIds ??= (fleet) => aws.existingInstances(clients, fleet);
+  }
+  const fromSecret = readSecret;
+  const secretCache = new Map<string, Promise<string>>();
+  const secret = (name: string) => {
+    let pending = secretCache.get(name);
+    if (!pending) {
+      pending = fromSecret(name).then(remember);
+      secretCache.set(name, pending);
+    }
+    return pending;
+  };
+  return {
+    now: overrides.now?.() ?? new Date(),
+    gitlab: overrides.gitlab ?? new GitLabRunnerClient({ baseUrl: config.gitlab.url, timeoutMs: 10_000, maxAttempts: 3 }),
+    runnerToken: async (fleet) => {
+      const fromEnv = env[runnerTokenEnvName(fleet.name)];
+      return fromEnv ? remember(fromEnv.trim()) : secret(fleet.tokenSecretName);
+    },
+    apiToken: async () => {
+      const fromEnv = env[GITLAB_API_TOKEN_ENV];
+      return fromEnv ? remember(fromEnv.trim()) : secret(config.orphanReaper.apiTokenSecretName);
+    },
+    existingInstanceIds,
+    knownSecrets: () => known,
+  };
+}
+
+function row(c: ClassifiedManager, all: boolean): string[] {
+  return [c.manager.system_id, when(c.manager.created_at), when(c.manager.contacted_at), c.manager.status ?? '-', ...(all ? [c.verdict] : []), c.reason];
+}
+
+function when(iso: string | null): string {
+  if (!iso) return 'never';
+  const ms = Date.parse(iso);
+  return Number.isFinite(ms) ? `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')}Z` : iso;
+}
+
+function table(rows: readonly string[][]): string {
+  const widths = rows[0].map((_h, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => `  ${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')}\n`).join('');
+}
+
+function plural(n: number): string {
+  return n === 1 ? '' : 's';
+}
