@@ -7,7 +7,7 @@
 #    while jobs run (up to the max job timeout), delete this machine's runner manager in GitLab,
 #    complete the terminate lifecycle action with CONTINUE, exit.
 #  - Spot notice (about two minutes left): SIGQUIT at once, let jobs run until
-#    GRF_SPOT_DEREGISTER_AFTER_SECONDS after the notice, deregister, then keep watching so the
+#    GRF_SPOT_DEREGISTER_AFTER_MS (90 s) after the notice, deregister, then keep watching so the
 #    terminate lifecycle action is completed as soon as Auto Scaling starts it.
 # Each step leaves a marker under $GRF_RUN_DIR (tmpfs): a restarted agent or a second trigger
 # resumes where it stopped and never repeats a step.
@@ -22,11 +22,12 @@ for file in "$GRF_PARAMS_FILE" "$GRF_INSTANCE_ENV"; do
 done
 
 : "${GRF_POLL_SECONDS:=5}"
-: "${GRF_HEARTBEAT_SECONDS:=300}"
-: "${GRF_MAX_JOB_TIMEOUT_SECONDS:=$((${GRF_MAX_JOB_TIMEOUT_MINUTES:-60} * 60))}"
-: "${GRF_DEREGISTER_TIMEOUT_SECONDS:=300}"
-: "${GRF_SPOT_DEREGISTER_AFTER_SECONDS:=90}"
-: "${GRF_SPOT_DEREGISTER_MARGIN_SECONDS:=25}"
+# Durations in milliseconds, derived from the rendered parameters; the tests shorten them.
+: "${GRF_HEARTBEAT_MS:=$((${GRF_HEARTBEAT_SECONDS:-300} * 1000))}"
+: "${GRF_MAX_JOB_TIMEOUT_MS:=$((${GRF_MAX_JOB_TIMEOUT_MINUTES:-60} * 60000))}"
+: "${GRF_DEREGISTER_TIMEOUT_MS:=300000}"
+: "${GRF_SPOT_DEREGISTER_AFTER_MS:=90000}"
+: "${GRF_SPOT_DEREGISTER_MARGIN_MS:=25000}"
 : "${GRF_METRICS_URL:=http://127.0.0.1:9252/metrics}"
 : "${GRF_PROGRESS_LOG_SECONDS:=60}"
 
@@ -71,14 +72,14 @@ GRF_NEXT_HEARTBEAT=0
 heartbeat_tick() {
   ((GRF_HEARTBEATS == 1)) || return 0
   local now
-  now=$(date +%s)
+  now=$(now_ms)
   ((now >= GRF_NEXT_HEARTBEAT)) || return 0
-  GRF_NEXT_HEARTBEAT=$((now + GRF_HEARTBEAT_SECONDS))
+  GRF_NEXT_HEARTBEAT=$((now + GRF_HEARTBEAT_MS))
   if aws autoscaling record-lifecycle-action-heartbeat --region "$GRF_REGION" --lifecycle-hook-name "$GRF_TERMINATE_HOOK" \
     --auto-scaling-group-name "$GRF_ASG_NAME" --instance-id "$GRF_INSTANCE_ID" >/dev/null; then
     log "recorded lifecycle heartbeat for $GRF_TERMINATE_HOOK"
   else
-    log "WARNING: lifecycle heartbeat failed; retrying in ${GRF_HEARTBEAT_SECONDS}s"
+    log "WARNING: lifecycle heartbeat failed; retrying in $((GRF_HEARTBEAT_MS / 1000))s"
   fi
 }
 
@@ -124,8 +125,8 @@ drain_for_termination() {
   GRF_HEARTBEATS=1
   stop_runner
   if ! done_step deregistered; then
-    wait_for_jobs $(($(now_ms) + GRF_MAX_JOB_TIMEOUT_SECONDS * 1000))
-    deregister $(($(now_ms) + GRF_DEREGISTER_TIMEOUT_SECONDS * 1000))
+    wait_for_jobs $(($(now_ms) + GRF_MAX_JOB_TIMEOUT_MS))
+    deregister $(($(now_ms) + GRF_DEREGISTER_TIMEOUT_MS))
   fi
   if complete_lifecycle "$GRF_TERMINATE_HOOK" CONTINUE; then
     log "completed terminate lifecycle action $GRF_TERMINATE_HOOK with CONTINUE"
@@ -141,8 +142,8 @@ drain_for_spot() {
   log "spot interruption notice ($(tr -d '\n' <<<"$1")): draining before the instance is reclaimed"
   mark_step spot
   stop_runner
-  wait_for_jobs $((notice_at + GRF_SPOT_DEREGISTER_AFTER_SECONDS * 1000))
-  deregister $((notice_at + (GRF_SPOT_DEREGISTER_AFTER_SECONDS + GRF_SPOT_DEREGISTER_MARGIN_SECONDS) * 1000))
+  wait_for_jobs $((notice_at + GRF_SPOT_DEREGISTER_AFTER_MS))
+  deregister $((notice_at + GRF_SPOT_DEREGISTER_AFTER_MS + GRF_SPOT_DEREGISTER_MARGIN_MS))
 }
 
 if done_step completed; then

@@ -54,9 +54,9 @@ function agentEnv(extra: Record<string, string> = {}): Record<string, string> {
     GRF_SYSTEM_ID: SYSTEM_ID,
     GRF_RUNNER_NAME: runnerName('graviton-spot', INSTANCE_ID, '123456789012', 'eu-west-1'),
     GRF_POLL_SECONDS: '0.1',
-    GRF_HEARTBEAT_SECONDS: '1',
-    GRF_MAX_JOB_TIMEOUT_SECONDS: '30',
-    GRF_DEREGISTER_TIMEOUT_SECONDS: '20',
+    GRF_HEARTBEAT_MS: '300',
+    GRF_MAX_JOB_TIMEOUT_MS: '30000',
+    GRF_DEREGISTER_TIMEOUT_MS: '20000',
     GRF_METRICS_URL: `${imds.url}/metrics`,
     ...extra,
   };
@@ -69,8 +69,8 @@ const successfulDelete = () => managerDeletes().find((r) => r.status === 204 || 
 
 describe('drain agent on a scale-in (target lifecycle state Terminated)', () => {
   it('sends SIGQUIT, heartbeats while the job runs, deletes its own manager, then completes with CONTINUE', async () => {
-    // GIVEN a runner with a job that needs 2.5 s to finish after SIGQUIT
-    sandbox.setJobSeconds(2.5);
+    // GIVEN a runner with a job that needs 1.2 s to finish after SIGQUIT
+    sandbox.setJobSeconds(1.2);
     sandbox.startRunner();
     const agent = sandbox.start(AGENT, agentEnv());
     await new Promise((r) => setTimeout(r, 300));
@@ -132,7 +132,7 @@ describe('drain agent on a scale-in (target lifecycle state Terminated)', () => 
   it('records heartbeats while it waits for GitLab to come back', async () => {
     gitlab.inject({ kind: 'status', status: 503, times: 1000, path: /managers/ });
     imds.targetLifecycleState = 'Terminated';
-    const agent = sandbox.start(AGENT, agentEnv({ GRF_RETRY_BASE_MS: '200', GRF_RETRY_MAX_MS: '300' }));
+    const agent = sandbox.start(AGENT, agentEnv({ GRF_RETRY_BASE_MS: '100', GRF_RETRY_MAX_MS: '200' }));
 
     await waitFor(() => all(sandbox.calls(), /record-lifecycle-action-heartbeat/).length >= 2);
     gitlab.clearFaults();
@@ -146,7 +146,7 @@ describe('drain agent on a scale-in (target lifecycle state Terminated)', () => 
     gitlab.inject({ kind: 'status', status: 502, times: 10_000, path: /managers/ });
     imds.targetLifecycleState = 'Terminated';
 
-    const result = await sandbox.run(AGENT, agentEnv({ GRF_DEREGISTER_TIMEOUT_SECONDS: '1' }));
+    const result = await sandbox.run(AGENT, agentEnv({ GRF_DEREGISTER_TIMEOUT_MS: '800' }));
 
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/GIVING UP deregistering system_id=s_/);
@@ -171,10 +171,10 @@ describe('drain agent on a scale-in (target lifecycle state Terminated)', () => 
     imds.targetLifecycleState = 'Terminated';
     const started = Date.now();
 
-    const result = await sandbox.run(AGENT, agentEnv({ GRF_MAX_JOB_TIMEOUT_SECONDS: '2' }));
+    const result = await sandbox.run(AGENT, agentEnv({ GRF_MAX_JOB_TIMEOUT_MS: '1000' }));
 
     expect(result.code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
     expect(result.stdout).toMatch(/jobs still running at the drain deadline/);
     expect(successfulDelete()?.status).toBe(204);
   });
@@ -221,9 +221,9 @@ describe('drain agent on a scale-in (target lifecycle state Terminated)', () => 
 
 describe('drain agent on a spot interruption notice', () => {
   it('sends SIGQUIT at once, lets the job finish, deregisters, and completes the action once the state is Terminated', async () => {
-    sandbox.setJobSeconds(1.5);
+    sandbox.setJobSeconds(1);
     sandbox.startRunner();
-    const agent = sandbox.start(AGENT, agentEnv({ GRF_SPOT_DEREGISTER_AFTER_SECONDS: '10' }));
+    const agent = sandbox.start(AGENT, agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '10000' }));
     await new Promise((r) => setTimeout(r, 300));
 
     const noticeAt = Date.now();
@@ -250,7 +250,7 @@ describe('drain agent on a spot interruption notice', () => {
   it('deregisters with a margin before the reclaim even while a job still runs', async () => {
     sandbox.setJobSeconds(60);
     sandbox.startRunner();
-    const agent = sandbox.start(AGENT, agentEnv({ GRF_SPOT_DEREGISTER_AFTER_SECONDS: '2' }));
+    const agent = sandbox.start(AGENT, agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '1200' }));
     await new Promise((r) => setTimeout(r, 300));
 
     const noticeAt = Date.now();
@@ -259,8 +259,8 @@ describe('drain agent on a spot interruption notice', () => {
     agent.stop();
 
     const deletedAfter = successfulDelete()!.at - noticeAt;
-    expect(deletedAfter).toBeGreaterThanOrEqual(2_000);
-    expect(deletedAfter).toBeLessThan(3_500);
+    expect(deletedAfter).toBeGreaterThanOrEqual(1_200);
+    expect(deletedAfter).toBeLessThan(2_500);
     expect(sandbox.runnerAlive()).toBe(true);
     expect(gitlab.managerSystemIds(runner)).toEqual(['s_othermachine']);
   });
@@ -268,7 +268,7 @@ describe('drain agent on a spot interruption notice', () => {
   it('keeps retrying a GitLab outage within the notice window', async () => {
     gitlab.inject({ kind: 'status', status: 500, times: 2, path: /managers/ });
     gitlab.inject({ kind: 'reset', times: 1, path: /managers/ });
-    const agent = sandbox.start(AGENT, agentEnv({ GRF_SPOT_DEREGISTER_AFTER_SECONDS: '1' }));
+    const agent = sandbox.start(AGENT, agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '300' }));
     imds.issueSpotNotice();
 
     await waitFor(() => successfulDelete() !== undefined);
