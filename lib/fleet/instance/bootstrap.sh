@@ -150,9 +150,6 @@ rm -f "$download"
 if ! id gitlab-runner >/dev/null 2>&1; then
   useradd --system --create-home --home-dir /home/gitlab-runner --shell /bin/bash gitlab-runner
 fi
-if [[ "$GRF_EXECUTOR" == docker ]]; then
-  usermod -aG docker gitlab-runner || true
-fi
 
 # --- configuration and registration ---------------------------------------------------------
 job_timeout_seconds=$((GRF_MAX_JOB_TIMEOUT_MINUTES * 60))

@@ -202,6 +202,13 @@ describe('bootstrap failures replace the instance (launch hook ABANDON)', () => 
     expect(lifecycleCompletions()).toEqual([expect.stringMatching(/--lifecycle-action-result ABANDON$/)]);
   });
 
+  it('installs without verification, and says so, when the download location publishes no release.sha256', async () => {
+    const result = await boot(params({ runnerDownloadUrl: sandbox.publishRunner('arm64', 'none') }));
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/WARNING: .*release.sha256 is not available: gitlab-runner-linux-arm64 installed without checksum verification/);
+  });
+
   it('abandons when the downloaded binary does not match release.sha256', async () => {
     const result = await boot(params({ runnerDownloadUrl: sandbox.publishRunner('arm64', 'bad') }));
 
@@ -255,6 +262,26 @@ describe('bootstrap options', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/no pending launch lifecycle action/);
     expect(lifecycleCompletions().every((l) => l.endsWith('CONTINUE'))).toBe(true);
+  });
+});
+
+describe('bootstrap hands over to the drain agent', () => {
+  it('the installed agent drains with the identity and token the bootstrap left, and completes the terminate hook', async () => {
+    await boot();
+    sandbox.setJobSeconds(0.3);
+    imds.targetLifecycleState = 'Terminated';
+
+    const agent = join(sandbox.root, 'usr/local/lib/gitlab-runner-fleet/drain-agent.sh');
+    const result = await sandbox.run(agent, { GRF_IMDS_ENDPOINT: imds.url, GRF_POLL_SECONDS: '0.1', GRF_HEARTBEAT_MS: '200' });
+
+    expect(result.code).toBe(0);
+    expect(lines()).toContain('gitlab-runner got SIGQUIT');
+    expect(gitlab.managerSystemIds(runner)).toEqual([]);
+    expect(lifecycleCompletions().at(-1)).toBe(
+      `aws autoscaling complete-lifecycle-action --region eu-west-1 --lifecycle-hook-name ${LIFECYCLE_HOOKS.terminate} ` +
+        `--auto-scaling-group-name gitlab-runner-fleet-graviton-spot --instance-id ${INSTANCE_ID} --lifecycle-action-result CONTINUE`,
+    );
+    expect(result.stdout).toContain(`instance=${INSTANCE_ID} runner=${RUNNER_NAME}`);
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * A throwaway root for running the instance scripts unprivileged: GRF_ROOT relocates every file
- * they write, and stub commands on PATH (aws, systemctl, dnf, useradd, usermod, id, logger) append
+ * they write, and stub commands on PATH (aws, systemctl, dnf, useradd, id, logger) append
  * their argv, with a millisecond timestamp, to calls.log. The GitLab Runner "binary" the bootstrap
  * downloads is a stub too: `register` verifies the token against the fake GitLab like the real one
  * (POST /api/v4/runners/verify with the system_id from .runner_system_id); `run` idles until
@@ -33,6 +33,8 @@ case "$1" in
   stop) if [[ "$*" == *gitlab-runner.service* ]] && ((pid > 0)); then kill -QUIT "$pid" 2>/dev/null || true; fi ;;
   restart|start)
     if [[ "$*" == *" gitlab-runner.service"* ]]; then
+      # Job control on: without it bash starts background jobs with SIGQUIT ignored, and systemd does not.
+      set -m
       "$STUB_RUNNER_BIN" run </dev/null >/dev/null 2>&1 &
       echo $! >"$STUB_DIR/runner.pid"
     fi ;;
@@ -41,7 +43,6 @@ esac
 exit 0`,
   dnf: 'exit 0',
   useradd: 'exit 0',
-  usermod: 'exit 0',
   id: 'exit 1',
   logger: 'exit 0',
 };
