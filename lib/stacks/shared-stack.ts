@@ -7,6 +7,8 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import type { FleetConfig } from '../config';
 import { RunnerVpc } from '../fleet/fleet-network';
+import { OrphanReaper } from '../fleet/orphan-reaper';
+import { RunnerFleetSafetyNet } from '../fleet/safety-net';
 
 export interface SharedStackProps extends StackProps {
   readonly config: FleetConfig;
@@ -15,6 +17,10 @@ export interface SharedStackProps extends StackProps {
 export class SharedStack extends Stack {
   /** The default VPC, present when at least one fleet has no `network` config. */
   public readonly runnerVpc?: RunnerVpc;
+  /** Deregisters runner managers of instances that went away, whatever the reason. */
+  public readonly safetyNet: RunnerFleetSafetyNet;
+  /** Present when `orphanReaper.enabled` is true in the config. */
+  public readonly orphanReaper?: OrphanReaper;
 
   constructor(scope: Construct, id: string, props: SharedStackProps) {
     super(scope, id, {
@@ -23,6 +29,11 @@ export class SharedStack extends Stack {
     });
     if (props.config.fleets.some((fleet) => fleet.network === undefined)) {
       this.runnerVpc = new RunnerVpc(this, 'Network');
+    }
+    const { fleets, gitlab, orphanReaper } = props.config;
+    this.safetyNet = new RunnerFleetSafetyNet(this, 'SafetyNet', { fleets, gitlab });
+    if (orphanReaper.enabled) {
+      this.orphanReaper = new OrphanReaper(this, 'OrphanReaper', { fleets, gitlab, settings: orphanReaper });
     }
     for (const [key, value] of Object.entries(props.config.awsTags)) Tags.of(this).add(key, value);
   }

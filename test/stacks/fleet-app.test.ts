@@ -82,3 +82,21 @@ describe('fleet app', () => {
     }
   });
 });
+
+describe('shared stack', () => {
+  it('holds the safety net: a queue for fleet lifecycle events with a dead-letter queue', () => {
+    const { shared } = stacksOf([rawFleet()]);
+    const template = Template.fromStack(shared);
+    expect(Object.keys(template.findResources('AWS::SQS::Queue')).length).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(template.findResources('AWS::Lambda::Function')).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('holds the orphan reaper when the config enables it', () => {
+    const withReaper = stacksOf([rawFleet()], { orphanReaper: { enabled: true } });
+    const without = stacksOf([rawFleet()]);
+    const functions = (stack: typeof without.shared) => Object.keys(Template.fromStack(stack).findResources('AWS::Lambda::Function')).length;
+    expect(withReaper.shared.orphanReaper).toBeDefined();
+    expect(without.shared.orphanReaper).toBeUndefined();
+    expect(functions(withReaper.shared)).toBe(functions(without.shared) + 1);
+  });
+});
