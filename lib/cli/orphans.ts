@@ -54,7 +54,11 @@ export interface OrphansPorts extends SurveyPorts {
 }
 
 /** Surveys the fleets of a config (or one of them). Pure orchestration over the ports. */
-export async function listOrphans(config: FleetConfig, ports: OrphansPorts, options: { fleet?: string; graceMinutes?: number } = {}): Promise<FleetSurvey[]> {
+export async function listOrphans(
+  config: FleetConfig,
+  ports: OrphansPorts,
+  options: { fleet?: string; graceMinutes?: number } = {},
+): Promise<FleetSurvey[]> {
   const targets = selectFleets(config, options.fleet);
   const graceMinutes = options.graceMinutes ?? config.orphanReaper.graceMinutes;
   return mapLimited(targets, 4, (fleet) => surveyFleet(fleet, ports, { now: ports.now, graceMinutes }));
@@ -64,7 +68,8 @@ function selectFleets(config: FleetConfig, name: string | undefined): FleetTarge
   const targets = fleetTargets(config.fleets);
   if (name === undefined) return targets;
   const match = targets.filter((t) => t.name === name);
-  if (match.length === 0) throw new UsageError(`--fleet "${name}" is not a fleet of the config; allowed: ${targets.map((t) => t.name).join(', ')}`);
+  if (match.length === 0)
+    throw new UsageError(`--fleet "${name}" is not a fleet of the config; allowed: ${targets.map((t) => t.name).join(', ')}`);
   return match;
 }
 
@@ -80,7 +85,14 @@ export function formatOrphanTables(surveys: readonly FleetSurvey[], options: { a
       `${survey.existingInstanceIds.length} existing instance${plural(survey.existingInstanceIds.length)}, ` +
       `${orphans.length} orphan${plural(orphans.length)} (grace ${options.graceMinutes} min)`;
     if (shown.length === 0) return `${heading}\n${summary}\n`;
-    const header = ['SYSTEM_ID', 'CREATED', 'CONTACTED', 'STATUS', ...(options.all ? ['VERDICT'] : []), options.all ? 'WHY' : 'WHY ORPHANED'];
+    const header = [
+      'SYSTEM_ID',
+      'CREATED',
+      'CONTACTED',
+      'STATUS',
+      ...(options.all ? ['VERDICT'] : []),
+      options.all ? 'WHY' : 'WHY ORPHANED',
+    ];
     const rows = shown.map((c) => row(c, options.all === true));
     return `${heading}\n${summary}\n${table([header, ...rows])}`;
   });
@@ -120,7 +132,11 @@ export interface OrphansCommandOverrides {
 }
 
 /** Adds the `orphans` subcommand to the program. */
-export function registerOrphansCommand(program: Command, output: CliOutput = PROCESS_OUTPUT, overrides: OrphansCommandOverrides = {}): Command {
+export function registerOrphansCommand(
+  program: Command,
+  output: CliOutput = PROCESS_OUTPUT,
+  overrides: OrphansCommandOverrides = {},
+): Command {
   return program
     .command('orphans')
     .description(
@@ -130,7 +146,11 @@ export function registerOrphansCommand(program: Command, output: CliOutput = PRO
     .option('-c, --config <file>', 'fleet configuration file', DEFAULT_CONFIG_FILE)
     .option('--fleet <name>', 'only this fleet')
     .option('-r, --region <region>', 'AWS region of the fleets (default: AWS_REGION or your profile)', regionName)
-    .option('--grace <minutes>', 'managers younger than this are never orphans (default: orphanReaper.graceMinutes)', numberIn(0, 10_080, 'minutes'))
+    .option(
+      '--grace <minutes>',
+      'managers younger than this are never orphans (default: orphanReaper.graceMinutes)',
+      numberIn(0, 10_080, 'minutes'),
+    )
     .option('--all', 'list every manager with its verdict, not only orphans')
     .addOption(new Option('-f, --format <format>', 'output format').choices(ORPHANS_FORMATS).default('table'))
     .action(async (options: OrphansOptions) => {
@@ -139,13 +159,18 @@ export function registerOrphansCommand(program: Command, output: CliOutput = PRO
 }
 
 /** Runs the listing and renders it, scrubbed of every token it read. */
-export async function orphansCommandOutput(options: OrphansOptions, output: CliOutput = PROCESS_OUTPUT, overrides: OrphansCommandOverrides = {}): Promise<string> {
+export async function orphansCommandOutput(
+  options: OrphansOptions,
+  output: CliOutput = PROCESS_OUTPUT,
+  overrides: OrphansCommandOverrides = {},
+): Promise<string> {
   const config = loadFleetConfig(options.config);
   const ports = await commandPorts(config, options, overrides);
   const surveys = await listOrphans(config, ports, { fleet: options.fleet, graceMinutes: options.grace });
   const graceMinutes = options.grace ?? config.orphanReaper.graceMinutes;
   const skipped = surveys.filter((s) => s.status === 'skipped');
-  for (const s of skipped) output.err(redactSecrets(`warning: fleet ${s.fleet.name} skipped: ${s.status === 'skipped' ? s.reason : ''}\n`, ports.knownSecrets()));
+  for (const s of skipped)
+    output.err(redactSecrets(`warning: fleet ${s.fleet.name} skipped: ${s.status === 'skipped' ? s.reason : ''}\n`, ports.knownSecrets()));
   const text = options.format === 'json' ? orphansJson(surveys, options) : formatOrphanTables(surveys, { all: options.all, graceMinutes });
   return redactSecrets(text, ports.knownSecrets());
 }
@@ -193,7 +218,14 @@ async function commandPorts(config: FleetConfig, options: OrphansOptions, overri
 }
 
 function row(c: ClassifiedManager, all: boolean): string[] {
-  return [c.manager.system_id, when(c.manager.created_at), when(c.manager.contacted_at), c.manager.status ?? '-', ...(all ? [c.verdict] : []), c.reason];
+  return [
+    c.manager.system_id,
+    when(c.manager.created_at),
+    when(c.manager.contacted_at),
+    c.manager.status ?? '-',
+    ...(all ? [c.verdict] : []),
+    c.reason,
+  ];
 }
 
 function when(iso: string | null): string {

@@ -24,7 +24,8 @@ const DEFAULT_TOKEN_SECRET_PATTERN = defaultRunnerTokenSecretName('*');
 
 /** Replaces default-named token secrets by one pattern; custom names stay listed. */
 function collapseDefaultTokenSecrets(names: readonly string[]): string[] {
-  const isDefault = (name: string) => /^gitlab-runner-fleet\/[a-z][a-z0-9-]*\/runner-token$/.test(name) && name === defaultRunnerTokenSecretName(name.split('/')[1]);
+  const isDefault = (name: string) =>
+    /^gitlab-runner-fleet\/[a-z][a-z0-9-]*\/runner-token$/.test(name) && name === defaultRunnerTokenSecretName(name.split('/')[1]);
   const custom = names.filter((n) => !isDefault(n));
   return custom.length === names.length ? custom : [DEFAULT_TOKEN_SECRET_PATTERN, ...custom];
 }
@@ -56,7 +57,10 @@ export class FleetLambdaFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: FleetLambdaFunctionProps) {
     super(scope, id);
-    if (!Token.isUnresolved(props.reservedConcurrentExecutions) && (!Number.isInteger(props.reservedConcurrentExecutions) || props.reservedConcurrentExecutions < 1)) {
+    if (
+      !Token.isUnresolved(props.reservedConcurrentExecutions) &&
+      (!Number.isInteger(props.reservedConcurrentExecutions) || props.reservedConcurrentExecutions < 1)
+    ) {
       throw new Error(`reservedConcurrentExecutions (${props.reservedConcurrentExecutions}) must be a whole number >= 1`);
     }
     const files: Record<string, string> = { [HANDLER_CONFIG_FILE]: `${JSON.stringify(props.config, null, 1)}\n` };
@@ -96,12 +100,23 @@ export class FleetLambdaFunction extends Construct {
     const patterns = names.length > MAX_LISTED_RESOURCES ? collapseDefaultTokenSecrets(names) : names;
     const stack = Stack.of(this);
     const arns = patterns.map((name) =>
-      stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${name}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      stack.formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${name}-??????`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
     );
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: arns }));
     for (const name of patterns) {
-      const reason = name === DEFAULT_TOKEN_SECRET_PATTERN ? `${why} Over ${MAX_LISTED_RESOURCES} fleets, one pattern covers the default-named runner token secrets.` : why;
-      this.acknowledge(`AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${this.regionAccount()}:secret:${name}-??????]`, reason);
+      const reason =
+        name === DEFAULT_TOKEN_SECRET_PATTERN
+          ? `${why} Over ${MAX_LISTED_RESOURCES} fleets, one pattern covers the default-named runner token secrets.`
+          : why;
+      this.acknowledge(
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${this.regionAccount()}:secret:${name}-??????]`,
+        reason,
+      );
     }
   }
 
@@ -119,14 +134,22 @@ export class FleetLambdaFunction extends Construct {
   public grantOnFleetGroups(sid: string, actions: readonly string[], fleetNames: readonly string[]): void {
     const stack = Stack.of(this);
     const groupArn = (group: string) =>
-      stack.formatArn({ service: 'autoscaling', resource: 'autoScalingGroup', resourceName: `*:autoScalingGroupName/${group}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      stack.formatArn({
+        service: 'autoscaling',
+        resource: 'autoScalingGroup',
+        resourceName: `*:autoScalingGroupName/${group}`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
     const findingFor = (group: string) =>
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${this.regionAccount()}:autoScalingGroup:*:autoScalingGroupName/${group}]`;
     if (fleetNames.length <= MAX_LISTED_RESOURCES) {
       const groups = fleetNames.map(autoScalingGroupName);
       this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: groups.map(groupArn) }));
       for (const group of groups) {
-        this.acknowledge(findingFor(group), 'The wildcard is the group id segment of the ARN of a fleet group named deterministically; no other group is reachable.');
+        this.acknowledge(
+          findingFor(group),
+          'The wildcard is the group id segment of the ARN of a fleet group named deterministically; no other group is reachable.',
+        );
       }
       return;
     }

@@ -51,7 +51,8 @@ export interface OrphanReaperSchedule {
  * with that offset; others (e.g. 45 or 90 minutes) cannot be phased in cron and use a rate.
  */
 export function orphanReaperSchedule(intervalMinutes: number, seed: string): OrphanReaperSchedule {
-  if (!Number.isInteger(intervalMinutes) || intervalMinutes < 1) throw new Error(`settings.intervalMinutes (${intervalMinutes}) must be a whole number >= 1`);
+  if (!Number.isInteger(intervalMinutes) || intervalMinutes < 1)
+    throw new Error(`settings.intervalMinutes (${intervalMinutes}) must be a whole number >= 1`);
   if (intervalMinutes < 60 && 60 % intervalMinutes === 0) {
     if (intervalMinutes === 1) return { expression: 'rate(1 minute)' };
     const minute = jitterMinutes(seed, intervalMinutes - 1);
@@ -81,8 +82,10 @@ export class OrphanReaper extends Construct {
     const { settings } = props;
     const problems: string[] = [];
     if (props.fleets.length === 0) problems.push('fleets must hold at least one fleet');
-    if (!Token.isUnresolved(settings.graceMinutes) && !(settings.graceMinutes >= 5)) problems.push(`settings.graceMinutes (${settings.graceMinutes}) must be >= 5`);
-    if (!settings.apiTokenSecretName) problems.push('settings.apiTokenSecretName must name the secret holding a token that can read the fleet runners');
+    if (!Token.isUnresolved(settings.graceMinutes) && !(settings.graceMinutes >= 5))
+      problems.push(`settings.graceMinutes (${settings.graceMinutes}) must be >= 5`);
+    if (!settings.apiTokenSecretName)
+      problems.push('settings.apiTokenSecretName must name the secret holding a token that can read the fleet runners');
     if (!Token.isUnresolved(settings.intervalMinutes) && !(Number.isInteger(settings.intervalMinutes) && settings.intervalMinutes >= 5)) {
       problems.push(`settings.intervalMinutes (${settings.intervalMinutes}) must be a whole number >= 5`);
     }
@@ -91,7 +94,10 @@ export class OrphanReaper extends Construct {
     const lambdaFunction = new FleetLambdaFunction(this, 'Handler', {
       handler: 'orphan-reaper',
       description: 'GitLab runner fleets: removes runner managers whose instances no longer exist',
-      config: handlerConfig(props.fleets, props.gitlab, { apiTokenSecretName: settings.apiTokenSecretName, graceMinutes: settings.graceMinutes }),
+      config: handlerConfig(props.fleets, props.gitlab, {
+        apiTokenSecretName: settings.apiTokenSecretName,
+        graceMinutes: settings.graceMinutes,
+      }),
       caCertificate: props.gitlab.caCertificate,
       timeout: FUNCTION_TIMEOUT,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 1,
@@ -121,7 +127,10 @@ export class OrphanReaper extends Construct {
 
     this.errorAlarm = new cloudwatch.Alarm(this, 'ErrorAlarm', {
       alarmDescription: 'GitLab runner fleet orphan reaper: a run could not survey a fleet or remove an orphan; see its logs.',
-      metric: this.function.metricErrors({ period: Duration.minutes(Math.max(5, Math.min(settings.intervalMinutes, 1440))), statistic: 'Sum' }),
+      metric: this.function.metricErrors({
+        period: Duration.minutes(Math.max(5, Math.min(settings.intervalMinutes, 1440))),
+        statistic: 'Sum',
+      }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,

@@ -113,7 +113,11 @@ export class RunnerFleetSafetyNet extends Construct {
     );
     this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
 
-    const target = new targets.SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) });
+    const target = new targets.SqsQueue(this.queue, {
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 185,
+      maxEventAge: Duration.hours(24),
+    });
     const rules: events.Rule[] = [];
     chunkGroupNames(props.fleets.map((f) => autoScalingGroupName(f.name))).forEach((groupNames, i) => {
       rules.push(
@@ -148,7 +152,8 @@ export class RunnerFleetSafetyNet extends Construct {
     });
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue of the safety-net queue and of the EventBridge targets; it has no dead-letter queue of its own.',
+      reason:
+        'This is the dead-letter queue of the safety-net queue and of the EventBridge targets; it has no dead-letter queue of its own.',
     });
   }
 }

@@ -89,7 +89,8 @@ export class GitLabRunnerClient {
   private readonly userAgent: string;
 
   constructor(options: GitLabRunnerClientOptions) {
-    if (!URL.canParse(options.baseUrl)) throw new Error(`baseUrl "${options.baseUrl}" is not a URL; expected e.g. https://gitlab.example.com`);
+    if (!URL.canParse(options.baseUrl))
+      throw new Error(`baseUrl "${options.baseUrl}" is not a URL; expected e.g. https://gitlab.example.com`);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = positive('timeoutMs', options.timeoutMs ?? 5000);
     this.maxAttempts = positive('maxAttempts', options.maxAttempts ?? 4);
@@ -106,7 +107,12 @@ export class GitLabRunnerClient {
    * `system_id` is sent: with one, GitLab would register a new manager for the caller.
    */
   async verifyRunner(runnerToken: string): Promise<VerifiedRunner> {
-    const response = await this.call({ method: 'POST', path: '/api/v4/runners/verify', form: { token: runnerToken }, secrets: [runnerToken] });
+    const response = await this.call({
+      method: 'POST',
+      path: '/api/v4/runners/verify',
+      form: { token: runnerToken },
+      secrets: [runnerToken],
+    });
     const body = parseJson(response.text) as { id?: unknown } | undefined;
     if (typeof body?.id !== 'number') {
       throw new GitLabApiError('GitLab POST /api/v4/runners/verify answered without a runner id', {
@@ -127,10 +133,22 @@ export class GitLabRunnerClient {
     // Bounded so a misbehaving server cannot keep us paging forever.
     for (let i = 0; i < 100 && page; i++) {
       const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}/managers`;
-      const response = await this.call({ method: 'GET', path, query: { per_page: '100', page }, privateToken: apiToken, secrets: [apiToken] });
+      const response = await this.call({
+        method: 'GET',
+        path,
+        query: { per_page: '100', page },
+        privateToken: apiToken,
+        secrets: [apiToken],
+      });
       const body = parseJson(response.text);
       if (!Array.isArray(body)) {
-        throw new GitLabApiError(`GitLab GET ${path} did not answer with a list`, { method: 'GET', path, status: response.status, retryable: false, attempts: 1 });
+        throw new GitLabApiError(`GitLab GET ${path} did not answer with a list`, {
+          method: 'GET',
+          path,
+          status: response.status,
+          retryable: false,
+          attempts: 1,
+        });
       }
       managers.push(...(body as RunnerManager[]));
       page = response.headers.get('x-next-page') ?? '';
@@ -156,7 +174,8 @@ export class GitLabRunnerClient {
     let lastFailure = '';
     let lastStatus: number | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      if (attempt > 1) await this.sleep(backoffDelayMs(attempt - 1, { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, random: this.random }));
+      if (attempt > 1)
+        await this.sleep(backoffDelayMs(attempt - 1, { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, random: this.random }));
       let response: RawResponse;
       try {
         response = await this.attempt(spec);
@@ -185,13 +204,22 @@ export class GitLabRunnerClient {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(spec.form).toString();
     }
-    const response = await this.fetchImpl(url, { method: spec.method, headers, body, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
+    const response = await this.fetchImpl(url, {
+      method: spec.method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(this.timeoutMs),
+      redirect: 'error',
+    });
     const text = await response.text();
     return { status: response.status, headers: response.headers, text };
   }
 
   private failure(spec: RequestSpec, reason: string, status: number | undefined, retryable: boolean, attempts: number): GitLabApiError {
-    const message = redactSecrets(`GitLab ${spec.method} ${spec.path} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}`, spec.secrets);
+    const message = redactSecrets(
+      `GitLab ${spec.method} ${spec.path} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${reason}`,
+      spec.secrets,
+    );
     return new GitLabApiError(message, { method: spec.method, path: spec.path, status, retryable, attempts });
   }
 }

@@ -92,7 +92,9 @@ describe('runner-fleet orphans', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('graviton-spot (group gitlab-runner-fleet-graviton-spot)');
     expect(stdout).toMatch(/SYSTEM_ID\s+CREATED\s+CONTACTED\s+STATUS\s+WHY ORPHANED/);
-    expect(stdout).toContain(`${systemIdForInstance(GONE)}  2026-11-25 09:00Z  2026-11-25 10:00Z  online  no existing instance has this system_id`);
+    expect(stdout).toContain(
+      `${systemIdForInstance(GONE)}  2026-11-25 09:00Z  2026-11-25 10:00Z  online  no existing instance has this system_id`,
+    );
   });
 
   it('does not list managers of existing instances or young managers as orphans', async () => {
@@ -128,7 +130,9 @@ describe('runner-fleet orphans', () => {
 
     const { stdout, stderr } = await run();
 
-    expect(stdout).toContain('graviton-ondemand (group gitlab-runner-fleet-graviton-ondemand)\n  skipped, nothing decided: listing instances failed');
+    expect(stdout).toContain(
+      'graviton-ondemand (group gitlab-runner-fleet-graviton-ondemand)\n  skipped, nothing decided: listing instances failed',
+    );
     expect(stderr).toContain('warning: fleet graviton-ondemand skipped');
   });
 
@@ -195,7 +199,16 @@ describe('runner-fleet orphans, bundled as npm run build:cli bundles it', () => 
 
   beforeEach(async () => {
     const { buildSync } = await import('esbuild');
-    buildSync({ entryPoints: ['bin/runner-fleet.ts'], bundle: true, platform: 'node', target: 'node20', format: 'cjs', outfile: cli, external: ['@aws-sdk/*'], logLevel: 'warning' });
+    buildSync({
+      entryPoints: ['bin/runner-fleet.ts'],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'cjs',
+      outfile: cli,
+      external: ['@aws-sdk/*'],
+      logLevel: 'warning',
+    });
   });
 
   it('loads the AWS SDK on demand and skips fleets whose tokens it cannot read, without calling GitLab', async () => {
@@ -206,7 +219,9 @@ describe('runner-fleet orphans, bundled as npm run build:cli bundles it', () => 
     const result = spawnSync(process.execPath, [cli, 'orphans', '--config', configFile], { encoding: 'utf8', env, timeout: 60_000 });
 
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('graviton-spot (group gitlab-runner-fleet-graviton-spot)\n  skipped, nothing decided: reading the runner token failed');
+    expect(result.stdout).toContain(
+      'graviton-spot (group gitlab-runner-fleet-graviton-spot)\n  skipped, nothing decided: reading the runner token failed',
+    );
     expect(result.stderr).toContain('warning: fleet graviton-ondemand skipped');
   });
 });

@@ -38,7 +38,9 @@ describe('OrphanReaper', () => {
   it('runs on a schedule that is not at minute 0', () => {
     const { template, reaper } = synth();
 
-    const rules = Object.values(template.findResources('AWS::Events::Rule')) as Array<{ Properties: { ScheduleExpression: string; State: string } }>;
+    const rules = Object.values(template.findResources('AWS::Events::Rule')) as Array<{
+      Properties: { ScheduleExpression: string; State: string };
+    }>;
     expect(rules).toHaveLength(1);
     expect(rules[0].Properties.ScheduleExpression).toBe(reaper.schedule.expression);
     expect(rules[0].Properties.ScheduleExpression).toMatch(/^cron\(([1-9]|[1-5]\d) \* \* \* \? \*\)$/);
@@ -91,9 +93,9 @@ describe('OrphanReaper', () => {
     const c = config();
     const stack = new Stack(new App(), 'S');
 
-    expect(() => new OrphanReaper(stack, 'R', { fleets: c.fleets, gitlab: c.gitlab, settings: { ...c.orphanReaper, apiTokenSecretName: '' } })).toThrow(
-      /settings\.apiTokenSecretName/,
-    );
+    expect(
+      () => new OrphanReaper(stack, 'R', { fleets: c.fleets, gitlab: c.gitlab, settings: { ...c.orphanReaper, apiTokenSecretName: '' } }),
+    ).toThrow(/settings\.apiTokenSecretName/);
   });
 });
 

@@ -60,8 +60,12 @@ describe('RunnerFleetSafetyNet', () => {
     const names = Array.from({ length: 100 }, (_, i) => `fleet-number-${i}`);
     const { template } = synth(names);
 
-    const rules = Object.values(template.findResources('AWS::Events::Rule')).map((r) => (r as { Properties: { EventPattern: unknown } }).Properties.EventPattern);
-    const scoped = rules.filter((p) => JSON.stringify(p).includes('AutoScalingGroupName')) as Array<{ detail: { AutoScalingGroupName: string[] } }>;
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).map(
+      (r) => (r as { Properties: { EventPattern: unknown } }).Properties.EventPattern,
+    );
+    const scoped = rules.filter((p) => JSON.stringify(p).includes('AutoScalingGroupName')) as Array<{
+      detail: { AutoScalingGroupName: string[] };
+    }>;
     expect(scoped.length).toBeGreaterThan(1);
     expect(scoped.flatMap((p) => p.detail.AutoScalingGroupName)).toHaveLength(100);
     for (const pattern of scoped) expect(JSON.stringify(pattern).length).toBeLessThan(2048);
@@ -159,7 +163,9 @@ describe('RunnerFleetSafetyNet', () => {
     const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
     const { template } = synth(['alpha'], {}, { caCertificate: pem });
 
-    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: { NODE_EXTRA_CA_CERTS: '/var/task/gitlab-ca.pem' } } });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { NODE_EXTRA_CA_CERTS: '/var/task/gitlab-ca.pem' } },
+    });
   });
 
   it('is clean under the cdk-nag AwsSolutions checks', () => {
@@ -184,7 +190,9 @@ describe('RunnerFleetSafetyNet', () => {
     const c = config(['alpha']);
     const stack = new Stack(new App(), 'S');
 
-    expect(() => new RunnerFleetSafetyNet(stack, 'SafetyNet', { fleets: [], gitlab: c.gitlab })).toThrow(/fleets must hold at least one fleet/);
+    expect(() => new RunnerFleetSafetyNet(stack, 'SafetyNet', { fleets: [], gitlab: c.gitlab })).toThrow(
+      /fleets must hold at least one fleet/,
+    );
   });
 });
 

@@ -59,7 +59,11 @@ describe('GitLabRunnerClient against the fake GitLab', () => {
 
     expect(result).toBe('deleted');
     expect(gitlab.managerSystemIds(runner)).toEqual(['s_000000000002']);
-    expect(gitlab.requests[0]).toMatchObject({ method: 'DELETE', path: '/api/v4/runners/managers', fields: { system_id: 's_000000000001' } });
+    expect(gitlab.requests[0]).toMatchObject({
+      method: 'DELETE',
+      path: '/api/v4/runners/managers',
+      fields: { system_id: 's_000000000001' },
+    });
   });
 
   it('treats a 404 on delete as already gone', async () => {

@@ -19,7 +19,10 @@ export function terminateSuccessful(instanceId: string, group = GROUP): Record<s
   };
 }
 
-export function terminateLifecycleAction(instanceId: string, opts: { group?: string; hook?: string; token?: string } = {}): Record<string, unknown> {
+export function terminateLifecycleAction(
+  instanceId: string,
+  opts: { group?: string; hook?: string; token?: string } = {},
+): Record<string, unknown> {
   return {
     version: '0',
     id: `lc-${instanceId}`,

@@ -52,7 +52,12 @@ describe('classifyManagers', () => {
   });
 
   it('explains an orphan with its age and last contact', () => {
-    const [classified] = classifyManagers({ managers: [manager(systemIdForInstance(GONE), 125, 65)], existingInstanceIds: [], now: NOW, graceMinutes: 30 });
+    const [classified] = classifyManagers({
+      managers: [manager(systemIdForInstance(GONE), 125, 65)],
+      existingInstanceIds: [],
+      now: NOW,
+      graceMinutes: 30,
+    });
 
     expect(classified.reason).toBe('no existing instance has this system_id; created 2h 5m ago, last contact 1h 5m ago');
   });

@@ -16,7 +16,11 @@ const API_SECRET = 'gitlab-runner-fleet/api-token';
 const LIVE = 'i-0aaaaaaaaaaaaaaa1';
 const GONE = 'i-0bbbbbbbbbbbbbbb2';
 const DETACHED = 'i-0ccccccccccccccc3';
-const fleets = ['alpha', 'beta'].map((name) => ({ name, autoScalingGroupName: autoScalingGroupName(name), tokenSecretName: `gitlab-runner-fleet/${name}/runner-token` }));
+const fleets = ['alpha', 'beta'].map((name) => ({
+  name,
+  autoScalingGroupName: autoScalingGroupName(name),
+  tokenSecretName: `gitlab-runner-fleet/${name}/runner-token`,
+}));
 
 describe('orphan reaper', () => {
   let gitlab: FakeGitLab;
@@ -92,7 +96,12 @@ describe('orphan reaper', () => {
 
     expect(gitlab.managerSystemIds(alpha)).toEqual([]);
     expect(report.removed).toEqual([
-      expect.objectContaining({ fleet: 'alpha', systemId: systemIdForInstance(GONE), result: 'deleted', reason: expect.stringContaining('no existing instance') }),
+      expect.objectContaining({
+        fleet: 'alpha',
+        systemId: systemIdForInstance(GONE),
+        result: 'deleted',
+        reason: expect.stringContaining('no existing instance'),
+      }),
     ]);
   });
 
@@ -127,7 +136,8 @@ describe('orphan reaper', () => {
     gitlab.addManager(alpha, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
     gitlab.addManager(beta, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
     ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
-      if (input.Filters?.some((f) => f.Values?.includes(fleets[0].autoScalingGroupName))) throw Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' });
+      if (input.Filters?.some((f) => f.Values?.includes(fleets[0].autoScalingGroupName)))
+        throw Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' });
       return { Reservations: [] };
     });
 

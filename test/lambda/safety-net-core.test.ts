@@ -24,7 +24,11 @@ describe('parseSafetyNetEvent', () => {
   });
 
   it('reads the instance id of a spot interruption warning', () => {
-    expect(parseSafetyNetEvent(spotInterruption(INSTANCE))).toEqual({ kind: 'spot-interruption', instanceId: INSTANCE, action: 'terminate' });
+    expect(parseSafetyNetEvent(spotInterruption(INSTANCE))).toEqual({
+      kind: 'spot-interruption',
+      instanceId: INSTANCE,
+      action: 'terminate',
+    });
   });
 
   it('reports other detail types as unsupported', () => {
@@ -58,15 +62,23 @@ describe('decideSafetyNet', () => {
     expect(plan.completeLifecycle).toBeUndefined();
   });
 
-  it.each(['shutting-down', 'terminated', 'stopped', 'not-found'] as const)('deletes the manager and completes the action when the instance is %s', (state) => {
-    const plan = decideSafetyNet(parsed(terminateLifecycleAction(INSTANCE, { token: 'tok-1' })), config, { state });
+  it.each(['shutting-down', 'terminated', 'stopped', 'not-found'] as const)(
+    'deletes the manager and completes the action when the instance is %s',
+    (state) => {
+      const plan = decideSafetyNet(parsed(terminateLifecycleAction(INSTANCE, { token: 'tok-1' })), config, { state });
 
-    expect(plan).toMatchObject({
-      outcome: 'cleaned-up',
-      deleteManager: true,
-      completeLifecycle: { groupName: GROUP, hookName: 'gitlab-runner-fleet-drained', instanceId: INSTANCE, lifecycleActionToken: 'tok-1' },
-    });
-  });
+      expect(plan).toMatchObject({
+        outcome: 'cleaned-up',
+        deleteManager: true,
+        completeLifecycle: {
+          groupName: GROUP,
+          hookName: 'gitlab-runner-fleet-drained',
+          instanceId: INSTANCE,
+          lifecycleActionToken: 'tok-1',
+        },
+      });
+    },
+  );
 
   it('does not complete lifecycle actions of hooks that are not the fleet terminate hook', () => {
     const plan = decideSafetyNet(parsed(terminateLifecycleAction(INSTANCE, { hook: 'other-team-hook' })), config, { state: 'terminated' });
@@ -88,7 +100,12 @@ describe('decideSafetyNet', () => {
   });
 
   it('stops re-checking a spot instance that outlives its notice, without a failure', () => {
-    const plan = decideSafetyNet(parsed(spotInterruption(INSTANCE)), config, { state: 'running', groupName: GROUP }, { receiveCount: SPOT_MAX_CHECKS });
+    const plan = decideSafetyNet(
+      parsed(spotInterruption(INSTANCE)),
+      config,
+      { state: 'running', groupName: GROUP },
+      { receiveCount: SPOT_MAX_CHECKS },
+    );
 
     expect(plan).toMatchObject({ outcome: 'left-to-agent', deleteManager: false, retryLater: false });
   });

@@ -15,7 +15,13 @@ const SYSTEM_ID = systemIdForInstance(INSTANCE);
 
 function instanceState(state: string, group = GROUP) {
   return {
-    Reservations: [{ Instances: [{ InstanceId: INSTANCE, State: { Name: state as 'running' }, Tags: [{ Key: 'aws:autoscaling:groupName', Value: group }] }] }],
+    Reservations: [
+      {
+        Instances: [
+          { InstanceId: INSTANCE, State: { Name: state as 'running' }, Tags: [{ Key: 'aws:autoscaling:groupName', Value: group }] },
+        ],
+      },
+    ],
   };
 }
 

@@ -11,7 +11,9 @@ describe('tokenFromSecretString', () => {
   });
 
   it('names the secret, not its value, when the JSON has no token field', () => {
-    expect(() => tokenFromSecretString('fleet/runner-token', '{"tok": "value-3"}')).toThrow(/fleet\/runner-token is JSON without a "token"/);
+    expect(() => tokenFromSecretString('fleet/runner-token', '{"tok": "value-3"}')).toThrow(
+      /fleet\/runner-token is JSON without a "token"/,
+    );
     expect(() => tokenFromSecretString('fleet/runner-token', '{"tok": "value-3"}')).not.toThrow(/value-3/);
   });
 

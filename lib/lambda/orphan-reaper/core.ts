@@ -37,7 +37,8 @@ export function classifyManagers(input: ClassifyInput): ClassifiedManager[] {
   const now = input.now.getTime();
   return input.managers.map((manager) => {
     const verdict = (v: ManagerVerdict, reason: string): ClassifiedManager => ({ manager, verdict: v, reason });
-    if (!FLEET_SYSTEM_ID.test(manager.system_id)) return verdict('foreign', 'system_id is not one a fleet instance uses; not ours to remove');
+    if (!FLEET_SYSTEM_ID.test(manager.system_id))
+      return verdict('foreign', 'system_id is not one a fleet instance uses; not ours to remove');
     if (live.has(manager.system_id)) return verdict('live', 'its instance still exists');
     const created = Date.parse(manager.created_at);
     if (!Number.isFinite(created) || now - created < graceMs) {

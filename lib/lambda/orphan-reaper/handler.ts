@@ -79,7 +79,14 @@ export async function reapOrphans(deps: OrphanReaperDeps): Promise<ReapReport> {
       const systemId = orphan.manager.system_id;
       try {
         const result = await deps.gitlab.deleteRunnerManager(await ports.runnerToken(fleet), systemId);
-        removed.push({ fleet: fleet.name, systemId, createdAt: orphan.manager.created_at, contactedAt: orphan.manager.contacted_at, reason: orphan.reason, result });
+        removed.push({
+          fleet: fleet.name,
+          systemId,
+          createdAt: orphan.manager.created_at,
+          contactedAt: orphan.manager.contacted_at,
+          reason: orphan.reason,
+          result,
+        });
         log('info', 'orphan removed', { fleet: fleet.name, systemId, outcome: result, reason: orphan.reason });
       } catch (error) {
         failed.push({ fleet: fleet.name, systemId, error: errorMessage(error) });
@@ -120,7 +127,9 @@ export async function handler(): Promise<ReapReport> {
   const failedFleets = report.skipped.filter((s) => s.failed).length;
   if (failedFleets > 0 || report.failed.length > 0) {
     // After the work is done: makes the run count as an error for the alarm, the report is in the logs.
-    throw new Error(`orphan reaper incomplete: ${failedFleets} fleet(s) not surveyed, ${report.failed.length} deletion(s) failed, ${report.removed.length} removed`);
+    throw new Error(
+      `orphan reaper incomplete: ${failedFleets} fleet(s) not surveyed, ${report.failed.length} deletion(s) failed, ${report.removed.length} removed`,
+    );
   }
   return report;
 }

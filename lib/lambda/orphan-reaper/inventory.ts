@@ -33,7 +33,11 @@ async function describeInstanceIds(ec2: EC2Client, filters: Filter[]): Promise<s
   let nextToken: string | undefined;
   do {
     const page = await ec2.send(
-      new DescribeInstancesCommand({ Filters: [...filters, { Name: 'instance-state-name', Values: EXISTING_STATES }], MaxResults: 1000, NextToken: nextToken }),
+      new DescribeInstancesCommand({
+        Filters: [...filters, { Name: 'instance-state-name', Values: EXISTING_STATES }],
+        MaxResults: 1000,
+        NextToken: nextToken,
+      }),
     );
     for (const reservation of page.Reservations ?? []) {
       for (const instance of reservation.Instances ?? []) if (instance.InstanceId) ids.push(instance.InstanceId);

@@ -130,7 +130,14 @@ export function decideSafetyNet(
   delivery: DeliveryFacts = { receiveCount: 1 },
 ): SafetyNetPlan {
   const systemId = systemIdForInstance(event.instanceId);
-  const ignore = (reason: string, fleet?: FleetTarget): SafetyNetPlan => ({ outcome: 'ignored', reason, fleet, systemId, deleteManager: false, retryLater: false });
+  const ignore = (reason: string, fleet?: FleetTarget): SafetyNetPlan => ({
+    outcome: 'ignored',
+    reason,
+    fleet,
+    systemId,
+    deleteManager: false,
+    retryLater: false,
+  });
 
   switch (event.kind) {
     case 'terminate-successful': {
@@ -141,11 +148,20 @@ export function decideSafetyNet(
     case 'terminate-lifecycle-action': {
       const fleet = fleetByGroup(config, event.groupName);
       if (!fleet) return ignore(`group ${event.groupName} is not a fleet group`);
-      if (event.hookName !== LIFECYCLE_HOOKS.terminate) return ignore(`hook ${event.hookName || '(none)'} is not the fleet's terminate hook`, fleet);
-      if (event.transition !== TERMINATING_TRANSITION) return ignore(`transition ${event.transition || '(none)'} is not ${TERMINATING_TRANSITION}`, fleet);
+      if (event.hookName !== LIFECYCLE_HOOKS.terminate)
+        return ignore(`hook ${event.hookName || '(none)'} is not the fleet's terminate hook`, fleet);
+      if (event.transition !== TERMINATING_TRANSITION)
+        return ignore(`transition ${event.transition || '(none)'} is not ${TERMINATING_TRANSITION}`, fleet);
       const state = requireFacts(event, facts).state;
       if (!GONE.has(state)) {
-        return { outcome: 'left-to-agent', reason: `instance is ${state}; its drain agent finishes jobs and completes the action`, fleet, systemId, deleteManager: false, retryLater: false };
+        return {
+          outcome: 'left-to-agent',
+          reason: `instance is ${state}; its drain agent finishes jobs and completes the action`,
+          fleet,
+          systemId,
+          deleteManager: false,
+          retryLater: false,
+        };
       }
       return {
         outcome: 'cleaned-up',
@@ -153,7 +169,12 @@ export function decideSafetyNet(
         fleet,
         systemId,
         deleteManager: true,
-        completeLifecycle: { groupName: event.groupName, hookName: event.hookName, instanceId: event.instanceId, lifecycleActionToken: event.lifecycleActionToken },
+        completeLifecycle: {
+          groupName: event.groupName,
+          hookName: event.hookName,
+          instanceId: event.instanceId,
+          lifecycleActionToken: event.lifecycleActionToken,
+        },
         retryLater: false,
       };
     }
@@ -187,7 +208,14 @@ export function decideSafetyNet(
           retryLater: true,
         };
       }
-      return { outcome: 'cleaned-up', reason: `spot instance is ${current.state}`, fleet, systemId, deleteManager: true, retryLater: false };
+      return {
+        outcome: 'cleaned-up',
+        reason: `spot instance is ${current.state}`,
+        fleet,
+        systemId,
+        deleteManager: true,
+        retryLater: false,
+      };
     }
   }
 }

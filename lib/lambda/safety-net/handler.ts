@@ -16,7 +16,14 @@ import type { DeleteManagerResult } from '../../gitlab/types';
 import { HANDLER_CONFIG_FILE, parseHandlerConfig, type HandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
 import { SecretsManagerTokens, type TokenSource } from '../shared/secrets';
-import { decideSafetyNet, needsInstanceFacts, parseSafetyNetEvent, type InstanceFacts, type InstanceState, type LifecycleCompletion } from './core';
+import {
+  decideSafetyNet,
+  needsInstanceFacts,
+  parseSafetyNetEvent,
+  type InstanceFacts,
+  type InstanceState,
+  type LifecycleCompletion,
+} from './core';
 
 export interface SafetyNetDeps {
   readonly config: HandlerConfig;
@@ -81,7 +88,12 @@ async function handleRecord(record: SQSRecord, deps: SafetyNetDeps, tokens: Toke
     // The instance is gone either way: holding its lifecycle action would only delay the group.
     const lifecycle = plan.completeLifecycle ? await completeLifecycleAction(deps.autoScaling, plan.completeLifecycle) : undefined;
     if (managerError !== undefined) {
-      log('error', 'could not delete the runner manager; will retry', { ...fields, lifecycle, outcome: 'failed', error: errorMessage(managerError) });
+      log('error', 'could not delete the runner manager; will retry', {
+        ...fields,
+        lifecycle,
+        outcome: 'failed',
+        error: errorMessage(managerError),
+      });
       return false;
     }
     log('info', 'handled', { ...fields, manager, lifecycle, outcome: plan.outcome });

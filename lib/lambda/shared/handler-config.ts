@@ -41,7 +41,11 @@ export function fleetTargets(fleets: readonly FleetSpec[]): FleetTarget[] {
 }
 
 /** Builds the configuration file content for a set of fleets. */
-export function handlerConfig(fleets: readonly FleetSpec[], gitlab: GitLabSettings, extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes'> = {}): HandlerConfig {
+export function handlerConfig(
+  fleets: readonly FleetSpec[],
+  gitlab: GitLabSettings,
+  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes'> = {},
+): HandlerConfig {
   return { gitlabUrl: gitlab.url, fleets: fleetTargets(fleets), ...extra };
 }
 
@@ -52,7 +56,8 @@ export function parseHandlerConfig(text: string): HandlerConfig {
   if (!Array.isArray(raw.fleets)) throw new Error(`${HANDLER_CONFIG_FILE}: fleets must be a list`);
   raw.fleets.forEach((fleet, i) => {
     for (const key of ['name', 'autoScalingGroupName', 'tokenSecretName'] as const) {
-      if (typeof fleet?.[key] !== 'string' || fleet[key] === '') throw new Error(`${HANDLER_CONFIG_FILE}: fleets[${i}].${key} must be a non-empty string`);
+      if (typeof fleet?.[key] !== 'string' || fleet[key] === '')
+        throw new Error(`${HANDLER_CONFIG_FILE}: fleets[${i}].${key} must be a non-empty string`);
     }
   });
   return raw as HandlerConfig;
