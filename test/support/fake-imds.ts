@@ -65,9 +65,9 @@ export class FakeImds {
     this.server = undefined;
   }
 
-  /** Issues a spot interruption notice two minutes ahead, as EC2 does. */
-  issueSpotNotice(now: Date = new Date()): void {
-    this.spotInstanceAction = { action: 'terminate', time: new Date(now.getTime() + 120_000).toISOString().replace(/\.\d+Z$/, 'Z') };
+  /** Issues a spot interruption notice naming a reclaim time `leadMs` ahead (EC2: two minutes). */
+  issueSpotNotice(leadMs = 120_000): void {
+    this.spotInstanceAction = { action: 'terminate', time: new Date(Date.now() + leadMs).toISOString().replace(/\.\d+Z$/, 'Z') };
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {

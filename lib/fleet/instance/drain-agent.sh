@@ -27,7 +27,8 @@ done
 : "${GRF_MAX_JOB_TIMEOUT_MS:=$((${GRF_MAX_JOB_TIMEOUT_MINUTES:-60} * 60000))}"
 : "${GRF_DEREGISTER_TIMEOUT_MS:=300000}"
 : "${GRF_SPOT_DEREGISTER_AFTER_MS:=90000}"
-: "${GRF_SPOT_DEREGISTER_MARGIN_MS:=25000}"
+: "${GRF_SPOT_DEREGISTER_MARGIN_MS:=20000}"
+: "${GRF_SPOT_RECLAIM_MARGIN_MS:=30000}"
 : "${GRF_METRICS_URL:=http://127.0.0.1:9252/metrics}"
 : "${GRF_PROGRESS_LOG_SECONDS:=60}"
 
@@ -136,14 +137,20 @@ drain_for_termination() {
   mark_step completed
 }
 
+# The notice names the reclaim time; deregister by GRF_SPOT_DEREGISTER_AFTER_MS after seeing the
+# notice or GRF_SPOT_RECLAIM_MARGIN_MS before the reclaim time, whichever comes first.
 drain_for_spot() {
-  local notice_at
-  notice_at=$(now_ms)
+  local deregister_at reclaim_at
+  deregister_at=$(($(now_ms) + GRF_SPOT_DEREGISTER_AFTER_MS))
+  if reclaim_at=$(date -d "$(json_field time <<<"$1")" +%s 2>/dev/null) && [[ -n "$reclaim_at" ]]; then
+    reclaim_at=$((reclaim_at * 1000 - GRF_SPOT_RECLAIM_MARGIN_MS))
+    if ((reclaim_at < deregister_at)); then deregister_at=$reclaim_at; fi
+  fi
   log "spot interruption notice ($(tr -d '\n' <<<"$1")): draining before the instance is reclaimed"
   mark_step spot
   stop_runner
-  wait_for_jobs $((notice_at + GRF_SPOT_DEREGISTER_AFTER_MS))
-  deregister $((notice_at + GRF_SPOT_DEREGISTER_AFTER_MS + GRF_SPOT_DEREGISTER_MARGIN_MS))
+  wait_for_jobs "$deregister_at"
+  deregister $((deregister_at + GRF_SPOT_DEREGISTER_MARGIN_MS))
 }
 
 if done_step completed; then

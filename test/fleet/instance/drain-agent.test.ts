@@ -265,6 +265,21 @@ describe('drain agent on a spot interruption notice', () => {
     expect(gitlab.managerSystemIds(runner)).toEqual(['s_othermachine']);
   });
 
+  it('deregisters well before the reclaim time the notice names, even when that is sooner than usual', async () => {
+    sandbox.setJobSeconds(60);
+    sandbox.startRunner();
+    const agent = sandbox.start(AGENT, agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '60000' }));
+    await new Promise((r) => setTimeout(r, 300));
+
+    const noticeAt = Date.now();
+    imds.issueSpotNotice(31_000); // reclaim in 31 s; the agent keeps a 30 s margin
+    await waitFor(() => successfulDelete() !== undefined, 5_000);
+    agent.stop();
+
+    expect(successfulDelete()!.at - noticeAt).toBeLessThan(2_500);
+    expect(sandbox.runnerAlive()).toBe(true);
+  });
+
   it('keeps retrying a GitLab outage within the notice window', async () => {
     gitlab.inject({ kind: 'status', status: 500, times: 2, path: /managers/ });
     gitlab.inject({ kind: 'reset', times: 1, path: /managers/ });
