@@ -8,7 +8,7 @@
  * records individually, SQS retries them and finally moves them to a dead-letter queue, which
  * raises an alarm.
  */
-import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -18,7 +18,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FleetSpec, GitLabSettings } from '../config/fleet-config';
-import { DETAIL_TYPES } from '../lambda/safety-net/core';
+import { DETAIL_TYPES, SPOT_MAX_CHECKS } from '../lambda/safety-net/core';
 import { handlerConfig } from '../lambda/shared/handler-config';
 import { FleetLambdaFunction } from './fleet-lambda';
 import { autoScalingGroupName } from './runner-identity';
@@ -74,6 +74,12 @@ export class RunnerFleetSafetyNet extends Construct {
     const deliveryDelay = props.deliveryDelay ?? Duration.minutes(2);
     const maxReceiveCount = props.maxReceiveCount ?? 5;
     validate(props, deliveryDelay, maxReceiveCount);
+    if (!Token.isUnresolved(maxReceiveCount) && maxReceiveCount <= SPOT_MAX_CHECKS) {
+      Annotations.of(this).addWarningV2(
+        'gitlab-runner-fleet:safety-net-max-receive-count',
+        `maxReceiveCount (${maxReceiveCount}) should be > ${SPOT_MAX_CHECKS}: a spot notice is looked at up to ${SPOT_MAX_CHECKS} times while its instance still runs, and would reach the dead-letter queue (and its alarm) with no failure behind it`,
+      );
+    }
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

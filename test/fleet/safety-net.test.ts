@@ -1,5 +1,5 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseFleetConfig, type FleetConfig } from '../../lib/config';
 import { chunkGroupNames, RunnerFleetSafetyNet, type RunnerFleetSafetyNetProps } from '../../lib/fleet/safety-net';
@@ -184,6 +184,12 @@ describe('RunnerFleetSafetyNet', () => {
 
   it('rejects a delivery delay above the SQS limit, naming the prop', () => {
     expect(() => synth(['alpha'], { deliveryDelay: Duration.minutes(20) })).toThrow(/deliveryDelay \(1200 s\) must be at most 900 s/);
+  });
+
+  it('warns when maxReceiveCount leaves no room for the spot notice re-checks', () => {
+    const { stack } = synth(['alpha'], { maxReceiveCount: 3 });
+
+    Annotations.fromStack(stack).hasWarning('/Shared/SafetyNet', Match.stringLikeRegexp('maxReceiveCount \\(3\\) should be > 3'));
   });
 
   it('rejects an empty fleet list', () => {

@@ -221,6 +221,18 @@ describe('safety net handler', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
   });
 
+  it('retries the record when the token secret cannot be read, and still completes the action of a dead instance', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(instanceState('terminated'));
+    secretsMock.on(GetSecretValueCommand).rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
+    const record = sqsRecord(terminateLifecycleAction(INSTANCE));
+
+    const result = await handler(sqsEvent(record));
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(1);
+    expect(gitlab.requests).toEqual([]);
+  });
+
   it('waits while a spot instance still runs out its notice', async () => {
     ec2Mock.on(DescribeInstancesCommand).resolves(instanceState('running'));
     const record = sqsRecord(spotInterruption(INSTANCE));
