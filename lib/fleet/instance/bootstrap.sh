@@ -171,12 +171,16 @@ register_args=(register --non-interactive --config "$GRF_CONFIG_FILE" --url "$GR
 if [[ "$GRF_EXECUTOR" == docker ]]; then
   register_args+=(--docker-image "$GRF_DOCKER_IMAGE")
 fi
-GRF_REGISTER_ATTEMPTED=1
-register_rc=0
-register_output=$(CI_SERVER_TOKEN="$runner_token" "$GRF_BIN_DIR/gitlab-runner" "${register_args[@]}" 2>&1) || register_rc=$?
-log "gitlab-runner register: ${register_output//"$runner_token"/[redacted]}"
+register_runner() {
+  local output rc=0
+  GRF_REGISTER_ATTEMPTED=1
+  output=$(CI_SERVER_TOKEN="$runner_token" "$GRF_BIN_DIR/gitlab-runner" "${register_args[@]}" 2>&1) || rc=$?
+  log "gitlab-runner register (exit $rc): ${output//"$runner_token"/[redacted]}"
+  return "$rc"
+}
+# Retried: a GitLab hiccup at boot should not cost an instance; a bad token fails all three.
+retry 3 register_runner || fail "gitlab-runner register failed: bad token or GitLab unreachable?"
 unset runner_token
-((register_rc == 0)) || fail "gitlab-runner register failed (exit $register_rc): bad token or GitLab unreachable?"
 grep -q '^\[\[runners\]\]' "$GRF_CONFIG_FILE" || fail "gitlab-runner register wrote no [[runners]] section"
 sed -i "s/^concurrent = .*/concurrent = $GRF_CONCURRENCY/" "$GRF_CONFIG_FILE"
 chmod 0600 "$GRF_CONFIG_FILE"

@@ -187,8 +187,19 @@ describe('bootstrap failures replace the instance (launch hook ABANDON)', () => 
 
     expect(result.code).not.toBe(0);
     expect(result.stdout).toMatch(/bootstrap failed: gitlab-runner register failed/);
+    expect(lines().filter((l) => l.startsWith('gitlab-runner register'))).toHaveLength(3);
     expect(lifecycleCompletions()).toEqual([expect.stringMatching(/--lifecycle-hook-name gitlab-runner-fleet-registered .*--lifecycle-action-result ABANDON$/)]);
     expect(sandbox.runnerAlive()).toBe(false);
+  });
+
+  it('retries registration through a brief GitLab outage instead of abandoning', async () => {
+    gitlab.inject({ kind: 'status', status: 502, times: 1, path: /verify/ });
+
+    const result = await boot();
+
+    expect(result.code).toBe(0);
+    expect(lines().filter((l) => l.startsWith('gitlab-runner register'))).toHaveLength(2);
+    expect(lifecycleCompletions()).toEqual([expect.stringMatching(/CONTINUE$/)]);
   });
 
   it('abandons when Secrets Manager cannot return the token, before anything is registered', async () => {
