@@ -48,7 +48,10 @@ export class RunnerLaunchTemplate extends Construct {
 
   constructor(scope: Construct, id: string, props: RunnerLaunchTemplateProps) {
     super(scope, id);
-    if (!Token.isUnresolved(props.volumeSizeGiB) && (!Number.isInteger(props.volumeSizeGiB) || props.volumeSizeGiB < 8 || props.volumeSizeGiB > 16384)) {
+    if (
+      !Token.isUnresolved(props.volumeSizeGiB) &&
+      (!Number.isInteger(props.volumeSizeGiB) || props.volumeSizeGiB < 8 || props.volumeSizeGiB > 16384)
+    ) {
       throw new Error(`volumeSizeGiB (${props.volumeSizeGiB}) must be a whole number from 8 to 16384`);
     }
 

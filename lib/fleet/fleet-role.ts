@@ -71,11 +71,13 @@ export class RunnerInstanceRole extends Construct {
     // Each acknowledgement names the one finding it covers, on this role only.
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-      reason: 'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager, which replaces SSH, key pairs and inbound rules.',
+      reason:
+        'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager, which replaces SSH, key pairs and inbound rules.',
     });
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, groupArn)}]`,
-      reason: 'The wildcard is the group id segment of the ARN of the fleet own, deterministically named group; lifecycle calls reach no other group.',
+      reason:
+        'The wildcard is the group id segment of the ARN of the fleet own, deterministically named group; lifecycle calls reach no other group.',
     });
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, instances)}]`,
@@ -94,5 +96,7 @@ function nagResourceText(stack: Stack, arn: string): string {
   if (typeof resolved === 'string') return resolved;
   const join = (resolved as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
   if (!join) return JSON.stringify(resolved);
-  return join[1].map((part) => (typeof part === 'string' ? part : `<${(part as { Ref?: string }).Ref ?? JSON.stringify(part)}>`)).join(join[0]);
+  return join[1]
+    .map((part) => (typeof part === 'string' ? part : `<${(part as { Ref?: string }).Ref ?? JSON.stringify(part)}>`))
+    .join(join[0]);
 }

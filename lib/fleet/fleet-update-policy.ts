@@ -10,7 +10,13 @@ import type { FleetCapacity } from '../config';
  * changes the group under the update. A scheduled action that falls into a rolling update is
  * skipped; the next one applies as usual.
  */
-export const ROLLING_UPDATE_SUSPENDED_PROCESSES = ['HealthCheck', 'ReplaceUnhealthy', 'AZRebalance', 'AlarmNotification', 'ScheduledActions'] as const;
+export const ROLLING_UPDATE_SUSPENDED_PROCESSES = [
+  'HealthCheck',
+  'ReplaceUnhealthy',
+  'AZRebalance',
+  'AlarmNotification',
+  'ScheduledActions',
+] as const;
 
 /**
  * A rolling update that keeps `minHealthyPercentage` of the group's desired capacity InService

@@ -250,7 +250,8 @@ function validateProps(props: RunnerFleetProps): void {
   if (known(fleet.concurrency) && (!Number.isInteger(fleet.concurrency) || fleet.concurrency < 1)) {
     problems.push(`fleet.concurrency (${fleet.concurrency}) must be a whole number >= 1`);
   }
-  if (!Token.isUnresolved(gitlab.url) && !/^https:\/\/[^/]/.test(gitlab.url)) problems.push(`gitlab.url (${gitlab.url}) must be an https:// URL`);
+  if (!Token.isUnresolved(gitlab.url) && !/^https:\/\/[^/]/.test(gitlab.url))
+    problems.push(`gitlab.url (${gitlab.url}) must be an https:// URL`);
   if (problems.length > 0) {
     throw new Error(`RunnerFleet ${JSON.stringify(fleet.name)}: invalid props:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }

@@ -22,7 +22,11 @@ describe('RunnerVpc (the default network)', () => {
   });
 
   it('records all traffic in VPC flow logs to CloudWatch Logs', () => {
-    vpcTemplate().hasResourceProperties('AWS::EC2::FlowLog', { ResourceType: 'VPC', TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
+    vpcTemplate().hasResourceProperties('AWS::EC2::FlowLog', {
+      ResourceType: 'VPC',
+      TrafficType: 'ALL',
+      LogDestinationType: 'cloud-watch-logs',
+    });
   });
 
   it('keeps flow logs for a month by default', () => {
@@ -37,7 +41,10 @@ describe('RunnerVpc (the default network)', () => {
 describe('importFleetNetwork', () => {
   it('references the VPC and subnets by id without a lookup', () => {
     const stack = new Stack(new App(), 'S');
-    const network = importFleetNetwork(stack, 'Net', { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'] });
+    const network = importFleetNetwork(stack, 'Net', {
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'],
+    });
     expect(network.vpc.vpcId).toBe('vpc-0123456789abcdef0');
     expect(network.vpcSubnets.subnets?.map((s) => s.subnetId)).toEqual(['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb']);
     expect(Template.fromStack(stack).toJSON().Resources ?? {}).toEqual({});

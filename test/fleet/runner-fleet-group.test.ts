@@ -35,14 +35,18 @@ describe('RunnerFleet Auto Scaling group', () => {
   it('keeps spot fleets on spot above the on-demand base (0% on-demand above base)', () => {
     const { template } = buildFleet({ computeType: 'spot' });
     template.hasResourceProperties(ASG, {
-      MixedInstancesPolicy: { InstancesDistribution: Match.objectLike({ OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0 }) },
+      MixedInstancesPolicy: {
+        InstancesDistribution: Match.objectLike({ OnDemandBaseCapacity: 0, OnDemandPercentageAboveBaseCapacity: 0 }),
+      },
     });
   });
 
   it('honours onDemandBase as the on-demand floor of a spot fleet', () => {
     const { template } = buildFleet({ computeType: 'spot', onDemandBase: 2 });
     template.hasResourceProperties(ASG, {
-      MixedInstancesPolicy: { InstancesDistribution: Match.objectLike({ OnDemandBaseCapacity: 2, OnDemandPercentageAboveBaseCapacity: 0 }) },
+      MixedInstancesPolicy: {
+        InstancesDistribution: Match.objectLike({ OnDemandBaseCapacity: 2, OnDemandPercentageAboveBaseCapacity: 0 }),
+      },
     });
   });
 
@@ -78,7 +82,9 @@ describe('RunnerFleet Auto Scaling group', () => {
   });
 
   it('leaves desired capacity to the scheduled actions when the fleet has a schedule', () => {
-    const properties = groupProperties({ schedule: { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', start: '08:00', end: '18:00' }] } });
+    const properties = groupProperties({
+      schedule: { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', start: '08:00', end: '18:00' }] },
+    });
     expect(properties).not.toHaveProperty('DesiredCapacity');
   });
 
@@ -91,7 +97,9 @@ describe('RunnerFleet Auto Scaling group', () => {
     const { template } = buildFleet();
     template.hasResourceProperties(ASG, {
       MixedInstancesPolicy: {
-        LaunchTemplate: { LaunchTemplateSpecification: { Version: { 'Fn::GetAtt': [Match.stringLikeRegexp('LaunchTemplate'), 'LatestVersionNumber'] } } },
+        LaunchTemplate: {
+          LaunchTemplateSpecification: { Version: { 'Fn::GetAtt': [Match.stringLikeRegexp('LaunchTemplate'), 'LatestVersionNumber'] } },
+        },
       },
     });
   });

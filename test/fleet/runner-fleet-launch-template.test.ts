@@ -29,7 +29,9 @@ describe('RunnerFleet launch template', () => {
     const { template } = buildFleet();
     template.hasResourceProperties(LT, {
       LaunchTemplateData: {
-        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeType: 'gp3', VolumeSize: 40, DeleteOnTermination: true } }],
+        BlockDeviceMappings: [
+          { DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeType: 'gp3', VolumeSize: 40, DeleteOnTermination: true } },
+        ],
       },
     });
   });

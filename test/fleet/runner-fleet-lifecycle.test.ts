@@ -37,7 +37,9 @@ describe('RunnerFleet lifecycle hooks', () => {
   it('lengthens the terminate heartbeat timeout for a fleet whose jobs outlast 100 timeouts', () => {
     const { template } = buildFleet({ maxJobTimeoutMinutes: 1440 });
     template.hasResourceProperties(ASG, {
-      LifecycleHookSpecificationList: Match.arrayWith([Match.objectLike({ LifecycleHookName: LIFECYCLE_HOOKS.terminate, HeartbeatTimeout: 900 })]),
+      LifecycleHookSpecificationList: Match.arrayWith([
+        Match.objectLike({ LifecycleHookName: LIFECYCLE_HOOKS.terminate, HeartbeatTimeout: 900 }),
+      ]),
     });
   });
 

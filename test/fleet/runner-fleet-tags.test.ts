@@ -47,7 +47,9 @@ describe('RunnerFleet tags', () => {
     const { template } = buildFleet({ name: 'tagged' });
     template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: {
-        TagSpecifications: Match.arrayWith([{ ResourceType: 'instance', Tags: Match.arrayWith([tag('Name', 'gitlab-runner-fleet-tagged')]) }]),
+        TagSpecifications: Match.arrayWith([
+          { ResourceType: 'instance', Tags: Match.arrayWith([tag('Name', 'gitlab-runner-fleet-tagged')]) },
+        ]),
       },
     });
   });

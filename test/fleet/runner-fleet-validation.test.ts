@@ -36,7 +36,9 @@ describe('RunnerFleet props validation', () => {
   });
 
   it('rejects a non-https GitLab URL', () => {
-    expect(() => build(fleetSpec(), 'http://gitlab.example.com')).toThrow(/gitlab\.url \(http:\/\/gitlab\.example\.com\) must be an https:\/\/ URL/);
+    expect(() => build(fleetSpec(), 'http://gitlab.example.com')).toThrow(
+      /gitlab\.url \(http:\/\/gitlab\.example\.com\) must be an https:\/\/ URL/,
+    );
   });
 
   it('reports every problem at once', () => {

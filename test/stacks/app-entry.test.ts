@@ -13,7 +13,12 @@ function runApp(configFile: string) {
   dirs.push(outdir);
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
     encoding: 'utf8',
-    env: { ...process.env, CDK_CONTEXT_JSON: JSON.stringify({ config: configFile }), CDK_OUTDIR: outdir, AWS_EC2_METADATA_DISABLED: 'true' },
+    env: {
+      ...process.env,
+      CDK_CONTEXT_JSON: JSON.stringify({ config: configFile }),
+      CDK_OUTDIR: outdir,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
     timeout: 60_000,
   });
   return { ...result, outdir };
@@ -32,7 +37,10 @@ describe('bin/app.ts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bad-config-'));
     dirs.push(dir);
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'gitlab: { url: http://gitlab.example.com }\nfleets:\n  - { name: a, computeType: spot, instanceTypes: [c5.large], capacity: { max: 1 } }\n');
+    writeFileSync(
+      file,
+      'gitlab: { url: http://gitlab.example.com }\nfleets:\n  - { name: a, computeType: spot, instanceTypes: [c5.large], capacity: { max: 1 } }\n',
+    );
     const result = runApp(file);
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('fleets[0].instanceTypes[0]: c5.large is x86_64, fleet architecture is arm64');

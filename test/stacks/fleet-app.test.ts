@@ -16,7 +16,10 @@ describe('fleet app', () => {
     const app = createFleetApp(testConfig([rawFleet({ name: 'alpha' }), rawFleet({ name: 'beta' }), rawFleet({ name: 'gamma' })]), {
       cloudFormationValidation: false,
     });
-    const names = app.synth().stacks.map((s) => s.stackName).sort();
+    const names = app
+      .synth()
+      .stacks.map((s) => s.stackName)
+      .sort();
     expect(names).toEqual([SHARED_STACK_NAME, fleetStackName('alpha'), fleetStackName('beta'), fleetStackName('gamma')].sort());
   });
 
@@ -26,7 +29,9 @@ describe('fleet app', () => {
   });
 
   it('keeps the fleet stack far below the 500 resource limit', () => {
-    const { fleets } = stacksOf([rawFleet({ schedule: { timeZone: 'UTC', windows: [{ days: 'mon-fri', start: '08:00', end: '18:00' }] } })]);
+    const { fleets } = stacksOf([
+      rawFleet({ schedule: { timeZone: 'UTC', windows: [{ days: 'mon-fri', start: '08:00', end: '18:00' }] } }),
+    ]);
     const count = Object.keys(Template.fromStack(fleets[0]).toJSON().Resources).length;
     expect(count).toBeLessThan(20);
   });
@@ -94,7 +99,8 @@ describe('shared stack', () => {
   it('holds the orphan reaper when the config enables it', () => {
     const withReaper = stacksOf([rawFleet()], { orphanReaper: { enabled: true } });
     const without = stacksOf([rawFleet()]);
-    const functions = (stack: typeof without.shared) => Object.keys(Template.fromStack(stack).findResources('AWS::Lambda::Function')).length;
+    const functions = (stack: typeof without.shared) =>
+      Object.keys(Template.fromStack(stack).findResources('AWS::Lambda::Function')).length;
     expect(withReaper.shared.orphanReaper).toBeDefined();
     expect(without.shared.orphanReaper).toBeUndefined();
     expect(functions(withReaper.shared)).toBe(functions(without.shared) + 1);

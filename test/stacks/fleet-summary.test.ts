@@ -12,7 +12,15 @@ describe('fleet summary', () => {
       }),
     ]);
     expect(fleetSummaryRows(config)).toEqual([
-      ['spotty', 'spot (+1 on-demand)', 'arm64', 'm7g.large,m6g.large', '0..4', 'mon-fri 08:00-18:00=2 Europe/Berlin', 'gitlab-runner-fleet-spotty'],
+      [
+        'spotty',
+        'spot (+1 on-demand)',
+        'arm64',
+        'm7g.large,m6g.large',
+        '0..4',
+        'mon-fri 08:00-18:00=2 Europe/Berlin',
+        'gitlab-runner-fleet-spotty',
+      ],
     ]);
   });
 
@@ -21,7 +29,9 @@ describe('fleet summary', () => {
   });
 
   it('aligns columns under a header', () => {
-    const lines = formatFleetSummary(testConfig([rawFleet({ name: 'ab' }), rawFleet({ name: 'longer-name' })])).trimEnd().split('\n');
+    const lines = formatFleetSummary(testConfig([rawFleet({ name: 'ab' }), rawFleet({ name: 'longer-name' })]))
+      .trimEnd()
+      .split('\n');
     expect(lines[0]).toMatch(/^fleet\s+compute\s+arch/);
     expect(lines.map((l) => l.indexOf('spot'))).toEqual([-1, lines[1].indexOf('spot'), lines[1].indexOf('spot')]);
   });

@@ -18,7 +18,13 @@ export const TEST_GITLAB: GitLabSettings = { url: 'https://gitlab.example.com' }
 
 /** A minimal valid raw fleet; override any key. */
 export function rawFleet(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: 'test-fleet', computeType: 'spot', instanceTypes: ['m7g.large', 'm6g.large'], capacity: { min: 0, max: 4, desired: 2 }, ...overrides };
+  return {
+    name: 'test-fleet',
+    computeType: 'spot',
+    instanceTypes: ['m7g.large', 'm6g.large'],
+    capacity: { min: 0, max: 4, desired: 2 },
+    ...overrides,
+  };
 }
 
 /** A validated config with the given raw fleets. */
