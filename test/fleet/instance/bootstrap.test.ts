@@ -1,11 +1,12 @@
 /**
  * Runs the rendered user data (and through it the real bootstrap.sh) with bash against a fake
  * IMDS and a fake GitLab on 127.0.0.1, with stub aws/systemctl/dnf on PATH and a stub runner
- * binary served from a file:// download URL.
+ * binary served from a file:// download URL. Each test has its own servers and sandbox, so the
+ * tests run concurrently.
  */
 import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { LIFECYCLE_HOOKS, autoScalingGroupName, runnerName, systemIdForInstance } from '../../../lib/fleet/runner-identity';
 import type { InstanceScriptParams } from '../../../lib/fleet/instance/params';
 import { renderUserData } from '../../../lib/fleet/instance/user-data';
@@ -18,100 +19,109 @@ const SYSTEM_ID = systemIdForInstance(INSTANCE_ID);
 const RUNNER_NAME = runnerName('graviton-spot', INSTANCE_ID, '123456789012', 'eu-west-1');
 const CA = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUfake\n-----END CERTIFICATE-----';
 
-let imds: FakeImds;
-let gitlab: FakeGitLab;
-let sandbox: Sandbox;
-let runner: FakeRunner;
-let token: string;
+/** One booting instance: fake IMDS, fake GitLab with the fleet's runner, a sandbox whose Secrets Manager holds its token. */
+class World {
+  readonly imds = new FakeImds();
+  readonly gitlab = new FakeGitLab();
+  readonly sandbox = new Sandbox();
+  readonly token = fakeRunnerToken('boot');
+  readonly runner: FakeRunner = this.gitlab.addRunner(this.token);
 
-beforeEach(async () => {
-  imds = new FakeImds();
-  imds.instanceId = INSTANCE_ID;
-  await imds.start();
-  gitlab = new FakeGitLab();
-  await gitlab.start();
-  token = fakeRunnerToken('boot');
-  runner = gitlab.addRunner(token);
-  sandbox = new Sandbox();
-  sandbox.setSecret(token);
-});
+  static async create({ onTestFinished }: TestContext): Promise<World> {
+    const w = new World();
+    onTestFinished(async () => {
+      w.sandbox.dispose();
+      await w.imds.stop();
+      await w.gitlab.stop();
+    });
+    w.imds.instanceId = INSTANCE_ID;
+    await w.imds.start();
+    await w.gitlab.start();
+    w.sandbox.setSecret(w.token);
+    return w;
+  }
 
-afterEach(async () => {
-  sandbox.dispose();
-  await imds.stop();
-  await gitlab.stop();
-});
+  params(overrides: Partial<InstanceScriptParams> = {}): InstanceScriptParams {
+    return {
+      fleetName: 'graviton-spot',
+      gitlabUrl: this.gitlab.url,
+      runnerVersion: RUNNER_VERSION,
+      runnerDownloadUrl: overrides.runnerDownloadUrl ?? this.sandbox.publishRunner('arm64'),
+      architecture: 'arm64',
+      computeType: 'spot',
+      executor: 'docker',
+      dockerImage: 'public.ecr.aws/docker/library/alpine:3.20',
+      concurrency: 4,
+      maxJobTimeoutMinutes: 45,
+      runnerTokenSecretId: 'gitlab-runner-fleet/graviton-spot/runner-token',
+      autoScalingGroupName: autoScalingGroupName('graviton-spot'),
+      launchHookName: LIFECYCLE_HOOKS.launch,
+      terminateHookName: LIFECYCLE_HOOKS.terminate,
+      heartbeatIntervalSeconds: 100,
+      ...overrides,
+    };
+  }
 
-function params(overrides: Partial<InstanceScriptParams> = {}): InstanceScriptParams {
-  return {
-    fleetName: 'graviton-spot',
-    gitlabUrl: gitlab.url,
-    runnerVersion: RUNNER_VERSION,
-    runnerDownloadUrl: overrides.runnerDownloadUrl ?? sandbox.publishRunner('arm64'),
-    architecture: 'arm64',
-    computeType: 'spot',
-    executor: 'docker',
-    dockerImage: 'public.ecr.aws/docker/library/alpine:3.20',
-    concurrency: 4,
-    maxJobTimeoutMinutes: 45,
-    runnerTokenSecretId: 'gitlab-runner-fleet/graviton-spot/runner-token',
-    autoScalingGroupName: autoScalingGroupName('graviton-spot'),
-    launchHookName: LIFECYCLE_HOOKS.launch,
-    terminateHookName: LIFECYCLE_HOOKS.terminate,
-    heartbeatIntervalSeconds: 100,
-    ...overrides,
-  };
+  /** Runs the rendered user data as cloud-init would on first boot. */
+  boot(p: InstanceScriptParams = this.params()): Promise<RunResult> {
+    const file = join(this.sandbox.dir, 'user-data.sh');
+    writeFileSync(file, renderUserData(p));
+    return this.sandbox.run(file, { GRF_IMDS_ENDPOINT: this.imds.url });
+  }
+
+  lines(): string[] {
+    return this.sandbox.calls().map((c) => c.line);
+  }
+
+  lifecycleCompletions(): string[] {
+    return this.lines().filter((l) => l.startsWith('aws autoscaling complete-lifecycle-action'));
+  }
 }
 
-async function boot(p: InstanceScriptParams = params()): Promise<RunResult> {
-  const file = join(sandbox.dir, 'user-data.sh');
-  writeFileSync(file, renderUserData(p));
-  return sandbox.run(file, { GRF_IMDS_ENDPOINT: imds.url });
-}
-
-const lines = () => sandbox.calls().map((c) => c.line);
-const lifecycleCompletions = () => lines().filter((l) => l.startsWith('aws autoscaling complete-lifecycle-action'));
-
-describe('bootstrap on a healthy boot', () => {
-  it('registers this machine as a runner manager with its instance-derived system_id', async () => {
-    const result = await boot();
+describe.concurrent('bootstrap on a healthy boot', () => {
+  it('registers this machine as a runner manager with its instance-derived system_id', async (ctx) => {
+    const w = await World.create(ctx);
+    const result = await w.boot();
 
     expect(result.code).toBe(0);
-    expect(gitlab.managerSystemIds(runner)).toEqual([SYSTEM_ID]);
-    expect(sandbox.file('etc/gitlab-runner/.runner_system_id').trim()).toBe(SYSTEM_ID);
-    const register = lines().find((l) => l.startsWith('gitlab-runner register'))!;
+    expect(w.gitlab.managerSystemIds(w.runner)).toEqual([SYSTEM_ID]);
+    expect(w.sandbox.file('etc/gitlab-runner/.runner_system_id').trim()).toBe(SYSTEM_ID);
+    const register = w.lines().find((l) => l.startsWith('gitlab-runner register'))!;
     expect(register).toContain('--non-interactive');
-    expect(register).toContain(`--url ${gitlab.url}`);
+    expect(register).toContain(`--url ${w.gitlab.url}`);
     expect(register).toContain(`--name ${RUNNER_NAME}`);
     expect(register).toContain('--executor docker');
     expect(register).toContain('--docker-image public.ecr.aws/docker/library/alpine:3.20');
   });
 
-  it('writes concurrent, the metrics listen address and a shutdown timeout of the max job time into config.toml', async () => {
-    await boot();
+  it('writes concurrent, the metrics listen address and a shutdown timeout of the max job time into config.toml', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot();
 
-    const config = sandbox.file('etc/gitlab-runner/config.toml');
+    const config = w.sandbox.file('etc/gitlab-runner/config.toml');
     expect(config).toMatch(/^concurrent = 4$/m);
     expect(config).toMatch(/^listen_address = "127\.0\.0\.1:9252"$/m);
     expect(config).toMatch(/^shutdown_timeout = 2700$/m);
     expect(config).toMatch(/^\[\[runners\]\]$/m);
-    expect(statSync(join(sandbox.root, 'etc/gitlab-runner/config.toml')).mode & 0o077).toBe(0);
+    expect(statSync(join(w.sandbox.root, 'etc/gitlab-runner/config.toml')).mode & 0o077).toBe(0);
   });
 
-  it('installs a runner unit that drains on a plain systemctl stop', async () => {
-    await boot();
+  it('installs a runner unit that drains on a plain systemctl stop', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot();
 
-    const unit = sandbox.file('etc/systemd/system/gitlab-runner.service');
+    const unit = w.sandbox.file('etc/systemd/system/gitlab-runner.service');
     expect(unit).toMatch(/^KillSignal=SIGQUIT$/m);
     expect(unit).toMatch(/^KillMode=mixed$/m);
     const timeout = Number(/^TimeoutStopSec=(\d+)$/m.exec(unit)![1]);
     expect(timeout).toBeGreaterThanOrEqual(45 * 60);
   });
 
-  it('starts the drain agent before registering, then the runner, tags the instance and completes the launch hook with CONTINUE', async () => {
-    await boot();
+  it('starts the drain agent before registering, then the runner, tags the instance and completes the launch hook with CONTINUE', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot();
 
-    const order = lines().filter((l) => /^(systemctl restart|gitlab-runner register|aws ec2 create-tags|aws autoscaling)/.test(l));
+    const order = w.lines().filter((l) => /^(systemctl restart|gitlab-runner register|aws ec2 create-tags|aws autoscaling)/.test(l));
     expect(order).toEqual([
       'systemctl restart gitlab-runner-fleet-drain.service',
       'systemctl restart docker.service',
@@ -122,31 +132,34 @@ describe('bootstrap on a healthy boot', () => {
       `aws autoscaling complete-lifecycle-action --region eu-west-1 --lifecycle-hook-name ${LIFECYCLE_HOOKS.launch} ` +
         `--auto-scaling-group-name gitlab-runner-fleet-graviton-spot --instance-id ${INSTANCE_ID} --lifecycle-action-result CONTINUE`,
     ]);
-    expect(sandbox.runnerAlive()).toBe(true);
+    expect(w.sandbox.runnerAlive()).toBe(true);
   });
 
-  it('hands the drain agent its identity and a root-only token file', async () => {
-    await boot();
+  it('hands the drain agent its identity and a root-only token file', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot();
 
-    const env = sandbox.file('run/gitlab-runner-fleet/instance.env');
+    const env = w.sandbox.file('run/gitlab-runner-fleet/instance.env');
     expect(env).toContain(`GRF_SYSTEM_ID="${SYSTEM_ID}"`);
     expect(env).toContain(`GRF_RUNNER_NAME="${RUNNER_NAME}"`);
-    expect(sandbox.file('run/gitlab-runner-fleet/runner-token')).toBe(token);
-    expect(statSync(join(sandbox.runDir, 'runner-token')).mode & 0o777).toBe(0o600);
+    expect(w.sandbox.file('run/gitlab-runner-fleet/runner-token')).toBe(w.token);
+    expect(statSync(join(w.sandbox.runDir, 'runner-token')).mode & 0o777).toBe(0o600);
   });
 
-  it('installs the binary for the architecture, verified against release.sha256', async () => {
-    const result = await boot(params({ architecture: 'x86_64', runnerDownloadUrl: sandbox.publishRunner('amd64') }));
+  it('installs the binary for the architecture, verified against release.sha256', async (ctx) => {
+    const w = await World.create(ctx);
+    const result = await w.boot(w.params({ architecture: 'x86_64', runnerDownloadUrl: w.sandbox.publishRunner('amd64') }));
 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('verified gitlab-runner-linux-amd64 against release.sha256');
-    expect(readFileSync(sandbox.runnerBin, 'utf8')).toContain('gitlab-runner');
+    expect(readFileSync(w.sandbox.runnerBin, 'utf8')).toContain('gitlab-runner');
   });
 
-  it('reads IMDS only with an IMDSv2 session token', async () => {
-    await boot();
+  it('reads IMDS only with an IMDSv2 session token', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot();
 
-    const reads = imds.requests.filter((r) => r.method === 'GET');
+    const reads = w.imds.requests.filter((r) => r.method === 'GET');
     expect(reads.map((r) => r.path)).toEqual(
       expect.arrayContaining(['/latest/meta-data/instance-id', '/latest/dynamic/instance-identity/document', '/latest/meta-data/instance-life-cycle']),
     );
@@ -154,141 +167,154 @@ describe('bootstrap on a healthy boot', () => {
   });
 });
 
-describe('bootstrap never trusts persisted state (seed 001)', () => {
-  it('replaces a stale config.toml and .runner_system_id left by an image or an earlier boot', async () => {
-    mkdirSync(sandbox.configDir, { recursive: true });
-    writeFileSync(join(sandbox.configDir, 'config.toml'), 'concurrent = 99\n[[runners]]\n  name = "stale"\n  token = "old"\n');
-    writeFileSync(join(sandbox.configDir, '.runner_system_id'), 's_000000stale0\n');
+describe.concurrent('bootstrap never trusts persisted state (seed 001)', () => {
+  it('replaces a stale config.toml and .runner_system_id left by an image or an earlier boot', async (ctx) => {
+    const w = await World.create(ctx);
+    mkdirSync(w.sandbox.configDir, { recursive: true });
+    writeFileSync(join(w.sandbox.configDir, 'config.toml'), 'concurrent = 99\n[[runners]]\n  name = "stale"\n  token = "old"\n');
+    writeFileSync(join(w.sandbox.configDir, '.runner_system_id'), 's_000000stale0\n');
 
-    const result = await boot();
+    const result = await w.boot();
 
     expect(result.code).toBe(0);
-    const config = sandbox.file('etc/gitlab-runner/config.toml');
+    const config = w.sandbox.file('etc/gitlab-runner/config.toml');
     expect(config).not.toContain('stale');
     expect(config).toMatch(/^concurrent = 4$/m);
     expect(config.match(/\[\[runners\]\]/g)).toHaveLength(1);
-    expect(sandbox.file('etc/gitlab-runner/.runner_system_id').trim()).toBe(SYSTEM_ID);
+    expect(w.sandbox.file('etc/gitlab-runner/.runner_system_id').trim()).toBe(SYSTEM_ID);
   });
 
-  it('registers the bootstrap as a per-boot script so a reboot regenerates the config', async () => {
-    await boot();
+  it('registers the bootstrap as a per-boot script so a reboot regenerates the config', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot();
 
-    const perBoot = join(sandbox.root, 'var/lib/cloud/scripts/per-boot/gitlab-runner-fleet-bootstrap.sh');
+    const perBoot = join(w.sandbox.root, 'var/lib/cloud/scripts/per-boot/gitlab-runner-fleet-bootstrap.sh');
     expect(readlinkSync(perBoot)).toBe('/usr/local/lib/gitlab-runner-fleet/bootstrap.sh');
-    expect(readFileSync(join(sandbox.root, 'usr/local/lib/gitlab-runner-fleet/bootstrap.sh'), 'utf8')).toContain('complete_lifecycle');
+    expect(readFileSync(join(w.sandbox.root, 'usr/local/lib/gitlab-runner-fleet/bootstrap.sh'), 'utf8')).toContain('complete_lifecycle');
   });
 });
 
-describe('bootstrap failures replace the instance (launch hook ABANDON)', () => {
-  it('abandons on a token GitLab rejects (403 on verify), and never completes with CONTINUE', async () => {
-    sandbox.setSecret(fakeRunnerToken('revoked'));
+describe.concurrent('bootstrap failures replace the instance (launch hook ABANDON)', () => {
+  it('abandons on a token GitLab rejects (403 on verify), and never completes with CONTINUE', async (ctx) => {
+    const w = await World.create(ctx);
+    w.sandbox.setSecret(fakeRunnerToken('revoked'));
 
-    const result = await boot();
+    const result = await w.boot();
 
     expect(result.code).not.toBe(0);
     expect(result.stdout).toMatch(/bootstrap failed: gitlab-runner register failed/);
-    expect(lines().filter((l) => l.startsWith('gitlab-runner register'))).toHaveLength(3);
-    expect(lifecycleCompletions()).toEqual([expect.stringMatching(/--lifecycle-hook-name gitlab-runner-fleet-registered .*--lifecycle-action-result ABANDON$/)]);
-    expect(sandbox.runnerAlive()).toBe(false);
+    expect(w.lines().filter((l) => l.startsWith('gitlab-runner register'))).toHaveLength(3);
+    expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/--lifecycle-hook-name gitlab-runner-fleet-registered .*--lifecycle-action-result ABANDON$/)]);
+    expect(w.sandbox.runnerAlive()).toBe(false);
   });
 
-  it('retries registration through a brief GitLab outage instead of abandoning', async () => {
-    gitlab.inject({ kind: 'status', status: 502, times: 1, path: /verify/ });
+  it('retries registration through a brief GitLab outage instead of abandoning', async (ctx) => {
+    const w = await World.create(ctx);
+    w.gitlab.inject({ kind: 'status', status: 502, times: 1, path: /verify/ });
 
-    const result = await boot();
+    const result = await w.boot();
 
     expect(result.code).toBe(0);
-    expect(lines().filter((l) => l.startsWith('gitlab-runner register'))).toHaveLength(2);
-    expect(lifecycleCompletions()).toEqual([expect.stringMatching(/CONTINUE$/)]);
+    expect(w.lines().filter((l) => l.startsWith('gitlab-runner register'))).toHaveLength(2);
+    expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/CONTINUE$/)]);
   });
 
-  it('abandons when Secrets Manager cannot return the token, before anything is registered', async () => {
-    sandbox.setSecret(undefined);
+  it('abandons when Secrets Manager cannot return the w.token, before anything is registered', async (ctx) => {
+    const w = await World.create(ctx);
+    w.sandbox.setSecret(undefined);
 
-    const result = await boot();
+    const result = await w.boot();
 
     expect(result.code).not.toBe(0);
     expect(result.stdout).toMatch(/could not read the runner token from Secrets Manager secret gitlab-runner-fleet\/graviton-spot\/runner-token/);
-    expect(lines().some((l) => l.startsWith('gitlab-runner register'))).toBe(false);
-    expect(lifecycleCompletions()).toEqual([expect.stringMatching(/--lifecycle-action-result ABANDON$/)]);
+    expect(w.lines().some((l) => l.startsWith('gitlab-runner register'))).toBe(false);
+    expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/--lifecycle-action-result ABANDON$/)]);
   });
 
-  it('installs without verification, and says so, when the download location publishes no release.sha256', async () => {
-    const result = await boot(params({ runnerDownloadUrl: sandbox.publishRunner('arm64', 'none') }));
+  it('installs without verification, and says so, when the download location publishes no release.sha256', async (ctx) => {
+    const w = await World.create(ctx);
+    const result = await w.boot(w.params({ runnerDownloadUrl: w.sandbox.publishRunner('arm64', 'none') }));
 
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/WARNING: .*release.sha256 is not available: gitlab-runner-linux-arm64 installed without checksum verification/);
   });
 
-  it('abandons when the downloaded binary does not match release.sha256', async () => {
-    const result = await boot(params({ runnerDownloadUrl: sandbox.publishRunner('arm64', 'bad') }));
+  it('abandons when the downloaded binary does not match release.sha256', async (ctx) => {
+    const w = await World.create(ctx);
+    const result = await w.boot(w.params({ runnerDownloadUrl: w.sandbox.publishRunner('arm64', 'bad') }));
 
     expect(result.code).not.toBe(0);
     expect(result.stdout).toMatch(/checksum of gitlab-runner-linux-arm64 does not match/);
-    expect(lifecycleCompletions()).toEqual([expect.stringMatching(/ABANDON$/)]);
+    expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/ABANDON$/)]);
   });
 
-  it('abandons when the runner service does not stay up, and removes the manager it just registered', async () => {
+  it('abandons when the runner service does not stay up, and removes the manager it just registered', async (ctx) => {
+    const w = await World.create(ctx);
     // A runner binary that registers but whose service never runs.
-    writeFileSync(join(sandbox.stubs, 'systemctl'), '#!/bin/bash\nprintf \'%s %s\\n\' "$(date +%s%3N)" "systemctl $*" >>"$STUB_CALLS"\n[[ "$1" == is-active ]] && exit 3\nexit 0\n');
+    writeFileSync(join(w.sandbox.stubs, 'systemctl'), '#!/bin/bash\nprintf \'%s %s\\n\' "$(date +%s%3N)" "systemctl $*" >>"$STUB_CALLS"\n[[ "$1" == is-active ]] && exit 3\nexit 0\n');
 
-    const result = await boot();
+    const result = await w.boot();
 
     expect(result.code).not.toBe(0);
     expect(result.stdout).toMatch(/gitlab-runner.service is not running/);
-    expect(gitlab.managerSystemIds(runner)).toEqual([]);
-    expect(lifecycleCompletions()).toEqual([expect.stringMatching(/ABANDON$/)]);
+    expect(w.gitlab.managerSystemIds(w.runner)).toEqual([]);
+    expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/ABANDON$/)]);
   });
 });
 
-describe('bootstrap options', () => {
-  it('configures the docker registry mirror and the private CA when given', async () => {
-    const result = await boot(params({ registryMirror: 'https://mirror.example.com', caCertificate: CA, gitlabUrl: gitlab.url }));
+describe.concurrent('bootstrap options', () => {
+  it('configures the docker registry mirror and the private CA when given', async (ctx) => {
+    const w = await World.create(ctx);
+    const result = await w.boot(w.params({ registryMirror: 'https://mirror.example.com', caCertificate: CA, gitlabUrl: w.gitlab.url }));
 
     expect(result.code).toBe(0);
-    expect(JSON.parse(sandbox.file('etc/docker/daemon.json'))).toEqual({ 'registry-mirrors': ['https://mirror.example.com'] });
-    expect(sandbox.file('etc/gitlab-runner/certs/127.0.0.1.crt').trim()).toBe(CA);
+    expect(JSON.parse(w.sandbox.file('etc/docker/daemon.json'))).toEqual({ 'registry-mirrors': ['https://mirror.example.com'] });
+    expect(w.sandbox.file('etc/gitlab-runner/certs/127.0.0.1.crt').trim()).toBe(CA);
   });
 
-  it('writes neither daemon.json nor a CA file when not given', async () => {
-    await boot();
+  it('writes neither daemon.json nor a CA file when not given', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot();
 
-    expect(existsSync(join(sandbox.root, 'etc/docker/daemon.json'))).toBe(false);
-    expect(existsSync(join(sandbox.configDir, 'certs'))).toBe(false);
+    expect(existsSync(join(w.sandbox.root, 'etc/docker/daemon.json'))).toBe(false);
+    expect(existsSync(join(w.sandbox.configDir, 'certs'))).toBe(false);
   });
 
-  it('installs git instead of docker for the shell executor and registers without a docker image', async () => {
-    await boot(params({ executor: 'shell' }));
+  it('installs git instead of docker for the shell executor and registers without a docker image', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot(w.params({ executor: 'shell' }));
 
-    expect(lines()).toContain('dnf install -y git');
-    expect(lines()).not.toContain('dnf install -y docker');
-    expect(lines().find((l) => l.startsWith('gitlab-runner register'))).not.toContain('--docker-image');
+    expect(w.lines()).toContain('dnf install -y git');
+    expect(w.lines()).not.toContain('dnf install -y docker');
+    expect(w.lines().find((l) => l.startsWith('gitlab-runner register'))).not.toContain('--docker-image');
   });
 
-  it('still succeeds on a reboot, when no launch lifecycle action is pending', async () => {
-    sandbox.setNoLifecycleAction();
+  it('still succeeds on a reboot, when no launch lifecycle action is pending', async (ctx) => {
+    const w = await World.create(ctx);
+    w.sandbox.setNoLifecycleAction();
 
-    const result = await boot();
+    const result = await w.boot();
 
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/no pending launch lifecycle action/);
-    expect(lifecycleCompletions().every((l) => l.endsWith('CONTINUE'))).toBe(true);
+    expect(w.lifecycleCompletions().every((l) => l.endsWith('CONTINUE'))).toBe(true);
   });
 });
 
-describe('bootstrap hands over to the drain agent', () => {
-  it('the installed agent drains with the identity and token the bootstrap left, and completes the terminate hook', async () => {
-    await boot();
-    sandbox.setJobSeconds(0.3);
-    imds.targetLifecycleState = 'Terminated';
+describe.concurrent('bootstrap hands over to the drain agent', () => {
+  it('the installed agent drains with the identity and token the bootstrap left, and completes the terminate hook', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot();
+    w.sandbox.setJobSeconds(0.3);
+    w.imds.targetLifecycleState = 'Terminated';
 
-    const agent = join(sandbox.root, 'usr/local/lib/gitlab-runner-fleet/drain-agent.sh');
-    const result = await sandbox.run(agent, { GRF_IMDS_ENDPOINT: imds.url, GRF_POLL_SECONDS: '0.1', GRF_HEARTBEAT_MS: '200' });
+    const agent = join(w.sandbox.root, 'usr/local/lib/gitlab-runner-fleet/drain-agent.sh');
+    const result = await w.sandbox.run(agent, { GRF_IMDS_ENDPOINT: w.imds.url, GRF_POLL_SECONDS: '0.1', GRF_HEARTBEAT_MS: '200' });
 
     expect(result.code).toBe(0);
-    expect(lines()).toContain('gitlab-runner got SIGQUIT');
-    expect(gitlab.managerSystemIds(runner)).toEqual([]);
-    expect(lifecycleCompletions().at(-1)).toBe(
+    expect(w.lines()).toContain('gitlab-runner got SIGQUIT');
+    expect(w.gitlab.managerSystemIds(w.runner)).toEqual([]);
+    expect(w.lifecycleCompletions().at(-1)).toBe(
       `aws autoscaling complete-lifecycle-action --region eu-west-1 --lifecycle-hook-name ${LIFECYCLE_HOOKS.terminate} ` +
         `--auto-scaling-group-name gitlab-runner-fleet-graviton-spot --instance-id ${INSTANCE_ID} --lifecycle-action-result CONTINUE`,
     );
@@ -296,15 +322,16 @@ describe('bootstrap hands over to the drain agent', () => {
   });
 });
 
-describe('bootstrap secrecy', () => {
-  it('never puts the token in argv, stdout, stderr or syslog, even when registration fails and the runner echoes it', async () => {
-    const good = await boot();
-    sandbox.setSecret(fakeRunnerToken('revoked'));
+describe.concurrent('bootstrap secrecy', () => {
+  it('never puts the token in argv, stdout, stderr or syslog, even when registration fails and the runner echoes it', async (ctx) => {
+    const w = await World.create(ctx);
+    const good = await w.boot();
+    w.sandbox.setSecret(fakeRunnerToken('revoked'));
     const revoked = fakeRunnerToken('revoked');
-    const bad = await boot();
+    const bad = await w.boot();
 
-    const everything = [good.stdout, good.stderr, bad.stdout, bad.stderr, lines().join('\n')].join('\n');
-    expect(everything).not.toContain(token);
+    const everything = [good.stdout, good.stderr, bad.stdout, bad.stderr, w.lines().join('\n')].join('\n');
+    expect(everything).not.toContain(w.token);
     expect(everything).not.toContain(revoked);
     expect(bad.stdout).toContain('token=[redacted]');
   });

@@ -205,15 +205,23 @@ export class Sandbox {
     });
   }
 
-  /** Starts `bash file` in the background; returns the child and a promise of its result. */
-  start(file: string, extra: Record<string, string>): { stop: () => void; done: Promise<RunResult> } {
-    const child = spawn('bash', [file], { cwd: this.dir, env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Starts `bash file` in the background; `stop` kills it and everything it started, and waits. */
+  start(file: string, extra: Record<string, string>): { stop: () => Promise<RunResult>; done: Promise<RunResult> } {
+    const child = spawn('bash', [file], { cwd: this.dir, env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const done = new Promise<RunResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-    return { stop: () => child.kill('SIGKILL'), done };
+    const stop = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+      return done;
+    };
+    return { stop, done };
   }
 
   calls(): Call[] {
@@ -240,7 +248,7 @@ export class Sandbox {
         /* already gone */
       }
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   }
 }
 
