@@ -124,7 +124,10 @@ function validate(params: InstanceScriptParams): void {
 export function gzipBase64(content: string): string {
   const gz = gzipSync(Buffer.from(content, 'utf8'), { level: constants.Z_BEST_COMPRESSION });
   gz[9] = 3; // OS: Unix
-  return gz.toString('base64').replace(/.{1,76}/g, (line) => `${line}\n`).trimEnd();
+  return gz
+    .toString('base64')
+    .replace(/.{1,76}/g, (line) => `${line}\n`)
+    .trimEnd();
 }
 
 /** A quoted heredoc that writes `content` verbatim to `path` with `mode`. */

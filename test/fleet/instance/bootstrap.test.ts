@@ -30,9 +30,14 @@ class World {
   static async create({ onTestFinished }: TestContext): Promise<World> {
     const w = new World();
     onTestFinished(async () => {
-      w.sandbox.dispose();
-      await w.imds.stop();
-      await w.gitlab.stop();
+      try {
+        // Whatever a test does, no script may delete the runner shared by the whole fleet.
+        expect(w.gitlab.requests.filter((r) => r.method === 'DELETE' && r.path === '/api/v4/runners')).toEqual([]);
+      } finally {
+        w.sandbox.dispose();
+        await w.imds.stop();
+        await w.gitlab.stop();
+      }
     });
     w.imds.instanceId = INSTANCE_ID;
     await w.imds.start();
@@ -161,7 +166,11 @@ describe.concurrent('bootstrap on a healthy boot', () => {
 
     const reads = w.imds.requests.filter((r) => r.method === 'GET');
     expect(reads.map((r) => r.path)).toEqual(
-      expect.arrayContaining(['/latest/meta-data/instance-id', '/latest/dynamic/instance-identity/document', '/latest/meta-data/instance-life-cycle']),
+      expect.arrayContaining([
+        '/latest/meta-data/instance-id',
+        '/latest/dynamic/instance-identity/document',
+        '/latest/meta-data/instance-life-cycle',
+      ]),
     );
     expect(reads.every((r) => r.withValidToken)).toBe(true);
   });
@@ -204,7 +213,9 @@ describe.concurrent('bootstrap failures replace the instance (launch hook ABANDO
     expect(result.code).not.toBe(0);
     expect(result.stdout).toMatch(/bootstrap failed: gitlab-runner register failed/);
     expect(w.lines().filter((l) => l.startsWith('gitlab-runner register'))).toHaveLength(3);
-    expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/--lifecycle-hook-name gitlab-runner-fleet-registered .*--lifecycle-action-result ABANDON$/)]);
+    expect(w.lifecycleCompletions()).toEqual([
+      expect.stringMatching(/--lifecycle-hook-name gitlab-runner-fleet-registered .*--lifecycle-action-result ABANDON$/),
+    ]);
     expect(w.sandbox.runnerAlive()).toBe(false);
   });
 
@@ -226,7 +237,9 @@ describe.concurrent('bootstrap failures replace the instance (launch hook ABANDO
     const result = await w.boot();
 
     expect(result.code).not.toBe(0);
-    expect(result.stdout).toMatch(/could not read the runner token from Secrets Manager secret gitlab-runner-fleet\/graviton-spot\/runner-token/);
+    expect(result.stdout).toMatch(
+      /could not read the runner token from Secrets Manager secret gitlab-runner-fleet\/graviton-spot\/runner-token/,
+    );
     expect(w.lines().some((l) => l.startsWith('gitlab-runner register'))).toBe(false);
     expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/--lifecycle-action-result ABANDON$/)]);
   });
@@ -236,7 +249,9 @@ describe.concurrent('bootstrap failures replace the instance (launch hook ABANDO
     const result = await w.boot(w.params({ runnerDownloadUrl: w.sandbox.publishRunner('arm64', 'none') }));
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/WARNING: .*release.sha256 is not available: gitlab-runner-linux-arm64 installed without checksum verification/);
+    expect(result.stdout).toMatch(
+      /WARNING: .*release.sha256 is not available: gitlab-runner-linux-arm64 installed without checksum verification/,
+    );
   });
 
   it('abandons when the downloaded binary does not match release.sha256', async (ctx) => {
@@ -251,7 +266,10 @@ describe.concurrent('bootstrap failures replace the instance (launch hook ABANDO
   it('abandons when the runner service does not stay up, and removes the manager it just registered', async (ctx) => {
     const w = await World.create(ctx);
     // A runner binary that registers but whose service never runs.
-    writeFileSync(join(w.sandbox.stubs, 'systemctl'), '#!/bin/bash\nprintf \'%s %s\\n\' "$(date +%s%3N)" "systemctl $*" >>"$STUB_CALLS"\n[[ "$1" == is-active ]] && exit 3\nexit 0\n');
+    writeFileSync(
+      join(w.sandbox.stubs, 'systemctl'),
+      '#!/bin/bash\nprintf \'%s %s\\n\' "$(date +%s%3N)" "systemctl $*" >>"$STUB_CALLS"\n[[ "$1" == is-active ]] && exit 3\nexit 0\n',
+    );
 
     const result = await w.boot();
 

@@ -27,9 +27,14 @@ class World {
   static async create({ onTestFinished }: TestContext): Promise<World> {
     const w = new World();
     onTestFinished(async () => {
-      w.sandbox.dispose();
-      await w.imds.stop();
-      await w.gitlab.stop();
+      try {
+        // Whatever a test does, no script may delete the runner shared by the whole fleet.
+        expect(w.gitlab.requests.filter((r) => r.method === 'DELETE' && r.path === '/api/v4/runners')).toEqual([]);
+      } finally {
+        w.sandbox.dispose();
+        await w.imds.stop();
+        await w.gitlab.stop();
+      }
     });
     w.imds.instanceId = INSTANCE_ID;
     await w.imds.start();
@@ -324,7 +329,14 @@ describe.concurrent('drain agent secrecy', () => {
 
     expect(result.code).toBe(0);
     expect(w.gitlab.rawBodies.some((b) => b.includes(w.token))).toBe(true); // it was sent to GitLab...
-    for (const text of [result.stdout, result.stderr, w.sandbox.calls().map((c) => c.line).join('\n')]) {
+    for (const text of [
+      result.stdout,
+      result.stderr,
+      w.sandbox
+        .calls()
+        .map((c) => c.line)
+        .join('\n'),
+    ]) {
       expect(text).not.toContain(w.token); // ...and nowhere else
     }
   });

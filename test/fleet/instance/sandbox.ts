@@ -116,10 +116,15 @@ export class Sandbox {
     const release = join(this.downloads, `v${RUNNER_VERSION}`);
     mkdirSync(join(release, 'binaries'), { recursive: true });
     writeFileSync(join(release, 'binaries', `gitlab-runner-linux-${architecture}`), STUB_RUNNER);
-    const sha = createHash('sha256').update(checksum === 'bad' ? 'tampered' : STUB_RUNNER).digest('hex');
+    const sha = createHash('sha256')
+      .update(checksum === 'bad' ? 'tampered' : STUB_RUNNER)
+      .digest('hex');
     if (checksum !== 'none') {
       const other = architecture === 'arm64' ? 'amd64' : 'arm64';
-      writeFileSync(join(release, 'release.sha256'), `${'0'.repeat(64)} *binaries/gitlab-runner-linux-${other}\n${sha} *binaries/gitlab-runner-linux-${architecture}\n`);
+      writeFileSync(
+        join(release, 'release.sha256'),
+        `${'0'.repeat(64)} *binaries/gitlab-runner-linux-${other}\n${sha} *binaries/gitlab-runner-linux-${architecture}\n`,
+      );
     }
     return `file://${this.downloads}`;
   }

@@ -49,7 +49,7 @@ const HOSTILE = [
   '`touch pwned`',
   '${HOME} $HOME \\ "double" * ? [a] ~ !x',
   'line one\nline two\n',
-  '\'\'\'',
+  "'''",
   '',
 ];
 
@@ -127,7 +127,9 @@ describe('renderUserData size (EC2 limit: 16 KB)', () => {
   });
 
   it('refuses a CA bundle that pushes it over the limit, naming caCertificate', () => {
-    expect(() => renderUserData(params({ caCertificate: pem(12_000) }))).toThrow(/over EC2's 16384-byte limit \(caCertificate is \d+ bytes/);
+    expect(() => renderUserData(params({ caCertificate: pem(12_000) }))).toThrow(
+      /over EC2's 16384-byte limit \(caCertificate is \d+ bytes/,
+    );
   });
 });
 
@@ -186,7 +188,6 @@ describe('shellcheck (skipped when shellcheck is not installed: apt-get install 
       sandbox.dispose();
     }
   });
-
 });
 
 describe('system_id rule of the instance scripts', () => {
@@ -206,10 +207,13 @@ describe('system_id rule of the instance scripts', () => {
     },
   );
 
-  it.each(['i-xyz', 'i-0123456789ABCDEF0', '0123456789abcdef0', 'i-0123456789abcdef'])('rejects %s like the TypeScript rule', (instanceId) => {
-    expect(shellSystemId(instanceId).status).not.toBe(0);
-    expect(() => systemIdForInstance(instanceId)).toThrow();
-  });
+  it.each(['i-xyz', 'i-0123456789ABCDEF0', '0123456789abcdef0', 'i-0123456789abcdef'])(
+    'rejects %s like the TypeScript rule',
+    (instanceId) => {
+      expect(shellSystemId(instanceId).status).not.toBe(0);
+      expect(() => systemIdForInstance(instanceId)).toThrow();
+    },
+  );
 
   it('produces an id GitLab Runner accepts from .runner_system_id (^[sr]_[0-9a-zA-Z]{12}$)', () => {
     expect(shellSystemId('i-12345678').stdout.trim()).toMatch(/^[sr]_[0-9a-zA-Z]{12}$/);
