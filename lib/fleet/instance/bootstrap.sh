@@ -11,7 +11,7 @@ set -euo pipefail
 umask 022
 
 GRF_COMPONENT=bootstrap
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 if [[ -f "$GRF_PARAMS_FILE" ]]; then
   # shellcheck disable=SC1090
@@ -156,10 +156,12 @@ job_timeout_seconds=$((GRF_MAX_JOB_TIMEOUT_MINUTES * 60))
 (
   umask 077
   # Global settings first: `register` keeps them and appends the [[runners]] section.
+  # shutdown_timeout bounds only a forced stop (SIGTERM: abort jobs, report them failed); the
+  # graceful stop (SIGQUIT) waits for jobs, bounded by TimeoutStopSec below and the drain agent.
   cat >"$GRF_CONFIG_FILE" <<EOF
 concurrent = $GRF_CONCURRENCY
 check_interval = 0
-shutdown_timeout = $job_timeout_seconds
+shutdown_timeout = 60
 listen_address = "127.0.0.1:9252"
 
 [session_server]

@@ -14,7 +14,7 @@
 set -uo pipefail
 
 GRF_COMPONENT=drain-agent
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 for file in "$GRF_PARAMS_FILE" "$GRF_INSTANCE_ENV"; do
   # shellcheck disable=SC1090

@@ -99,14 +99,14 @@ describe.concurrent('bootstrap on a healthy boot', () => {
     expect(register).toContain('--docker-image public.ecr.aws/docker/library/alpine:3.20');
   });
 
-  it('writes concurrent, the metrics listen address and a shutdown timeout of the max job time into config.toml', async (ctx) => {
+  it('writes concurrent, the metrics listen address and a forced-shutdown timeout into config.toml', async (ctx) => {
     const w = await World.create(ctx);
     await w.boot();
 
     const config = w.sandbox.file('etc/gitlab-runner/config.toml');
     expect(config).toMatch(/^concurrent = 4$/m);
     expect(config).toMatch(/^listen_address = "127\.0\.0\.1:9252"$/m);
-    expect(config).toMatch(/^shutdown_timeout = 2700$/m);
+    expect(config).toMatch(/^shutdown_timeout = 60$/m);
     expect(config).toMatch(/^\[\[runners\]\]$/m);
     expect(statSync(join(w.sandbox.root, 'etc/gitlab-runner/config.toml')).mode & 0o077).toBe(0);
   });
