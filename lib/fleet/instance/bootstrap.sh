@@ -173,8 +173,12 @@ register_args=(register --non-interactive --config "$GRF_CONFIG_FILE" --url "$GR
 if [[ "$GRF_EXECUTOR" == docker ]]; then
   register_args+=(--docker-image "$GRF_DOCKER_IMAGE")
 fi
+# The drain agent runs from early on: if it already stopped this runner (spot notice or scale-in
+# during boot), registering now would leave a manager nobody deregisters.
+draining() { [[ -e "$GRF_RUN_DIR/drain-stopped" ]]; }
 register_runner() {
   local output rc=0
+  if draining; then fail "the instance started draining (scale-in or spot notice) before its runner registered"; fi
   GRF_REGISTER_ATTEMPTED=1
   output=$(CI_SERVER_TOKEN="$runner_token" "$GRF_BIN_DIR/gitlab-runner" "${register_args[@]}" 2>&1) || rc=$?
   log "gitlab-runner register (exit $rc): ${output//"$runner_token"/[redacted]}"
@@ -204,6 +208,7 @@ Restart=on-failure
 RestartSec=5
 EOF
 systemctl daemon-reload
+if draining; then fail "the instance started draining (scale-in or spot notice) before its runner started"; fi
 systemctl restart gitlab-runner.service || fail "could not start gitlab-runner.service"
 retry 5 systemctl is-active --quiet gitlab-runner.service || fail "gitlab-runner.service is not running"
 log "gitlab-runner is running: concurrent=$GRF_CONCURRENCY executor=$GRF_EXECUTOR"

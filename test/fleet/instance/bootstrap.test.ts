@@ -280,6 +280,24 @@ describe.concurrent('bootstrap failures replace the instance (launch hook ABANDO
   });
 });
 
+describe.concurrent('bootstrap while the instance is already being drained', () => {
+  it('registers nothing when the drain agent stopped the runner during boot (spot notice while installing)', async (ctx) => {
+    const w = await World.create(ctx);
+    // The agent (started early by the bootstrap) reacts to a notice while dnf is still installing docker.
+    writeFileSync(
+      join(w.sandbox.stubs, 'dnf'),
+      '#!/bin/bash\nprintf \'%s %s\\n\' "$(date +%s%3N)" "dnf $*" >>"$STUB_CALLS"\n: >"$GRF_ROOT/run/gitlab-runner-fleet/drain-stopped"\n',
+    );
+
+    const result = await w.boot();
+
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toMatch(/started draining .* before its runner registered/);
+    expect(w.lines().some((l) => l.startsWith('gitlab-runner register'))).toBe(false);
+    expect(w.gitlab.managerSystemIds(w.runner)).toEqual([]);
+  });
+});
+
 describe.concurrent('bootstrap options', () => {
   it('configures the docker registry mirror and the private CA when given', async (ctx) => {
     const w = await World.create(ctx);
