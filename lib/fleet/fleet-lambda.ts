@@ -41,7 +41,11 @@ export interface FleetLambdaFunctionProps {
   /** PEM bundle of a private CA the GitLab certificate chains to. */
   readonly caCertificate?: string;
   readonly timeout: Duration;
-  readonly reservedConcurrentExecutions: number;
+  /**
+   * Concurrent executions reserved (and capped) for the function.
+   * @default - none reserved
+   */
+  readonly reservedConcurrentExecutions?: number;
   readonly logRetention: logs.RetentionDays;
   /**
    * Memory of the function, in MiB.
@@ -58,6 +62,7 @@ export class FleetLambdaFunction extends Construct {
   constructor(scope: Construct, id: string, props: FleetLambdaFunctionProps) {
     super(scope, id);
     if (
+      props.reservedConcurrentExecutions !== undefined &&
       !Token.isUnresolved(props.reservedConcurrentExecutions) &&
       (!Number.isInteger(props.reservedConcurrentExecutions) || props.reservedConcurrentExecutions < 1)
     ) {

@@ -31,8 +31,10 @@ export interface OrphanReaperProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Concurrent executions reserved (and capped) for the function; one run at a time is enough.
-   * @default 1
+   * Concurrent executions reserved (and capped) for the function. Not reserved by default:
+   * accounts at the minimum concurrency quota (10, common for new accounts) cannot reserve any,
+   * and runs are at least 15 minutes apart with a 5-minute timeout, so they do not overlap.
+   * @default - none reserved
    */
   readonly reservedConcurrentExecutions?: number;
 }
@@ -100,7 +102,7 @@ export class OrphanReaper extends Construct {
       }),
       caCertificate: props.gitlab.caCertificate,
       timeout: FUNCTION_TIMEOUT,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 1,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
     });
     this.function = lambdaFunction.function;

@@ -49,9 +49,11 @@ export interface RunnerFleetSafetyNetProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Concurrent executions reserved (and capped) for the function. Accounts with the minimum
-   * concurrency quota of 10 cannot reserve any; raise the quota or the deploy fails.
-   * @default 2
+   * Concurrent executions reserved (and capped) for the function. Not reserved by default:
+   * accounts at the minimum concurrency quota (10, common for new accounts) cannot reserve any
+   * and the deploy would fail. The queue's event source caps concurrency at
+   * `maxConcurrency` either way.
+   * @default - none reserved
    */
   readonly reservedConcurrentExecutions?: number;
 }
@@ -101,7 +103,7 @@ export class RunnerFleetSafetyNet extends Construct {
       config: handlerConfig(props.fleets, props.gitlab),
       caCertificate: props.gitlab.caCertificate,
       timeout: FUNCTION_TIMEOUT,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions ?? 2,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     });
     this.function = lambdaFunction.function;
@@ -117,7 +119,7 @@ export class RunnerFleetSafetyNet extends Construct {
       ['ec2:DescribeInstances'],
       'ec2:DescribeInstances supports no resource-level permissions; AWS requires "*". It is read-only.',
     );
-    this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
+    this.function.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }));
 
     const target = new targets.SqsQueue(this.queue, {
       deadLetterQueue: this.deadLetterQueue,

@@ -107,16 +107,23 @@ describe('RunnerFleetSafetyNet', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionResponseTypes: ['ReportBatchItemFailures'] });
   });
 
-  it('runs on arm64 with reserved concurrency and a log group with retention', () => {
+  it('runs on arm64 with no reserved concurrency (new accounts cannot reserve any), capped by the queue, and a log group with retention', () => {
     const { template } = synth();
 
     template.hasResourceProperties('AWS::Lambda::Function', {
       Architectures: ['arm64'],
       Runtime: 'nodejs24.x',
       Handler: 'index.handler',
-      ReservedConcurrentExecutions: 2,
+      ReservedConcurrentExecutions: Match.absent(),
     });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 2 } });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('reserves concurrency when asked to', () => {
+    const { template } = synth(['alpha'], { reservedConcurrentExecutions: 3 });
+
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 3 });
   });
 
   it('completes lifecycle actions only on the fleet groups, never on "*"', () => {
