@@ -42,26 +42,59 @@ interface TemplateShape {
 
 /** Generated fleets: alternating Graviton spot / on-demand, every third spot fleet with an on-demand floor. */
 export function benchConfig(fleets: number): FleetConfig {
-  return parseFleetConfig(
-    {
-      gitlab: { url: 'https://gitlab.example.com' },
-      orphanReaper: { enabled: true },
-      fleets: Array.from({ length: fleets }, (_, i) => {
-        const spot = i % 2 === 0;
-        return {
-          name: `bench-${String(i).padStart(3, '0')}`,
-          computeType: spot ? 'spot' : 'on-demand',
-          architecture: 'arm64',
-          instanceTypes: spot ? ['m7g.large', 'm6g.large', 'c7g.large'] : ['m7g.large', 'm6g.large'],
-          concurrency: spot ? 10 : 4,
-          capacity: { min: 0, max: 10, desired: 2 },
-          ...(spot && i % 3 === 0 ? { onDemandBase: 1 } : {}),
-          schedule: { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', start: '08:00', end: '18:00' }] },
-        };
-      }),
-    },
-    `bench(${fleets})`,
-  );
+  return parseFleetConfig(rawBenchConfig(fleets), `bench(${fleets})`);
+}
+
+/** The config file behind {@link benchConfig}, as it would be written in YAML (here JSON). */
+export function rawBenchConfig(fleets: number): Record<string, unknown> {
+  return {
+    gitlab: { url: 'https://gitlab.example.com' },
+    orphanReaper: { enabled: true },
+    fleets: Array.from({ length: fleets }, (_, i) => {
+      const spot = i % 2 === 0;
+      return {
+        name: `bench-${String(i).padStart(3, '0')}`,
+        computeType: spot ? 'spot' : 'on-demand',
+        architecture: 'arm64',
+        instanceTypes: spot ? ['m7g.large', 'm6g.large', 'c7g.large'] : ['m7g.large', 'm6g.large'],
+        concurrency: spot ? 10 : 4,
+        capacity: { min: 0, max: 10, desired: 2 },
+        ...(spot && i % 3 === 0 ? { onDemandBase: 1 } : {}),
+        schedule: { timeZone: 'Europe/Berlin', windows: [{ days: 'mon-fri', start: '08:00', end: '18:00' }] },
+      };
+    }),
+  };
+}
+
+/**
+ * What a user waits for: `cdk synth` of a generated config file in a fresh process (CLI, tsx,
+ * module loading, Lambda bundling, cdk-nag as bin/app.ts runs it), once.
+ */
+function coldCliSynth(fleets: number): { fleets: number; ms: number; stacks: number } | NotAvailable {
+  if (!existsSync(join(ROOT, 'bin', 'app.ts'))) return na('bin/app.ts not built yet');
+  const dir = mkdtempSync(join(tmpdir(), 'bench-cold-'));
+  try {
+    const config = join(dir, 'fleets.json');
+    writeFileSync(config, JSON.stringify(rawBenchConfig(fleets)));
+    const outdir = join(dir, 'cdk.out');
+    const started = performance.now();
+    const result = spawnSync(
+      join(ROOT, 'node_modules', '.bin', 'cdk'),
+      ['synth', '--quiet', '--no-notices', '-c', `config=${config}`, '-o', outdir],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 600_000,
+        env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' },
+      },
+    );
+    const ms = performance.now() - started;
+    if (result.status !== 0)
+      return na(`cdk synth exited ${result.status ?? result.signal}: ${(result.stderr || result.stdout).trim().split('\n').slice(-1)[0]}`);
+    return { fleets, ms, stacks: readdirSync(outdir).filter((f) => f.endsWith('.template.json')).length };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function loadFactory(): CreateFleetApp | NotAvailable {
@@ -266,6 +299,8 @@ function main(): void {
     }
   }
   results.synth = timings;
+  const cold = coldCliSynth(100);
+  results.coldCliSynth = cold;
   console.log(
     table([
       ['fleets', 'cdk-nag', 'runs', 'median', 'min', 'per fleet'],
@@ -275,6 +310,13 @@ function main(): void {
           : [String(t.fleets), t.nag ? 'on' : 'off', String(t.runs), fmtMs(t.medianMs), fmtMs(t.minMs), fmtMs(t.msPerFleet)],
       ),
     ]),
+  );
+
+  console.log(
+    `\ncold \`cdk synth\` of 100 generated fleets (fresh process: CLI, tsx, bundling, cdk-nag on): ${show(
+      cold,
+      (v: { ms: number; stacks: number }) => `${fmtMs(v.ms)}, ${v.stacks} stacks`,
+    )}`,
   );
 
   // Stack sizes and Lambda bundles from one 10-fleet synth.
@@ -380,7 +422,7 @@ function main(): void {
   const cliLine = isNa(cliBuilt) ? 'n/a' : fmtMs(cliBuilt.medianMs);
   console.log(`\nwrote bench/results.json`);
   console.log(
-    `SUMMARY bench: synth (nag off) ${synthLine}; cli cost ${cliLine} vs node ${show(baseline, (v: { medianMs: number }) => fmtMs(v.medianMs))}`,
+    `SUMMARY bench: synth (nag off) ${synthLine}; cold cdk synth of 100 fleets ${isNa(cold) ? 'n/a' : fmtMs(cold.ms)}; cli cost ${cliLine} vs node ${show(baseline, (v: { medianMs: number }) => fmtMs(v.medianMs))}`,
   );
 }
 
