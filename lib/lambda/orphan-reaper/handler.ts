@@ -4,15 +4,13 @@
  * Returns and logs what it removed; ends in an error (Lambda Errors metric, alarm) when a
  * fleet could not be surveyed or a deletion failed, after doing everything else it could.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GitLabRunnerClient } from '../../gitlab/client';
-import { HANDLER_CONFIG_FILE, parseHandlerConfig, type HandlerConfig } from '../shared/handler-config';
+import { HANDLER_CONFIG_FILE, type HandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
-import { SecretsManagerTokens, type TokenSource } from '../shared/secrets';
+import { runtimeClients } from '../shared/runtime';
+import type { TokenSource } from '../shared/secrets';
 import { orphansOf } from './core';
 import { listExistingInstanceIds } from './inventory';
 import { mapLimited, surveyFleet, type FleetSurvey, type SurveyPorts } from './survey';
@@ -106,18 +104,9 @@ export async function reapOrphans(deps: OrphanReaperDeps): Promise<ReapReport> {
 
 let defaults: OrphanReaperDeps | undefined;
 
+/** Dependencies in the Lambda runtime: config file beside the bundle, clients reused across invocations. */
 function runtimeDeps(): OrphanReaperDeps {
-  if (!defaults) {
-    const config = parseHandlerConfig(readFileSync(join(__dirname, HANDLER_CONFIG_FILE), 'utf8'));
-    const secrets = new SecretsManagerClient({});
-    defaults = {
-      config,
-      autoScaling: new AutoScalingClient({}),
-      ec2: new EC2Client({}),
-      gitlab: new GitLabRunnerClient({ baseUrl: config.gitlabUrl, timeoutMs: 10_000, maxAttempts: 4 }),
-      tokens: () => new SecretsManagerTokens(secrets),
-    };
-  }
+  defaults ??= runtimeClients(__dirname, 10_000);
   return defaults;
 }
 

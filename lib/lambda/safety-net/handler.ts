@@ -5,17 +5,15 @@
  * so SQS retries them later and sends them to the dead-letter queue (with an alarm) after
  * the queue's maxReceiveCount.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { GitLabRunnerClient } from '../../gitlab/client';
 import type { DeleteManagerResult } from '../../gitlab/types';
-import { HANDLER_CONFIG_FILE, parseHandlerConfig, type HandlerConfig } from '../shared/handler-config';
+import type { HandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
-import { SecretsManagerTokens, type TokenSource } from '../shared/secrets';
+import { runtimeClients } from '../shared/runtime';
+import type { TokenSource } from '../shared/secrets';
 import {
   decideSafetyNet,
   needsInstanceFacts,
@@ -142,19 +140,9 @@ export async function completeLifecycleAction(autoScaling: AutoScalingClient, ac
 
 let defaults: SafetyNetDeps | undefined;
 
-/** Dependencies in the Lambda runtime: config file beside the bundle, SDK clients reused across invocations. */
+/** Dependencies in the Lambda runtime: config file beside the bundle, clients reused across invocations. */
 function runtimeDeps(): SafetyNetDeps {
-  if (!defaults) {
-    const config = parseHandlerConfig(readFileSync(join(__dirname, HANDLER_CONFIG_FILE), 'utf8'));
-    const secrets = new SecretsManagerClient({});
-    defaults = {
-      config,
-      autoScaling: new AutoScalingClient({}),
-      ec2: new EC2Client({}),
-      gitlab: new GitLabRunnerClient({ baseUrl: config.gitlabUrl, timeoutMs: 5000, maxAttempts: 4 }),
-      tokens: () => new SecretsManagerTokens(secrets),
-    };
-  }
+  defaults ??= runtimeClients(__dirname, 5000);
   return defaults;
 }
 
