@@ -19,9 +19,6 @@ import { LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS, terminateHookTiming, type Termin
 import { autoScalingGroupName, FLEET_TAGS, LIFECYCLE_HOOKS } from './runner-identity';
 import { FleetScheduledScaling } from './scheduled-scaling';
 
-/** EC2 rejects user data above 16 KB (before base64). */
-export const MAX_USER_DATA_BYTES = 16 * 1024;
-
 export interface RunnerFleetProps {
   /** The fleet: instance types, capacity, schedule, runner settings (see FleetSpec in lib/config). */
   readonly fleet: FleetSpec;
@@ -105,14 +102,8 @@ export class RunnerFleet extends Construct {
       terminateHookName: LIFECYCLE_HOOKS.terminate,
       heartbeatIntervalSeconds: this.terminateHook.heartbeatIntervalSeconds,
     };
+    // Throws, naming gitlab.caCertificate where it applies, when EC2's 16 KB limit would be exceeded.
     const userData = renderUserData(scriptParams);
-    const userDataBytes = Buffer.byteLength(userData, 'utf8');
-    if (userDataBytes > MAX_USER_DATA_BYTES) {
-      throw new Error(
-        `fleet ${fleet.name}: user data is ${userDataBytes} bytes, EC2 accepts at most ${MAX_USER_DATA_BYTES}` +
-          (gitlab.caCertificate ? ' (gitlab.caCertificate is included; a shorter bundle may fit)' : ''),
-      );
-    }
 
     const template = new RunnerLaunchTemplate(this, 'LaunchTemplate', {
       vpc: props.vpc,
