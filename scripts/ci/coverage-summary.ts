@@ -1,6 +1,6 @@
 /**
  * Prints the coverage gate's summary line from coverage/coverage-summary.json (written by
- * vitest's json-summary reporter). The thresholds themselves live in vitest.config.ts and
+ * vitest's json-summary reporter). The thresholds themselves live in vitest.config.mts and
  * fail `vitest run --coverage` on their own; this only reports the figures.
  *
  * Usage: tsx scripts/ci/coverage-summary.ts
