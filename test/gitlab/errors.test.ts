@@ -13,6 +13,14 @@ describe('redactSecrets', () => {
 
     expect(redactSecrets(`bad token ${token} used`)).toBe('bad token [redacted] used');
   });
+
+  it('ignores secrets shorter than four characters, which would shred the message', () => {
+    // GIVEN an empty or one-letter "secret" (e.g. an unset secret value)
+    // WHEN a message is scrubbed with it
+    const out = redactSecrets('GitLab DELETE /api/v4/runners/managers failed', ['', 'a']);
+    // THEN the message is left readable
+    expect(out).toBe('GitLab DELETE /api/v4/runners/managers failed');
+  });
 });
 
 describe('backoffDelayMs', () => {
