@@ -168,9 +168,9 @@ export async function orphansCommandOutput(
   const ports = await commandPorts(config, options, overrides);
   const surveys = await listOrphans(config, ports, { fleet: options.fleet, graceMinutes: options.grace });
   const graceMinutes = options.grace ?? config.orphanReaper.graceMinutes;
-  const skipped = surveys.filter((s) => s.status === 'skipped');
-  for (const s of skipped)
-    output.err(redactSecrets(`warning: fleet ${s.fleet.name} skipped: ${s.status === 'skipped' ? s.reason : ''}\n`, ports.knownSecrets()));
+  for (const s of surveys) {
+    if (s.status === 'skipped') output.err(redactSecrets(`warning: fleet ${s.fleet.name} skipped: ${s.reason}\n`, ports.knownSecrets()));
+  }
   const text = options.format === 'json' ? orphansJson(surveys, options) : formatOrphanTables(surveys, { all: options.all, graceMinutes });
   return redactSecrets(text, ports.knownSecrets());
 }

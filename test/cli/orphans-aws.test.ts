@@ -10,7 +10,7 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/cl
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { registerOrphansCommand } from '../../lib/cli/orphans';
 import { awsClients } from '../../lib/cli/orphans-aws';
 import { createProgram, runProgram, type CliOutput } from '../../lib/cli/program';
@@ -78,6 +78,7 @@ describe('runner-fleet orphans with the AWS SDK (mocked)', () => {
   });
 
   afterEach(async () => {
+    vi.unstubAllEnvs();
     await gitlab.stop();
     autoScaling.reset();
     ec2.reset();
@@ -142,6 +143,25 @@ describe('runner-fleet orphans with the AWS SDK (mocked)', () => {
     expect(code).toBe(0);
     expect(secrets.commandCalls(GetSecretValueCommand)).toEqual([]);
     expect(stdout).toContain('runner 7: 0 managers');
+  });
+
+  it('reads tokens from the process environment and judges age against the current time by default', async () => {
+    vi.stubEnv('GITLAB_RUNNER_TOKEN_GRAVITON_SPOT', runnerToken);
+    vi.stubEnv('GITLAB_API_TOKEN', apiToken);
+    const old = new Date(Date.now() - 5 * 3_600_000);
+    gitlab.addManager(runner, systemIdForInstance(GONE), old, old);
+    let stdout = '';
+    const output: CliOutput = { out: (t) => (stdout += t), err: () => {} };
+    const program = createProgram(output);
+    registerOrphansCommand(program, output, {
+      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 300, maxAttempts: 1, sleep: async () => {} }),
+    });
+
+    const code = await runProgram(program, ['node', 'runner-fleet', 'orphans', '--config', configFile], output);
+
+    expect(code).toBe(0);
+    expect(secrets.commandCalls(GetSecretValueCommand)).toEqual([]);
+    expect(stdout).toContain(`${systemIdForInstance(GONE)}  ${old.toISOString().slice(0, 16).replace('T', ' ')}Z`);
   });
 
   it('never prints a token read from Secrets Manager, also when GitLab rejects it in an error', async () => {

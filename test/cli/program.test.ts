@@ -39,6 +39,20 @@ describe('runProgram', () => {
     expect(text).toMatch(/^runner-fleet: unexpected error \(please report it\):\nTypeError: undefined is not a function\n\s+at /);
   });
 
+  it('prints a thrown non-Error value as text and returns 70', async () => {
+    const { code, text } = await runWith(() => {
+      throw 'plain string';
+    });
+    expect([code, text]).toEqual([70, 'runner-fleet: unexpected error (please report it):\nplain string\n']);
+  });
+
+  it('prints the message of an unexpected error that has no stack', async () => {
+    const { code, text } = await runWith(() => {
+      throw Object.assign(new RangeError('offset out of range'), { stack: undefined });
+    });
+    expect([code, text]).toEqual([70, 'runner-fleet: unexpected error (please report it):\noffset out of range\n']);
+  });
+
   it('returns commander exit codes for help', async () => {
     const output = capture();
     expect(await runProgram(createProgram(output), ['node', 'runner-fleet', '--help'], output)).toBe(0);
