@@ -62,7 +62,7 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): Conf
         return [{ path, message: missing ? `is required (one of ${allowed})` : `${given(raw, issue.path)}is not allowed; allowed: ${allowed}` }];
       }
       case 'invalid_type': {
-        const expected = issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`;
+        const expected = issue.expected === 'int' ? 'a whole number' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
         return [{ path, message: missing ? `is required (${expected})` : `${given(raw, issue.path)}must be ${expected}` }];
       }
       default:

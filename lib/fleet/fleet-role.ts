@@ -88,15 +88,26 @@ export class RunnerInstanceRole extends Construct {
 }
 
 /**
- * An ARN as cdk-nag spells it in a finding id: literal parts kept, `{ Ref: X }` written `<X>`,
- * so acknowledgements match in environment-agnostic and environment-specific stacks alike.
+ * An ARN as cdk-nag spells it in a finding id (its flattenCfnReference, which it does not export):
+ * literal parts kept, `{ Ref: X }` written `<X>`, `Fn::GetAtt` written `<X.Attr>`, an import by its
+ * export name, so acknowledgements match in environment-agnostic and environment-specific stacks alike.
  */
 function nagResourceText(stack: Stack, arn: string): string {
-  const resolved = stack.resolve(arn) as unknown;
-  if (typeof resolved === 'string') return resolved;
-  const join = (resolved as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-  if (!join) return JSON.stringify(resolved);
-  return join[1]
-    .map((part) => (typeof part === 'string' ? part : `<${(part as { Ref?: string }).Ref ?? JSON.stringify(part)}>`))
-    .join(join[0]);
+  const visit = (node: unknown): string => {
+    if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
+    const intrinsic = node as Record<string, unknown>;
+    if (intrinsic['Fn::Join']) {
+      const [delimiter, parts] = intrinsic['Fn::Join'] as [string, unknown[]];
+      return parts.map(visit).join(delimiter);
+    }
+    if (intrinsic['Fn::Sub']) return visit(intrinsic['Fn::Sub']);
+    if (intrinsic['Fn::GetAtt']) {
+      const [resource, attribute] = intrinsic['Fn::GetAtt'] as [unknown, unknown];
+      return `<${visit(resource)}.${visit(attribute)}>`;
+    }
+    if (intrinsic['Fn::ImportValue']) return visit(intrinsic['Fn::ImportValue']);
+    if (intrinsic.Ref) return `<${visit(intrinsic.Ref)}>`;
+    return JSON.stringify(node);
+  };
+  return visit(stack.resolve(arn));
 }
