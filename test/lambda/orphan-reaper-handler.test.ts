@@ -5,10 +5,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { autoScalingGroupName, systemIdForInstance } from '../../lib/fleet/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
-import { reapOrphans, type OrphanReaperDeps } from '../../lib/lambda/orphan-reaper/handler';
+import { handler, reapOrphans, type OrphanReaperDeps } from '../../lib/lambda/orphan-reaper/handler';
+import { runtimeClients } from '../../lib/lambda/shared/runtime';
 import type { HandlerConfig } from '../../lib/lambda/shared/handler-config';
 import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';
 import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
+
+// The Lambda entry point builds its clients from the config beside the bundle; here they come from the test.
+vi.mock('../../lib/lambda/shared/runtime', () => ({ runtimeClients: vi.fn() }));
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000);
@@ -197,5 +201,98 @@ describe('orphan reaper', () => {
     const logs = output.join('\n');
     expect(logs).toContain('orphan removed');
     for (const secret of [tokens.alpha, tokens.beta, apiToken]) expect(logs).not.toContain(secret);
+  });
+
+  it('refuses to run without apiTokenSecretName, naming the field', async () => {
+    const { apiTokenSecretName: _omitted, ...config } = deps().config;
+    await expect(reapOrphans({ ...deps(), config })).rejects.toThrow('handler-config.json: apiTokenSecretName is required by the orphan reaper');
+    expect(gitlab.requests).toEqual([]);
+  });
+
+  it('defaults the grace period to 30 minutes', async () => {
+    // GIVEN managers 20 and 40 minutes old, and no grace period configured
+    const minutesAgo = (m: number) => new Date(NOW.getTime() - m * 60_000);
+    const other = 'i-0ddddddddddddddd4';
+    gitlab.addManager(alpha, systemIdForInstance(GONE), minutesAgo(20), minutesAgo(20));
+    gitlab.addManager(alpha, systemIdForInstance(other), minutesAgo(40), minutesAgo(40));
+    const { graceMinutes: _omitted, ...config } = deps().config;
+    // WHEN the reaper runs
+    const report = await reapOrphans({ ...deps(), config });
+    // THEN only the older one is removed
+    expect(report.removed.map((r) => r.systemId)).toEqual([systemIdForInstance(other)]);
+    expect(gitlab.managerSystemIds(alpha)).toEqual([systemIdForInstance(GONE)]);
+  });
+
+  it('logs through the given logger instead of stdout', async () => {
+    const lines: string[] = [];
+    gitlab.addManager(alpha, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+    await reapOrphans({ ...deps(), logger: () => (_level, message) => void lines.push(message) });
+    expect(lines).toContain('orphan removed');
+    expect(lines).toContain('orphan reaper finished');
+    expect(output).toEqual([]);
+  });
+
+  describe('Lambda entry point', () => {
+    beforeEach(() => {
+      // The entry point keeps its clients for the life of the container (this module); they delegate to this test's GitLab.
+      const live: OrphanReaperDeps = {
+        get config() {
+          return deps().config;
+        },
+        autoScaling,
+        ec2,
+        get gitlab() {
+          return deps().gitlab;
+        },
+        tokens: () => deps().tokens(),
+        now: () => NOW,
+      };
+      vi.mocked(runtimeClients).mockImplementation(() => live);
+    });
+
+    it('returns the report when every fleet was surveyed and every deletion succeeded', async () => {
+      gitlab.addManager(alpha, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+
+      const report = await handler();
+
+      expect(report.removed.map((r) => r.systemId)).toEqual([systemIdForInstance(GONE)]);
+      expect(report.skipped).toEqual([]);
+    });
+
+    it('ends in an error counting the fleets it could not survey, after reaping the others', async () => {
+      // GIVEN alpha's instances cannot be listed while beta has an orphan
+      gitlab.addManager(beta, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+      ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => {
+        if (input.Filters?.some((f) => f.Values?.includes(fleets[0].autoScalingGroupName)))
+          throw Object.assign(new Error('Rate exceeded'), { name: 'RequestLimitExceeded' });
+        return { Reservations: [] };
+      });
+      // WHEN the scheduled run happens
+      // THEN it fails for the alarm, and beta's orphan is gone anyway
+      await expect(handler()).rejects.toThrow('orphan reaper incomplete: 1 fleet(s) not surveyed, 0 deletion(s) failed, 1 removed');
+      expect(gitlab.managerSystemIds(beta)).toEqual([]);
+    });
+
+    it('ends in an error counting the deletions that failed', async () => {
+      gitlab.addManager(alpha, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+      gitlab.inject({ kind: 'status', status: 500, times: 100, path: /^\/api\/v4\/runners\/managers$/ });
+      await expect(handler()).rejects.toThrow('orphan reaper incomplete: 0 fleet(s) not surveyed, 1 deletion(s) failed, 0 removed');
+    });
+
+    it('does not fail for a fleet whose group is not deployed yet', async () => {
+      delete instancesByGroup[fleets[1].autoScalingGroupName];
+
+      const report = await handler();
+
+      expect(report.skipped).toEqual([expect.objectContaining({ fleet: 'beta', failed: false })]);
+    });
+
+    it('reads its configuration beside the bundle once per container', async () => {
+      await handler();
+      await handler();
+
+      expect(vi.mocked(runtimeClients)).toHaveBeenCalledTimes(1);
+      expect(vi.mocked(runtimeClients).mock.calls[0][1]).toBe(10_000);
+    });
   });
 });
