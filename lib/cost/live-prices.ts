@@ -49,7 +49,7 @@ export async function livePriceBook(options: LivePriceOptions): Promise<PriceBoo
   try {
     live = await fetchLivePrices(options, types);
   } catch (error) {
-    if (error instanceof CostError) throw error;
+    // Only AWS (SDK, network, credentials) fails in here: every failure means "ask the snapshot".
     const warning = `live prices unavailable (${describeAwsError(error)}); using the price snapshot of ${PRICE_SNAPSHOT.date} instead`;
     if (!PRICE_SNAPSHOT.regions[options.region]) {
       throw new CostError(`${warning.replace(/; using.*$/, '')}, and there is no price snapshot for region "${options.region}"`);

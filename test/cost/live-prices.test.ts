@@ -23,6 +23,11 @@ function product(instanceType: string, usd: string, operation = 'RunInstances'):
   });
 }
 
+/** A DescribeSpotPriceHistory entry for m7g.large, Linux/UNIX, an hour before NOW. */
+function spot(availabilityZone: string, price: string) {
+  return { InstanceType: 'm7g.large' as const, AvailabilityZone: availabilityZone, SpotPrice: price, Timestamp: new Date('2026-11-25T11:00:00Z') };
+}
+
 function awsError(name: string, message: string): Error {
   return Object.assign(new Error(message), { name, $metadata: {} });
 }
@@ -132,6 +137,102 @@ describe('live prices', () => {
   });
 });
 
+describe('live prices, odd answers from AWS', () => {
+  it('reads every page of spot price history', async () => {
+    pricingMock.on(GetProductsCommand).resolves({ PriceList: [] });
+    ec2Mock
+      .on(DescribeSpotPriceHistoryCommand)
+      .resolvesOnce({ SpotPriceHistory: [spot('eu-central-1a', '0.0300')], NextToken: 'page-2' })
+      .resolvesOnce({ SpotPriceHistory: [spot('eu-central-1b', '0.0400')], NextToken: '' });
+
+    const book = await livePriceBook({ region: 'eu-central-1', instanceTypes: ['m7g.large'], now: NOW, ...clients() });
+
+    expect(ec2Mock.commandCalls(DescribeSpotPriceHistoryCommand).map((c) => c.args[0].input.NextToken)).toEqual([undefined, 'page-2']);
+    expect(book.price('m7g.large', 'spot')).toEqual({
+      usdPerHour: 0.035,
+      provenance: 'EC2 spot price history, mean of 2 AZs in eu-central-1',
+    });
+  });
+
+  it('stops after 20 pages of spot history when AWS keeps returning a next token', async () => {
+    pricingMock.on(GetProductsCommand).resolves({ PriceList: [] });
+    ec2Mock.on(DescribeSpotPriceHistoryCommand).resolves({ SpotPriceHistory: [spot('eu-central-1a', '0.0300')], NextToken: 'again' });
+
+    const book = await livePriceBook({ region: 'eu-central-1', instanceTypes: ['m7g.large'], now: NOW, ...clients() });
+
+    expect(ec2Mock.commandCalls(DescribeSpotPriceHistoryCommand)).toHaveLength(20);
+    expect(book.price('m7g.large', 'spot').usdPerHour).toBe(0.03);
+  });
+
+  it('ignores spot history entries without a type, an AZ or a numeric price', async () => {
+    pricingMock.on(GetProductsCommand).resolves({ PriceList: [] });
+    ec2Mock.on(DescribeSpotPriceHistoryCommand).resolves({
+      SpotPriceHistory: [
+        { AvailabilityZone: 'eu-central-1a', SpotPrice: '0.0100' },
+        { InstanceType: 'm7g.large', SpotPrice: '0.0100' },
+        { InstanceType: 'm7g.large', AvailabilityZone: 'eu-central-1b', SpotPrice: 'n/a' },
+        { InstanceType: 'm7g.large', AvailabilityZone: 'eu-central-1c', SpotPrice: '0.0420' },
+      ],
+    });
+
+    const book = await livePriceBook({ region: 'eu-central-1', instanceTypes: ['m7g.large'], now: NOW, ...clients() });
+
+    expect(book.price('m7g.large', 'spot')).toEqual({
+      usdPerHour: 0.042,
+      provenance: 'EC2 spot price history, mean of 1 AZs in eu-central-1',
+    });
+  });
+
+  it('takes a timestamped spot price over an untimestamped one in the same AZ', async () => {
+    pricingMock.on(GetProductsCommand).resolves({ PriceList: [] });
+    ec2Mock.on(DescribeSpotPriceHistoryCommand).resolves({
+      SpotPriceHistory: [
+        { InstanceType: 'm7g.large', AvailabilityZone: 'eu-central-1a', SpotPrice: '0.0900' },
+        spot('eu-central-1a', '0.0300'),
+      ],
+    });
+
+    const book = await livePriceBook({ region: 'eu-central-1', instanceTypes: ['m7g.large'], now: NOW, ...clients() });
+
+    expect(book.price('m7g.large', 'spot').usdPerHour).toBe(0.03);
+  });
+
+  it('fills on-demand from the snapshot, with a warning, when GetProducts returns no price list at all', async () => {
+    pricingMock.on(GetProductsCommand).resolves({});
+    ec2Mock.on(DescribeSpotPriceHistoryCommand).resolves({ SpotPriceHistory: [spot('eu-central-1a', '0.0300')] });
+
+    const book = await livePriceBook({ region: 'eu-central-1', instanceTypes: ['m7g.large'], now: NOW, ...clients() });
+
+    expect(book.warnings).toEqual(["no live on-demand price for m7g.large in eu-central-1; using the snapshot's"]);
+  });
+
+  it('prices a region without a snapshot from AWS alone, and says no gaps were filled', async () => {
+    pricingMock.on(GetProductsCommand).resolves({ PriceList: [product('m7g.large', '0.1000000000')] });
+    ec2Mock.on(DescribeSpotPriceHistoryCommand).resolves({ SpotPriceHistory: [spot('ap-south-1a', '0.0300')] });
+
+    const book = await livePriceBook({ region: 'ap-south-1', instanceTypes: ['m7g.large'], now: NOW, ...clients() });
+
+    expect(book.price('m7g.large', 'onDemand').usdPerHour).toBe(0.1);
+    expect(book.source.description).not.toContain('gaps filled');
+    expect(book.warnings).toEqual([]);
+  });
+
+  it('does not warn about a missing live price that the user overrides', async () => {
+    pricingMock.on(GetProductsCommand).resolves({ PriceList: [] });
+    ec2Mock.on(DescribeSpotPriceHistoryCommand).resolves({});
+
+    const book = await livePriceBook({
+      region: 'eu-central-1',
+      instanceTypes: ['m7g.large'],
+      overrides: { 'm7g.large': { onDemand: 0.05, spot: 0.02 } },
+      now: NOW,
+      ...clients(),
+    });
+
+    expect(book.warnings).toEqual([]);
+  });
+});
+
 describe('reading a price list', () => {
   it('prefers the RunInstances product', () => {
     expect(onDemandUsdPerHour([product('m7g.large', '0.5000000000', 'RunInstances:0010'), product('m7g.large', '0.0816000000')])).toBe(
@@ -140,6 +241,20 @@ describe('reading a price list', () => {
   });
 
   it('returns nothing for an empty list', () => expect(onDemandUsdPerHour([])).toBeUndefined());
+
+  it('reads an entry that is a lazily parsed JSON object rather than a string', () => {
+    expect(onDemandUsdPerHour([{ toString: () => product('m7g.large', '0.0816000000') }])).toBe(0.0816);
+  });
+
+  it('skips products without on-demand terms or price dimensions, and non-hourly or zero prices', () => {
+    const noTerms = JSON.stringify({ product: { attributes: { operation: 'RunInstances' } } });
+    const noDimensions = JSON.stringify({ terms: { OnDemand: { a: {} } } });
+    const perGb = JSON.stringify({ terms: { OnDemand: { a: { priceDimensions: { d: { unit: 'GB', pricePerUnit: { USD: '0.1' } } } } } } });
+    const free = JSON.stringify({ terms: { OnDemand: { a: { priceDimensions: { d: { unit: 'Hrs', pricePerUnit: { USD: '0' } } } } } } });
+    const noPrice = JSON.stringify({ terms: { OnDemand: { a: { priceDimensions: { d: { unit: 'Hrs' } } } } } });
+
+    expect(onDemandUsdPerHour([noTerms, noDimensions, perGb, free, noPrice])).toBeUndefined();
+  });
 });
 
 describe('AWS error reasons', () => {
@@ -147,5 +262,8 @@ describe('AWS error reasons', () => {
     [awsError('TooManyRequestsException', 'slow down'), 'throttled by AWS: TooManyRequestsException'],
     [awsError('AccessDeniedException', 'not allowed\nmore'), 'AccessDeniedException: not allowed'],
     [awsError('TimeoutError', 'timed out'), 'network error: TimeoutError timed out'],
+    [Object.assign(new Error('socket closed'), { name: '' }), 'error: socket closed'],
+    ['socket hang up', 'error: socket hang up'],
+    [undefined, 'error: undefined'],
   ])('describes %s', (error, reason) => expect(describeAwsError(error)).toBe(reason));
 });
