@@ -4,6 +4,7 @@
  * they never disagree.
  */
 import type { CostReport, FleetCostEstimate, HostedComparison } from './estimate';
+import type { HostedCiPrice } from './price-snapshot';
 
 export type TextFormat = 'table' | 'markdown';
 
@@ -151,8 +152,14 @@ function sections(report: CostReport): Section[] {
   return [cost, levers, perMinute];
 }
 
-function shortName(id: string): string {
-  return id === 'gitlab-com' ? 'GitLab.com' : id === 'github-x64' ? 'GitHub x64' : id === 'github-arm64' ? 'GitHub arm64' : id;
+const SHORT_NAMES: Readonly<Record<HostedCiPrice['id'], string>> = {
+  'gitlab-com': 'GitLab.com',
+  'github-x64': 'GitHub x64',
+  'github-arm64': 'GitHub arm64',
+};
+
+function shortName(id: HostedCiPrice['id']): string {
+  return SHORT_NAMES[id];
 }
 
 function preamble(report: CostReport, context: ReportContext): string[] {
