@@ -80,9 +80,9 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
+/** The offending value and a space, for messages about a value that is present. */
 function given(raw: unknown, path: readonly PropertyKey[]): string {
-  const value = valueAt(raw, path);
-  return value === undefined ? '' : `${JSON.stringify(value)} `;
+  return `${JSON.stringify(valueAt(raw, path))} `;
 }
 
 /** The keys the schema accepts at a path, for "unknown key" messages. */
@@ -90,9 +90,16 @@ function allowedKeys(path: readonly PropertyKey[]): string[] {
   let schema: z.core.$ZodType = fleetConfigSchema;
   for (const key of path) {
     schema = unwrap(schema);
-    const def = schema._zod.def as unknown as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType };
+    const def = schema._zod.def as unknown as {
+      type: string;
+      shape?: Record<string, z.core.$ZodType>;
+      element?: z.core.$ZodType;
+      valueType?: z.core.$ZodType;
+    };
     if (def.type === 'object' && def.shape && typeof key === 'string') schema = def.shape[key];
     else if (def.type === 'array' && def.element) schema = def.element;
+    // Under a record (e.g. cost.prices.<instance type>) any key is allowed; the entry's own keys come from its value schema.
+    else if (def.type === 'record' && def.valueType) schema = def.valueType;
     else return [];
   }
   const def = unwrap(schema)._zod.def as unknown as { shape?: Record<string, unknown> };

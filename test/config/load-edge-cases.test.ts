@@ -140,3 +140,37 @@ describe('validating a config: nested keys and types', () => {
     ]);
   });
 });
+
+describe('validating a config: messages', () => {
+  it('lists the price keys for an unknown key inside a cost.prices entry', () => {
+    // GIVEN a price entry with a key the schema does not know
+    const raw = config({}, { cost: { prices: { 'm7g.large': { onDemand: 0.1, reserved: 0.05 } } } });
+
+    // THEN the message lists the keys a price entry accepts
+    expect(problemsOf(() => parseFleetConfig(raw))).toEqual(['cost.prices.m7g.large.reserved: unknown key; allowed here: onDemand, spot']);
+  });
+
+  it('says a missing nested field is required and what type it takes', () => {
+    expect(problemsOf(() => parseFleetConfig(config({}, { gitlab: {} })))).toEqual(['gitlab.url: is required (a string)']);
+  });
+
+  it('keeps two problems of the same field in the order they were found', () => {
+    // GIVEN an x86 type listed twice in an arm64 fleet: wrong architecture and duplicate at the same index
+    const raw = config({ instanceTypes: ['m7g.large', 'c5.large', 'c5.large'] });
+
+    expect(problemsOf(() => parseFleetConfig(raw))).toEqual([
+      'fleets[0].instanceTypes[1]: c5.large is x86_64, fleet architecture is arm64',
+      'fleets[0].instanceTypes[2]: c5.large is x86_64, fleet architecture is arm64',
+      'fleets[0].instanceTypes[2]: c5.large is listed twice',
+    ]);
+  });
+
+  it('sorts problems by path with array indexes compared as numbers', () => {
+    // GIVEN bad instance types at index 2 and index 10
+    const types = ['m7g.large', 'm6g.large', 'nope', ...Array.from({ length: 7 }, (_, i) => `m7g.${['medium', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge'][i]}`), 'bad'];
+
+    const paths = problemsOf(() => parseFleetConfig(config({ instanceTypes: types }))).map((p) => p.split(':')[0]);
+
+    expect(paths).toEqual(['fleets[0].instanceTypes[2]', 'fleets[0].instanceTypes[10]']);
+  });
+});
