@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { numberIn, priceOverride, regionName } from '../../lib/cli/option-parsers';
+import { instanceTypeName, isoDate, numberIn, priceOverride, regionName } from '../../lib/cli/option-parsers';
 
 describe('--price', () => {
   it('accumulates repeated values per type and kind', () => {
@@ -34,5 +34,18 @@ describe('numbers and regions', () => {
 
   it.each(['US-EAST-1', 'useast1', 'eu-central'])('rejects region %s', (region) =>
     expect(() => regionName(region)).toThrow('must be an AWS region name'),
+  );
+});
+
+describe('instance types and dates', () => {
+  it('accepts an EC2 instance type', () => expect(instanceTypeName('m7g.large')).toBe('m7g.large'));
+
+  it('rejects a word that is not an instance type, with an example', () =>
+    expect(() => instanceTypeName('huge')).toThrow('must be an EC2 instance type such as m5.xlarge or m7g.large'));
+
+  it('accepts a real date', () => expect(isoDate('2026-03-29')).toBe('2026-03-29'));
+
+  it.each(['2026-02-30', '2026-3-29', '29.03.2026', ''])('rejects %j, with the format', (value) =>
+    expect(() => isoDate(value)).toThrow('must be a date YYYY-MM-DD, e.g. 2026-03-29'),
   );
 });

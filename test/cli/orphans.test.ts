@@ -37,6 +37,7 @@ describe('runner-fleet orphans', () => {
   let ondemand: FakeRunner;
   let env: Record<string, string>;
   let secretReads: string[];
+  let secretValues: Record<string, string>;
   let instances: Record<string, string[] | Error>;
 
   beforeEach(async () => {
@@ -52,6 +53,7 @@ describe('runner-fleet orphans', () => {
     spot = gitlab.addRunner(env.GITLAB_RUNNER_TOKEN_GRAVITON_SPOT, { id: 7 });
     ondemand = gitlab.addRunner(env.GITLAB_RUNNER_TOKEN_GRAVITON_ONDEMAND, { id: 8 });
     secretReads = [];
+    secretValues = {};
     instances = { 'graviton-spot': [LIVE], 'graviton-ondemand': [] };
   });
 
@@ -71,6 +73,7 @@ describe('runner-fleet orphans', () => {
       },
       readSecret: async (name: string) => {
         secretReads.push(name);
+        if (secretValues[name]) return secretValues[name];
         throw new Error(`secret ${name} not available in this test`);
       },
     };
@@ -142,6 +145,18 @@ describe('runner-fleet orphans', () => {
     await run();
 
     expect(secretReads).toEqual(['gitlab-runner-fleet/graviton-ondemand/runner-token']);
+  });
+
+  it('reads the API token secret once for all fleets when its environment variable is unset', async () => {
+    secretValues['gitlab-runner-fleet/api-token'] = env.GITLAB_API_TOKEN;
+    delete env.GITLAB_API_TOKEN;
+    gitlab.addManager(spot, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+    gitlab.addManager(ondemand, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));
+
+    const { stdout } = await run('--format', 'json');
+
+    expect(secretReads).toEqual(['gitlab-runner-fleet/api-token']);
+    expect(JSON.parse(stdout).fleets.map((f: { status: string }) => f.status)).toEqual(['surveyed', 'surveyed']);
   });
 
   it('honours --grace over the config grace period', async () => {

@@ -28,6 +28,13 @@ describe('estimate, hours per week over a calendar week', () => {
   });
 });
 
+describe('estimate, all 168 hours of the week', () => {
+  it('runs the peak capacity the whole week', () => {
+    const fleet = estimateCost(configWith({ capacity: { min: 0, max: 4, desired: 2 } }), { prices, hoursPerWeek: 168 }).fleets[0];
+    expect([fleet.uptimeHoursPerWeek, fleet.instanceHoursPerWeek]).toEqual([168, 336]);
+  });
+});
+
 describe('estimate, Graviton factor', () => {
   it.each([0, 2.5, Number.NaN])('rejects %s, naming the field and the range', (factor) => {
     expect(() => estimateCost(configWith({}), { prices, gravitonPerformanceFactor: factor })).toThrow(
@@ -86,6 +93,12 @@ describe('text report', () => {
       prices: snapshotPriceBook('us-east-1', { 'm6g.large': { spot: 100 } }),
     });
     expect(renderCostReport(report, 'table')).toMatch(/^dear +60 +\$1,666\.6667 +\$1,666\.6667 +never +never +never$/m);
+  });
+
+  it('shows n/a for the break-even of a fleet with no minutes beside one that has them', () => {
+    const mixed = configWith({ name: 'busy' }, { name: 'idle', capacity: { min: 0, max: 4, desired: 0 } });
+    const text = renderCostReport(estimateCost(mixed, { prices }), 'table');
+    expect(text).toMatch(/^idle +600 +n\/a +n\/a +n\/a +n\/a +n\/a$/m);
   });
 
   it('explains a factor of 1 as no credit', () => {
