@@ -66,6 +66,11 @@ describe('fleet instance inventory', () => {
     expect(await listExistingInstanceIds(autoScaling, ec2, FLEET)).toEqual(['i-1', 'i-2']);
   });
 
+  it('treats a page without reservations as empty', async () => {
+    ec2Mock.on(DescribeInstancesCommand).resolves({});
+    expect(await listExistingInstanceIds(autoScaling, ec2, FLEET)).toEqual([]);
+  });
+
   it('treats a group without an instance list as empty', async () => {
     asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [{ AutoScalingGroupName: FLEET.autoScalingGroupName }] } as never);
     expect(await listExistingInstanceIds(autoScaling, ec2, FLEET)).toEqual([]);

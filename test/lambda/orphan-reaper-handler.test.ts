@@ -223,6 +223,18 @@ describe('orphan reaper', () => {
     expect(gitlab.managerSystemIds(alpha)).toEqual([systemIdForInstance(GONE)]);
   });
 
+  it('measures the grace period against the clock when no clock is given', async () => {
+    // GIVEN one manager created just now and one three hours ago, both without an instance
+    const other = 'i-0ddddddddddddddd4';
+    gitlab.addManager(alpha, systemIdForInstance(GONE), new Date(), new Date());
+    gitlab.addManager(alpha, systemIdForInstance(other), new Date(Date.now() - 3 * 3_600_000), null);
+    const { now: _omitted, ...rest } = deps();
+    // WHEN the reaper runs on the wall clock
+    const report = await reapOrphans(rest);
+    // THEN only the old one goes
+    expect(report.removed.map((r) => r.systemId)).toEqual([systemIdForInstance(other)]);
+  });
+
   it('logs through the given logger instead of stdout', async () => {
     const lines: string[] = [];
     gitlab.addManager(alpha, systemIdForInstance(GONE), hoursAgo(3), hoursAgo(2));

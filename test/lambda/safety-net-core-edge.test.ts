@@ -77,13 +77,19 @@ describe('parseSafetyNetEvent on malformed events', () => {
 });
 
 describe('decideSafetyNet on lifecycle actions that are not the fleet terminate hook', () => {
-  const lifecycle = (hookName: string, transition: string): SafetyNetEvent => ({
+  const lifecycle = (hookName: string, transition: string, groupName = GROUP): SafetyNetEvent => ({
     kind: 'terminate-lifecycle-action',
     instanceId: INSTANCE,
-    groupName: GROUP,
+    groupName,
     hookName,
     transition,
     lifecycleActionToken: 'tok',
+  });
+
+  it('ignores a lifecycle action of a group outside the fleets without completing it', () => {
+    const plan = decideSafetyNet(lifecycle(LIFECYCLE_HOOKS.terminate, TERMINATING_TRANSITION, 'other-asg'), config, { state: 'terminated' });
+    expect(plan).toMatchObject({ outcome: 'ignored', reason: 'group other-asg is not a fleet group', deleteManager: false });
+    expect(plan.completeLifecycle).toBeUndefined();
   });
 
   it('ignores another hook of a fleet group without completing it', () => {

@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemIdForInstance } from '../../lib/fleet/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
-import { completeLifecycleAction, describeInstance, handler, type SafetyNetDeps } from '../../lib/lambda/safety-net/handler';
+import { completeLifecycleAction, createSafetyNetHandler, describeInstance, handler, type SafetyNetDeps } from '../../lib/lambda/safety-net/handler';
 import { runtimeClients } from '../../lib/lambda/shared/runtime';
 import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';
 import { FakeGitLab, fakeRunnerToken } from '../support/fake-gitlab';
@@ -119,6 +119,17 @@ describe('safety net Lambda entry point', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
     expect(asgMock.commandCalls(CompleteLifecycleActionCommand)).toHaveLength(0);
     expect(logged()[0]).toMatchObject({ outcome: 'failed', error: 'RequestLimitExceeded: Rate exceeded' });
+  });
+
+  it('logs through the logger given in its dependencies', async () => {
+    const lines: string[] = [];
+    const live = vi.mocked(runtimeClients).getMockImplementation()!('', 0) as SafetyNetDeps;
+    const withLogger = createSafetyNetHandler(() => ({ ...live, logger: () => (_level, message) => void lines.push(message) }));
+
+    await withLogger(sqsEvent(sqsRecord(terminateSuccessful(INSTANCE))));
+
+    expect(lines).toEqual(['handled']);
+    expect(output).toEqual([]);
   });
 
   it('builds its clients once per container, with a 5 second GitLab timeout', async () => {
