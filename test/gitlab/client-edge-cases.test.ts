@@ -77,6 +77,19 @@ describe('GitLabRunnerClient edge cases', () => {
       expect(seen[0].url).toBe('/api/v4/runners/verify');
     });
 
+    it('really waits between attempts when no sleep is given', async () => {
+      // GIVEN a first answer worth retrying and a 40 ms backoff step (jittered to 20-40 ms)
+      answers.push((_req, res) => json(res, 503, { message: 'busy' }));
+      answers.push((_req, res) => json(res, 200, { id: 7 }));
+      const c = new GitLabRunnerClient({ baseUrl: url, baseDelayMs: 40, maxDelayMs: 40 });
+      // WHEN the call is retried
+      const started = performance.now();
+      await c.verifyRunner(token);
+      // THEN the retry came after the backoff
+      expect(performance.now() - started).toBeGreaterThanOrEqual(19);
+      expect(seen).toHaveLength(2);
+    });
+
     it('sends the default user agent unless one is given', async () => {
       answers.push((_req, res) => json(res, 200, { id: 7 }));
       answers.push((_req, res) => json(res, 200, { id: 7 }));
