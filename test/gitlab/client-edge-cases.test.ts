@@ -133,7 +133,7 @@ describe('GitLabRunnerClient edge cases', () => {
       // THEN the call fails without a response and the redirect target is never requested
       expect(error).toBeInstanceOf(GitLabApiError);
       expect(error).toMatchObject({ status: undefined, attempts: 3 });
-      expect((error as Error).message).toMatch(/failed after 3 attempts: no response/);
+      expect((error as Error).message).toMatch(/failed after 3 attempts: no response \(unexpected redirect\)$/);
       expect(seen.map((s) => s.url)).toEqual(Array(3).fill('/api/v4/runners/verify'));
     });
   });
