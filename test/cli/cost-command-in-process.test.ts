@@ -165,6 +165,19 @@ fleets:
   });
 });
 
+describe('runner-fleet cost, in-process: default output', () => {
+  it('reports a user mistake on the process stderr when registered without an output', async () => {
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const program = createProgram();
+    registerCostCommand(program);
+
+    const code = await runProgram(program, ['node', 'runner-fleet', 'cost', '--config', join(work, 'missing.yaml')]);
+
+    expect(code).toBe(1);
+    expect(write.mock.calls.map((c) => String(c[0])).join('')).toMatch(/^runner-fleet: .*missing\.yaml is not a valid fleet configuration/);
+  });
+});
+
 describe('runner-fleet cost --live, in-process with the AWS SDK mocked', () => {
   it('asks AWS for every fleet type and the default baseline, and prices from the answers', async () => {
     pricingMock.on(GetProductsCommand).resolves({ PriceList: [] });
