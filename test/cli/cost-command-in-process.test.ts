@@ -187,7 +187,9 @@ describe('runner-fleet cost --live, in-process with the AWS SDK mocked', () => {
 
     const json = await costJson('--config', plainConfig, '--live');
 
-    const asked = pricingMock.commandCalls(GetProductsCommand).map((c) => c.args[0].input.Filters?.find((f) => f.Field === 'instanceType')?.Value);
+    const asked = pricingMock
+      .commandCalls(GetProductsCommand)
+      .map((c) => c.args[0].input.Filters?.find((f) => f.Field === 'instanceType')?.Value);
     expect(asked).toEqual(['m6g.large', 'm5.xlarge']);
     expect(json.priceSource.kind).toBe('live');
     expect(json.fleets[0].weeklyCost).toBe(5.04);
@@ -201,8 +203,8 @@ describe('runner-fleet cost --live, in-process with the AWS SDK mocked', () => {
 
     expect(code).toBe(0);
     expect(JSON.parse(stdout).fleets[0].weeklyCost).toBe(1.07264);
-    expect(stderr).toContain('warning: no live on-demand price for m6g.large in us-east-1; using the snapshot\'s\n');
-    expect(stderr).toContain('warning: no live spot price for m5.xlarge in us-east-1; using the snapshot\'s\n');
+    expect(stderr).toContain("warning: no live on-demand price for m6g.large in us-east-1; using the snapshot's\n");
+    expect(stderr).toContain("warning: no live spot price for m5.xlarge in us-east-1; using the snapshot's\n");
   });
 
   it('uses the config baseline, not the default, as the extra type to price', async () => {

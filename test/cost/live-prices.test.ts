@@ -25,7 +25,12 @@ function product(instanceType: string, usd: string, operation = 'RunInstances'):
 
 /** A DescribeSpotPriceHistory entry for m7g.large, Linux/UNIX, an hour before NOW. */
 function spot(availabilityZone: string, price: string) {
-  return { InstanceType: 'm7g.large' as const, AvailabilityZone: availabilityZone, SpotPrice: price, Timestamp: new Date('2026-11-25T11:00:00Z') };
+  return {
+    InstanceType: 'm7g.large' as const,
+    AvailabilityZone: availabilityZone,
+    SpotPrice: price,
+    Timestamp: new Date('2026-11-25T11:00:00Z'),
+  };
 }
 
 function awsError(name: string, message: string): Error {
