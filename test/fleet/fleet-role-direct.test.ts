@@ -106,6 +106,14 @@ describe('RunnerInstanceRole used directly', () => {
     expect(awsSolutionsFindings(stack)).toEqual([]);
   });
 
+  it('stays nag-clean when the group name is an intrinsic cdk-nag spells as JSON (Fn::Select)', () => {
+    const stack = new Stack(new App(), 'S');
+
+    roleIn(stack, { autoScalingGroupName: Fn.select(0, Fn.getAzs()) });
+
+    expect(awsSolutionsFindings(stack)).toEqual([]);
+  });
+
   it('stays nag-clean when the group name is built with Fn::Sub', () => {
     const stack = new Stack(new App(), 'S');
 
