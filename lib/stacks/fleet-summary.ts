@@ -4,7 +4,8 @@
 import { WEEKDAYS, type FleetConfig, type FleetSpec, type Weekday } from '../config';
 import { fleetStackName } from './fleet-app';
 
-const COLUMNS = ['fleet', 'compute', 'arch', 'instance types', 'capacity', 'schedule', 'stack'] as const;
+// The runner tags are what a person must give the runner when creating it in GitLab.
+const COLUMNS = ['fleet', 'compute', 'arch', 'instance types', 'capacity', 'schedule', 'stack', 'GitLab runner tags'] as const;
 
 /** `mon,tue,wed,sat` -> `mon-wed,sat`. */
 function dayText(days: readonly Weekday[]): string {
@@ -34,6 +35,7 @@ export function fleetSummaryRows(config: FleetConfig): string[][] {
     `${fleet.capacity.min}..${fleet.capacity.max}`,
     scheduleText(fleet),
     fleetStackName(fleet.name),
+    fleet.runnerTags.join(','),
   ]);
 }
 

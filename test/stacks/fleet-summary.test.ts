@@ -3,7 +3,7 @@ import { fleetSummaryRows, formatFleetSummary } from '../../lib/stacks/fleet-sum
 import { rawFleet, testConfig } from '../support/stack-helpers';
 
 describe('fleet summary', () => {
-  it('shows one row per fleet with compute type, arch, types, capacity, schedule and stack', () => {
+  it('shows one row per fleet with compute type, arch, types, capacity, schedule, stack and the runner tags to set in GitLab', () => {
     const config = testConfig([
       rawFleet({
         name: 'spotty',
@@ -20,6 +20,7 @@ describe('fleet summary', () => {
         '0..4',
         'mon-fri 08:00-18:00=2 Europe/Berlin',
         'gitlab-runner-fleet-spotty',
+        'computetype-spot,arm64',
       ],
     ]);
   });
