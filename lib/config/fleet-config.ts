@@ -3,7 +3,15 @@
  * Defaults are resolved here, once, so constructs, the cost model and the CLI agree.
  */
 import type { Architecture } from './instance-types';
-import { capacityProfile, jitterMinutes, MINUTES_PER_WEEK, parseDays, type CapacitySegment, type UptimeWindow, type Weekday } from './schedule';
+import {
+  capacityProfile,
+  jitterMinutes,
+  MINUTES_PER_WEEK,
+  parseDays,
+  type CapacitySegment,
+  type UptimeWindow,
+  type Weekday,
+} from './schedule';
 import { DEFAULT_BASELINE_INSTANCE_TYPE, DEFAULT_GRAVITON_PERFORMANCE_FACTOR, type ParsedFleet, type ParsedFleetConfig } from './schema';
 
 export type ComputeType = 'spot' | 'on-demand';

@@ -59,7 +59,9 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): Conf
         }));
       case 'invalid_value': {
         const allowed = issue.values.map((v) => JSON.stringify(v)).join(', ');
-        return [{ path, message: missing ? `is required (one of ${allowed})` : `${given(raw, issue.path)}is not allowed; allowed: ${allowed}` }];
+        return [
+          { path, message: missing ? `is required (one of ${allowed})` : `${given(raw, issue.path)}is not allowed; allowed: ${allowed}` },
+        ];
       }
       case 'invalid_type': {
         const expected = issue.expected === 'int' ? 'a whole number' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
@@ -110,7 +112,8 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
   let current = schema;
   for (;;) {
     const def = current._zod.def as unknown as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType };
-    if ((def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') && def.innerType) current = def.innerType;
+    if ((def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') && def.innerType)
+      current = def.innerType;
     else if (def.type === 'pipe' && def.in) current = def.in;
     else return current;
   }

@@ -224,7 +224,11 @@ export function scheduledChanges(profile: readonly CapacitySegment[]): Scheduled
     groups.set(key, group);
   }
   return [...groups.values()]
-    .sort((a, b) => Math.min(...a.days) * MINUTES_PER_DAY + a.minuteOfDay - (Math.min(...b.days) * MINUTES_PER_DAY + b.minuteOfDay) || a.desired - b.desired)
+    .sort(
+      (a, b) =>
+        Math.min(...a.days) * MINUTES_PER_DAY + a.minuteOfDay - (Math.min(...b.days) * MINUTES_PER_DAY + b.minuteOfDay) ||
+        a.desired - b.desired,
+    )
     .map((group) => {
       const dayIndexes = [...group.days].sort((a, b) => a - b);
       const days = dayIndexes.map((i) => WEEKDAYS[i]);
@@ -232,7 +236,9 @@ export function scheduledChanges(profile: readonly CapacitySegment[]): Scheduled
       const minute = group.minuteOfDay % 60;
       const hhmm = `${String(hour).padStart(2, '0')}${String(minute).padStart(2, '0')}`;
       return {
-        id: `scale-to-${group.desired}-at-${hhmm}-${dayRanges(dayIndexes).map((r) => r.map((i) => WEEKDAYS[i]).join('-')).join('_')}`,
+        id: `scale-to-${group.desired}-at-${hhmm}-${dayRanges(dayIndexes)
+          .map((r) => r.map((i) => WEEKDAYS[i]).join('-'))
+          .join('_')}`,
         days,
         hour,
         minute,

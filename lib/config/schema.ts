@@ -31,7 +31,9 @@ const nonNegativeInt = z.number().int().min(0);
 
 const windowSchema = z
   .object({
-    days: z.union([z.string(), z.array(z.string()).min(1)]).describe('Days the window starts on: mon-fri, [mon, wed], daily, weekdays, weekends.'),
+    days: z
+      .union([z.string(), z.array(z.string()).min(1)])
+      .describe('Days the window starts on: mon-fri, [mon, wed], daily, weekdays, weekends.'),
     start: z.string().describe('Local start time HH:MM.'),
     end: z.string().describe('Local end time HH:MM (24:00 allowed); at or before start means the window crosses midnight.'),
     desired: nonNegativeInt.optional().describe('Instances during the window. Default: the fleet capacity.desired.'),
@@ -48,7 +50,9 @@ const scheduleSchema = z
       .min(0)
       .max(30)
       .default(DEFAULT_MAX_JITTER_MINUTES)
-      .describe('Windows start up to this many minutes early and end as much late, by a fixed amount derived from the fleet name, so fleets do not all hit GitLab on the same minute. 0 disables.'),
+      .describe(
+        'Windows start up to this many minutes early and end as much late, by a fixed amount derived from the fleet name, so fleets do not all hit GitLab on the same minute. 0 disables.',
+      ),
   })
   .strict();
 
@@ -56,7 +60,9 @@ const capacitySchema = z
   .object({
     min: nonNegativeInt.default(0).describe('Instances outside the schedule windows (or always, as a floor).'),
     max: z.number().int().min(1).max(1000).describe('Upper bound of the group.'),
-    desired: nonNegativeInt.default(1).describe('Instances during working hours (a window without its own desired), or always when there is no schedule.'),
+    desired: nonNegativeInt
+      .default(1)
+      .describe('Instances during working hours (a window without its own desired), or always when there is no schedule.'),
   })
   .strict();
 
@@ -64,28 +70,59 @@ const networkSchema = z
   .object({
     vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must look like vpc-0123456789abcdef0'),
     subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, 'must look like subnet-0123456789abcdef0')).min(1),
-    availabilityZones: z.array(z.string()).optional().describe('AZs of subnetIds, in the same order. Only needed for nicer names; not looked up.'),
+    availabilityZones: z
+      .array(z.string())
+      .optional()
+      .describe('AZs of subnetIds, in the same order. Only needed for nicer names; not looked up.'),
   })
   .strict();
 
 const fleetSchema = z
   .object({
     name: z.string().regex(FLEET_NAME, 'must be 2-32 characters of a-z, 0-9 and -, starting with a letter and not ending with -'),
-    computeType: z.enum(COMPUTE_TYPES).describe('spot: cheap, can be reclaimed with 2 minutes notice. on-demand: for jobs that must not be interrupted.'),
+    computeType: z
+      .enum(COMPUTE_TYPES)
+      .describe('spot: cheap, can be reclaimed with 2 minutes notice. on-demand: for jobs that must not be interrupted.'),
     architecture: z.enum(ARCHITECTURES).default('arm64'),
-    instanceTypes: z.array(z.string()).min(1).describe('One or more instance types, all of the fleet architecture; more types mean deeper spot pools.'),
+    instanceTypes: z
+      .array(z.string())
+      .min(1)
+      .describe('One or more instance types, all of the fleet architecture; more types mean deeper spot pools.'),
     concurrency: z.number().int().min(1).max(100).default(4).describe('Jobs one instance runs at once (config.toml concurrent).'),
     capacity: capacitySchema,
     onDemandBase: nonNegativeInt.default(0).describe('Spot fleets only: instances kept on-demand as a floor under the spot capacity.'),
     executor: z.enum(EXECUTORS).default('docker'),
-    dockerImage: z.string().min(1).default('public.ecr.aws/docker/library/alpine:3.20').describe('Default job image for the docker executor.'),
-    runnerTags: z.array(z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'may hold letters, digits and _ . : -')).default([]).describe('Extra GitLab runner tags, beside computetype-* and the architecture.'),
+    dockerImage: z
+      .string()
+      .min(1)
+      .default('public.ecr.aws/docker/library/alpine:3.20')
+      .describe('Default job image for the docker executor.'),
+    runnerTags: z
+      .array(z.string().regex(/^[A-Za-z0-9_.:-]+$/, 'may hold letters, digits and _ . : -'))
+      .default([])
+      .describe('Extra GitLab runner tags, beside computetype-* and the architecture.'),
     volumeSizeGiB: z.number().int().min(8).max(16384).default(40),
     network: networkSchema.optional().describe('Existing VPC and subnets. Default: a new VPC with public subnets and no NAT gateway.'),
-    runnerTokenSecretName: z.string().regex(SECRET_NAME).optional().describe('Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<name>/runner-token.'),
-    maxJobTimeoutMinutes: z.number().int().min(1).max(2880).default(DEFAULT_MAX_JOB_TIMEOUT_MINUTES).describe('Longest job the runners accept; a draining instance waits this long for running jobs.'),
+    runnerTokenSecretName: z
+      .string()
+      .regex(SECRET_NAME)
+      .optional()
+      .describe('Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<name>/runner-token.'),
+    maxJobTimeoutMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(2880)
+      .default(DEFAULT_MAX_JOB_TIMEOUT_MINUTES)
+      .describe('Longest job the runners accept; a draining instance waits this long for running jobs.'),
     runnerVersion: z.string().regex(RUNNER_VERSION, 'must be a GitLab Runner release such as 18.5.0').default(DEFAULT_RUNNER_VERSION),
-    minHealthyPercentage: z.number().int().min(0).max(100).default(50).describe('Share of capacity kept in service while an update replaces instances.'),
+    minHealthyPercentage: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(50)
+      .describe('Share of capacity kept in service while an update replaces instances.'),
     schedule: scheduleSchema.optional().describe('Weekly uptime. Default: always on at capacity.desired.'),
   })
   .strict();
@@ -93,18 +130,36 @@ const fleetSchema = z
 const orphanReaperSchema = z
   .object({
     enabled: z.boolean().default(false),
-    apiTokenSecretName: z.string().regex(SECRET_NAME).default('gitlab-runner-fleet/api-token').describe('Secret holding a GitLab token that can read the fleets runners (read_api).'),
+    apiTokenSecretName: z
+      .string()
+      .regex(SECRET_NAME)
+      .default('gitlab-runner-fleet/api-token')
+      .describe('Secret holding a GitLab token that can read the fleets runners (read_api).'),
     intervalMinutes: z.number().int().min(15).max(1440).default(60),
-    graceMinutes: z.number().int().min(5).max(1440).default(30).describe('Managers younger than this are never reaped, so booting instances are safe.'),
+    graceMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(1440)
+      .default(30)
+      .describe('Managers younger than this are never reaped, so booting instances are safe.'),
   })
   .strict();
 
 const gitlabSchema = z
   .object({
     url: httpsUrl.describe('GitLab instance, e.g. https://gitlab.com or https://gitlab.example.com.'),
-    caCertificate: z.string().regex(/-----BEGIN CERTIFICATE-----/, 'must be a PEM certificate bundle').optional().describe('PEM bundle for a self-managed GitLab with a private CA.'),
-    registryMirror: httpsUrl.optional().describe('Docker registry mirror or pull-through cache for the docker executor, so jobs do not depend on one public registry.'),
-    runnerDownloadUrl: httpsUrl.optional().describe('Base URL for GitLab Runner binaries (a mirror); /v<version>/binaries/gitlab-runner-linux-<arch> is appended.'),
+    caCertificate: z
+      .string()
+      .regex(/-----BEGIN CERTIFICATE-----/, 'must be a PEM certificate bundle')
+      .optional()
+      .describe('PEM bundle for a self-managed GitLab with a private CA.'),
+    registryMirror: httpsUrl
+      .optional()
+      .describe('Docker registry mirror or pull-through cache for the docker executor, so jobs do not depend on one public registry.'),
+    runnerDownloadUrl: httpsUrl
+      .optional()
+      .describe('Base URL for GitLab Runner binaries (a mirror); /v<version>/binaries/gitlab-runner-linux-<arch> is appended.'),
   })
   .strict();
 
@@ -117,7 +172,11 @@ const hourlyPrice = z.number().positive().max(1000);
 
 const costSchema = z
   .object({
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1').optional().describe('Region priced by `runner-fleet cost` when --region is not given. Default: us-east-1.'),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1')
+      .optional()
+      .describe('Region priced by `runner-fleet cost` when --region is not given. Default: us-east-1.'),
     baselineInstanceType: z
       .string()
       .refine((type) => architectureOf(type) !== undefined, { message: 'must be an EC2 instance type such as m5.xlarge' })
@@ -148,7 +207,12 @@ export const fleetConfigSchema = z
   .object({
     $schema: z.string().optional(),
     gitlab: gitlabSchema,
-    orphanReaper: orphanReaperSchema.default({ enabled: false, apiTokenSecretName: 'gitlab-runner-fleet/api-token', intervalMinutes: 60, graceMinutes: 30 }),
+    orphanReaper: orphanReaperSchema.default({
+      enabled: false,
+      apiTokenSecretName: 'gitlab-runner-fleet/api-token',
+      intervalMinutes: 60,
+      graceMinutes: 30,
+    }),
     awsTags: z.record(z.string(), z.string()).default({}).describe('Tags applied to every AWS resource.'),
     fleets: z.array(fleetSchema).min(1),
     cost: costSchema.optional().describe('Settings of the `runner-fleet cost` estimate.'),
@@ -170,7 +234,8 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
     const path = ['fleets', i];
     if (typeof fleet.name === 'string') {
       const first = seen.get(fleet.name);
-      if (first !== undefined) add([...path, 'name'], `"${fleet.name}" is already the name of fleets[${first}]; fleet names must be unique`);
+      if (first !== undefined)
+        add([...path, 'name'], `"${fleet.name}" is already the name of fleets[${first}]; fleet names must be unique`);
       else seen.set(fleet.name, i);
     }
     const architecture = fleet.architecture ?? 'arm64';
@@ -178,8 +243,10 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
     types.forEach((type: unknown, t) => {
       if (typeof type !== 'string') return;
       const arch = architectureOf(type);
-      if (arch === undefined) add([...path, 'instanceTypes', t], `"${type}" is not a supported EC2 instance type name (e.g. m7g.large, c7g.xlarge)`);
-      else if (typeof architecture === 'string' && arch !== architecture) add([...path, 'instanceTypes', t], `${type} is ${arch}, fleet architecture is ${architecture}`);
+      if (arch === undefined)
+        add([...path, 'instanceTypes', t], `"${type}" is not a supported EC2 instance type name (e.g. m7g.large, c7g.xlarge)`);
+      else if (typeof architecture === 'string' && arch !== architecture)
+        add([...path, 'instanceTypes', t], `${type} is ${arch}, fleet architecture is ${architecture}`);
       if (types.indexOf(type) !== t) add([...path, 'instanceTypes', t], `${type} is listed twice`);
     });
     const capacity = isRecord(fleet.capacity) ? fleet.capacity : {};
@@ -187,12 +254,19 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
     const max = numberOr(capacity.max, Number.POSITIVE_INFINITY);
     const desired = numberOr(capacity.desired, 1);
     if (min > max) add([...path, 'capacity', 'min'], `min (${min}) must be <= max (${max})`);
-    else if (desired < min || desired > max) add([...path, 'capacity', 'desired'], `desired (${desired}) must be between min (${min}) and max (${max})`);
+    else if (desired < min || desired > max)
+      add([...path, 'capacity', 'desired'], `desired (${desired}) must be between min (${min}) and max (${max})`);
     const onDemandBase = numberOr(fleet.onDemandBase, 0);
-    if (fleet.computeType === 'on-demand' && onDemandBase > 0) add([...path, 'onDemandBase'], 'only applies to spot fleets; an on-demand fleet is on-demand throughout');
+    if (fleet.computeType === 'on-demand' && onDemandBase > 0)
+      add([...path, 'onDemandBase'], 'only applies to spot fleets; an on-demand fleet is on-demand throughout');
     else if (onDemandBase > max) add([...path, 'onDemandBase'], `onDemandBase (${onDemandBase}) must be <= capacity.max (${max})`);
     const network = isRecord(fleet.network) ? fleet.network : undefined;
-    if (network && Array.isArray(network.availabilityZones) && Array.isArray(network.subnetIds) && network.availabilityZones.length !== network.subnetIds.length) {
+    if (
+      network &&
+      Array.isArray(network.availabilityZones) &&
+      Array.isArray(network.subnetIds) &&
+      network.availabilityZones.length !== network.subnetIds.length
+    ) {
       add([...path, 'network', 'availabilityZones'], 'must list one AZ per subnetIds entry, in the same order');
     }
     if (isRecord(fleet.schedule)) scheduleProblems(fleet.schedule, { min, max, desired }, [...path, 'schedule'], add);

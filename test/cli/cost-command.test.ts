@@ -189,7 +189,9 @@ describe('the bundled CLI', () => {
        Module._load = function (request, ...rest) { fs.appendFileSync(${JSON.stringify(loaded)}, request + '\\n'); return load.call(this, request, ...rest); };`,
     );
     // WHEN the cost estimate runs from the snapshot
-    const result = spawnSync(process.execPath, ['--require', recorder, cli, 'cost', '--config', 'fleet.config.yaml', '--format', 'json'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, ['--require', recorder, cli, 'cost', '--config', 'fleet.config.yaml', '--format', 'json'], {
+      encoding: 'utf8',
+    });
     // THEN it succeeds without loading any @aws-sdk package (they are only imported for --live and orphans)
     expect(result.status).toBe(0);
     const modules = readFileSync(loaded, 'utf8').split('\n');

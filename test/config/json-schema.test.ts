@@ -9,7 +9,11 @@ describe('the JSON Schema for editors', () => {
   });
 
   it('rejects unknown keys and requires what the loader requires', () => {
-    const schema = fleetConfigJsonSchema() as { additionalProperties: boolean; required: string[]; properties: Record<string, { items?: { required?: string[] } }> };
+    const schema = fleetConfigJsonSchema() as {
+      additionalProperties: boolean;
+      required: string[];
+      properties: Record<string, { items?: { required?: string[] } }>;
+    };
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(['gitlab', 'fleets']);
     expect(schema.properties.fleets.items?.required).toEqual(['name', 'computeType', 'instanceTypes', 'capacity']);

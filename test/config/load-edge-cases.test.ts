@@ -44,7 +44,9 @@ describe('loading a config file: read and YAML problems', () => {
   });
 
   it('names the source file in the error message', () => {
-    expect(() => parseFleetConfigText('gitlab: [unclosed', 'team/fleet.yaml')).toThrow(/^team\/fleet\.yaml is not a valid fleet configuration/);
+    expect(() => parseFleetConfigText('gitlab: [unclosed', 'team/fleet.yaml')).toThrow(
+      /^team\/fleet\.yaml is not a valid fleet configuration/,
+    );
   });
 
   it('rejects a file whose root is a list, asking for an object', () => {
@@ -79,7 +81,9 @@ describe('validating a config: nested keys and types', () => {
   it('rejects an unknown key inside network, listing the network keys', () => {
     const raw = config({ network: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'], subnet: 'x' } });
 
-    expect(problemsOf(() => parseFleetConfig(raw))).toEqual(['fleets[0].network.subnet: unknown key; allowed here: vpcId, subnetIds, availabilityZones']);
+    expect(problemsOf(() => parseFleetConfig(raw))).toEqual([
+      'fleets[0].network.subnet: unknown key; allowed here: vpcId, subnetIds, availabilityZones',
+    ]);
   });
 
   it('names an object expected where a scalar was given, with "an"', () => {
@@ -133,7 +137,11 @@ describe('validating a config: nested keys and types', () => {
   });
 
   it('requires one availability zone per subnet', () => {
-    const network = { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'], availabilityZones: ['eu-central-1a', 'eu-central-1b'] };
+    const network = {
+      vpcId: 'vpc-0123456789abcdef0',
+      subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
+      availabilityZones: ['eu-central-1a', 'eu-central-1b'],
+    };
 
     expect(problemsOf(() => parseFleetConfig(config({ network })))).toEqual([
       'fleets[0].network.availabilityZones: must list one AZ per subnetIds entry, in the same order',
@@ -167,7 +175,13 @@ describe('validating a config: messages', () => {
 
   it('sorts problems by path with array indexes compared as numbers', () => {
     // GIVEN bad instance types at index 2 and index 10
-    const types = ['m7g.large', 'm6g.large', 'nope', ...Array.from({ length: 7 }, (_, i) => `m7g.${['medium', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge'][i]}`), 'bad'];
+    const types = [
+      'm7g.large',
+      'm6g.large',
+      'nope',
+      ...Array.from({ length: 7 }, (_, i) => `m7g.${['medium', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge'][i]}`),
+      'bad',
+    ];
 
     const paths = problemsOf(() => parseFleetConfig(config({ instanceTypes: types }))).map((p) => p.split(':')[0]);
 

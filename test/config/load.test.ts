@@ -114,7 +114,10 @@ describe('loading a fleet configuration', () => {
   it('reads YAML files, and JSON as YAML', () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleet-config-'));
     const yamlFile = join(dir, 'fleet.yaml');
-    writeFileSync(yamlFile, 'gitlab: {url: "https://gitlab.com"}\nfleets:\n  - {name: a1, computeType: spot, instanceTypes: [t4g.large], capacity: {max: 1}}\n');
+    writeFileSync(
+      yamlFile,
+      'gitlab: {url: "https://gitlab.com"}\nfleets:\n  - {name: a1, computeType: spot, instanceTypes: [t4g.large], capacity: {max: 1}}\n',
+    );
     const jsonFile = join(dir, 'fleet.json');
     writeFileSync(jsonFile, JSON.stringify(config()));
     expect(loadFleetConfig(yamlFile).fleets[0].name).toBe('a1');
@@ -153,7 +156,9 @@ describe('rejecting bad configurations', () => {
   });
 
   it('rejects names that are not instance types', () => {
-    expect(problemsOf(config({ instanceTypes: ['large'] }))[0]).toMatch(/^fleets\[0\]\.instanceTypes\[0\]: "large" is not a supported EC2 instance type/);
+    expect(problemsOf(config({ instanceTypes: ['large'] }))[0]).toMatch(
+      /^fleets\[0\]\.instanceTypes\[0\]: "large" is not a supported EC2 instance type/,
+    );
   });
 
   it('rejects duplicate fleet names, pointing at the second', () => {
@@ -165,13 +170,21 @@ describe('rejecting bad configurations', () => {
   it('rejects unknown keys at every level, listing the allowed ones', () => {
     const problems = problemsOf(config({ instanceType: 'm7g.large', capacity: { max: 4, maximum: 5 } }, { gitlb: {} }));
     expect(problems).toContainEqual(expect.stringMatching(/^gitlb: unknown key; allowed here: gitlab, orphanReaper, awsTags, fleets/));
-    expect(problems).toContainEqual(expect.stringMatching(/^fleets\[0\]\.instanceType: unknown key; allowed here: name, computeType, .*instanceTypes/));
-    expect(problems).toContainEqual(expect.stringMatching(/^fleets\[0\]\.capacity\.maximum: unknown key; allowed here: min, max, desired$/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^fleets\[0\]\.instanceType: unknown key; allowed here: name, computeType, .*instanceTypes/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^fleets\[0\]\.capacity\.maximum: unknown key; allowed here: min, max, desired$/),
+    );
   });
 
   it('rejects an unknown time zone', () => {
-    const problems = problemsOf(config({ schedule: { timeZone: 'Europe/Atlantis', windows: [{ days: 'mon-fri', start: '08:00', end: '18:00' }] } }));
-    expect(problems).toEqual(['fleets[0].schedule.timeZone: "Europe/Atlantis" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)']);
+    const problems = problemsOf(
+      config({ schedule: { timeZone: 'Europe/Atlantis', windows: [{ days: 'mon-fri', start: '08:00', end: '18:00' }] } }),
+    );
+    expect(problems).toEqual([
+      'fleets[0].schedule.timeZone: "Europe/Atlantis" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)',
+    ]);
   });
 
   it('rejects abbreviations that are not IANA zone names', () => {
@@ -181,7 +194,9 @@ describe('rejecting bad configurations', () => {
   });
 
   it('rejects max < min', () => {
-    expect(problemsOf(config({ capacity: { min: 3, max: 2, desired: 2 } }))).toEqual(['fleets[0].capacity.min: min (3) must be <= max (2)']);
+    expect(problemsOf(config({ capacity: { min: 3, max: 2, desired: 2 } }))).toEqual([
+      'fleets[0].capacity.min: min (3) must be <= max (2)',
+    ]);
   });
 
   it('rejects desired outside min..max', () => {
@@ -265,8 +280,8 @@ describe('rejecting bad configurations', () => {
   });
 
   it('says which field is missing', () => {
-    expect(problemsOf({ gitlab: { url: 'https://gitlab.com' }, fleets: [{ name: 'a1', instanceTypes: ['m7g.large'], capacity: { max: 1 } }] })).toEqual([
-      'fleets[0].computeType: is required (one of "spot", "on-demand")',
-    ]);
+    expect(
+      problemsOf({ gitlab: { url: 'https://gitlab.com' }, fleets: [{ name: 'a1', instanceTypes: ['m7g.large'], capacity: { max: 1 } }] }),
+    ).toEqual(['fleets[0].computeType: is required (one of "spot", "on-demand")']);
   });
 });

@@ -72,8 +72,16 @@ describe('capacity profile', () => {
   });
 
   it('counts the seed schedules: 40 h and 10 h of uptime a week', () => {
-    const forty = capacityProfile({ windows: [{ days: monFri, start: '09:00', end: '17:00', desired: 1 }], minCapacity: 0, jitterMinutes: 0 });
-    const ten = capacityProfile({ windows: [{ days: monFri, start: '09:00', end: '11:00', desired: 1 }], minCapacity: 0, jitterMinutes: 0 });
+    const forty = capacityProfile({
+      windows: [{ days: monFri, start: '09:00', end: '17:00', desired: 1 }],
+      minCapacity: 0,
+      jitterMinutes: 0,
+    });
+    const ten = capacityProfile({
+      windows: [{ days: monFri, start: '09:00', end: '11:00', desired: 1 }],
+      minCapacity: 0,
+      jitterMinutes: 0,
+    });
     expect(uptimeHoursPerWeek(forty)).toBe(40);
     expect(uptimeHoursPerWeek(ten)).toBe(10);
   });
@@ -85,7 +93,11 @@ describe('capacity profile', () => {
   });
 
   it('wraps a window crossing midnight on Sunday into Monday', () => {
-    const profile = capacityProfile({ windows: [{ days: ['sun'], start: '22:00', end: '02:00', desired: 3 }], minCapacity: 0, jitterMinutes: 0 });
+    const profile = capacityProfile({
+      windows: [{ days: ['sun'], start: '22:00', end: '02:00', desired: 3 }],
+      minCapacity: 0,
+      jitterMinutes: 0,
+    });
     expect(desiredAt(profile, 60)).toBe(3); // Monday 01:00
     expect(desiredAt(profile, MINUTES_PER_WEEK - 60)).toBe(3); // Sunday 23:00
     expect(uptimeHoursPerWeek(profile)).toBe(4);
@@ -128,7 +140,11 @@ describe('scheduled changes', () => {
 
   it('writes day lists with gaps as cron lists and readable ids', () => {
     const [up] = scheduledChanges(
-      capacityProfile({ windows: [{ days: ['mon', 'tue', 'wed', 'fri', 'sun'], start: '09:00', end: '10:00', desired: 1 }], minCapacity: 0, jitterMinutes: 0 }),
+      capacityProfile({
+        windows: [{ days: ['mon', 'tue', 'wed', 'fri', 'sun'], start: '09:00', end: '10:00', desired: 1 }],
+        minCapacity: 0,
+        jitterMinutes: 0,
+      }),
     );
     expect(up.cron).toBe('0 9 * * 0-3,5');
     expect(up.id).toBe('scale-to-1-at-0900-mon-wed_fri_sun');

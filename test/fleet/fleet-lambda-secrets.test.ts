@@ -11,7 +11,9 @@ function readableSecrets(fleets: Record<string, unknown>[]): string[] {
   const stack = new Stack(new App(), 'S', { env: { account: '123456789012', region: 'eu-central-1' } });
   new RunnerFleetSafetyNet(stack, 'Net', { fleets: c.fleets, gitlab: c.gitlab });
   const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
-    (p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement,
+    (p) =>
+      (p as { Properties: { PolicyDocument: { Statement: Array<{ Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument
+        .Statement,
   );
   return statements
     .filter((s) => s.Action === 'secretsmanager:GetSecretValue')
@@ -40,7 +42,10 @@ describe('FleetLambdaFunction secret grants beyond the listing limit', () => {
   });
 
   it('collapses default-named token secrets into one pattern and keeps custom ones listed', () => {
-    const fleets = [...Array.from({ length: MAX_LISTED_RESOURCES }, (_, i) => fleet(i)), fleet(99, { runnerTokenSecretName: 'team/special' })];
+    const fleets = [
+      ...Array.from({ length: MAX_LISTED_RESOURCES }, (_, i) => fleet(i)),
+      fleet(99, { runnerTokenSecretName: 'team/special' }),
+    ];
 
     expect(readableSecrets(fleets)).toEqual(['gitlab-runner-fleet/*/runner-token-??????', 'team/special-??????']);
   });

@@ -12,7 +12,8 @@ function roleIn(stack: Stack, overrides: { autoScalingGroupName?: string; runner
   return new RunnerInstanceRole(stack, 'Role', {
     fleetName: 'alpha',
     autoScalingGroupName: overrides.autoScalingGroupName ?? 'gitlab-runner-fleet-alpha',
-    runnerTokenSecret: overrides.runnerTokenSecret ?? secretsmanager.Secret.fromSecretNameV2(stack, 'Token', 'gitlab-runner-fleet/alpha/runner-token'),
+    runnerTokenSecret:
+      overrides.runnerTokenSecret ?? secretsmanager.Secret.fromSecretNameV2(stack, 'Token', 'gitlab-runner-fleet/alpha/runner-token'),
   });
 }
 

@@ -13,7 +13,10 @@ function config(): FleetConfig {
   });
 }
 
-function reaper(settings: Partial<OrphanReaperSettings> = {}, extra: { fleets?: FleetConfig['fleets']; logRetention?: logs.RetentionDays } = {}) {
+function reaper(
+  settings: Partial<OrphanReaperSettings> = {},
+  extra: { fleets?: FleetConfig['fleets']; logRetention?: logs.RetentionDays } = {},
+) {
   const c = config();
   const stack = new Stack(new App(), 'S');
   const construct = new OrphanReaper(stack, 'R', {
@@ -68,7 +71,9 @@ describe('OrphanReaper alarm period', () => {
     const { stack } = reaper({ intervalMinutes: 2880 });
 
     Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', { Period: 86400 });
-    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: Match.stringLikeRegexp('^rate\\(2880 minutes\\)$') });
+    Template.fromStack(stack).hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: Match.stringLikeRegexp('^rate\\(2880 minutes\\)$'),
+    });
   });
 });
 

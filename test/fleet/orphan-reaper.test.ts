@@ -75,7 +75,11 @@ describe('OrphanReaper', () => {
     const { template } = synth();
 
     expect(JSON.stringify(template.toJSON())).not.toMatch(/gl(rt|pat)-[A-Za-z0-9_-]{10,}/);
-    template.hasResourceProperties('AWS::Lambda::Function', { Timeout: 300, ReservedConcurrentExecutions: Match.absent(), Architectures: ['arm64'] });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 300,
+      ReservedConcurrentExecutions: Match.absent(),
+      Architectures: ['arm64'],
+    });
   });
 
   it('raises an alarm when a run fails', () => {

@@ -18,7 +18,9 @@ describe('runner identity', () => {
   });
 
   it('names runners by fleet, instance, account and region, and groups by fleet', () => {
-    expect(runnerName('arm-spot', 'i-0123456789abcdef0', '123456789012', 'eu-central-1')).toBe('arm-spot-i-0123456789abcdef0-123456789012-eu-central-1');
+    expect(runnerName('arm-spot', 'i-0123456789abcdef0', '123456789012', 'eu-central-1')).toBe(
+      'arm-spot-i-0123456789abcdef0-123456789012-eu-central-1',
+    );
     expect(autoScalingGroupName('arm-spot')).toBe('gitlab-runner-fleet-arm-spot');
   });
 });

@@ -66,7 +66,9 @@ describe('GitLabRunnerClient edge cases', () => {
     });
 
     it('refuses a maxAttempts that is not a number, naming the option', () => {
-      expect(() => new GitLabRunnerClient({ baseUrl: url, maxAttempts: Number.NaN })).toThrow('maxAttempts must be a positive number, got NaN');
+      expect(() => new GitLabRunnerClient({ baseUrl: url, maxAttempts: Number.NaN })).toThrow(
+        'maxAttempts must be a positive number, got NaN',
+      );
     });
 
     it('drops trailing slashes from the baseUrl so paths are not doubled', async () => {
@@ -112,8 +114,11 @@ describe('GitLabRunnerClient edge cases', () => {
     });
 
     it('gives up on a persistent 429 as a retryable error carrying the status and GitLab message', async () => {
-      for (let i = 0; i < 3; i++) answers.push((_req, res) => json(res, 429, { message: '429 Too Many Requests' }, { 'retry-after': '60' }));
-      const error = await client().deleteRunnerManager(token, 's_000000000001').catch((e: unknown) => e);
+      for (let i = 0; i < 3; i++)
+        answers.push((_req, res) => json(res, 429, { message: '429 Too Many Requests' }, { 'retry-after': '60' }));
+      const error = await client()
+        .deleteRunnerManager(token, 's_000000000001')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(GitLabApiError);
       expect(error).toMatchObject({ status: 429, retryable: true, attempts: 3 });
       expect((error as Error).message).toBe(
@@ -129,7 +134,9 @@ describe('GitLabRunnerClient edge cases', () => {
           res.end();
         });
       // WHEN the token is verified
-      const error = await client().verifyRunner(token).catch((e: unknown) => e);
+      const error = await client()
+        .verifyRunner(token)
+        .catch((e: unknown) => e);
       // THEN the call fails without a response and the redirect target is never requested
       expect(error).toBeInstanceOf(GitLabApiError);
       expect(error).toMatchObject({ status: undefined, attempts: 3 });
@@ -144,7 +151,9 @@ describe('GitLabRunnerClient edge cases', () => {
         res.writeHead(200, { 'content-type': 'text/html' });
         res.end('<html>sign in</html>');
       });
-      const error = await client().verifyRunner(token).catch((e: unknown) => e);
+      const error = await client()
+        .verifyRunner(token)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(GitLabApiError);
       expect(error).toMatchObject({ status: 200, retryable: false });
       expect((error as Error).message).toBe('GitLab POST /api/v4/runners/verify answered without a runner id');
@@ -157,7 +166,9 @@ describe('GitLabRunnerClient edge cases', () => {
 
     it('fails listing when the managers body is not a list', async () => {
       answers.push((_req, res) => json(res, 200, { managers: [] }));
-      const error = await client().listRunnerManagers(42, token).catch((e: unknown) => e);
+      const error = await client()
+        .listRunnerManagers(42, token)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(GitLabApiError);
       expect(error).toMatchObject({ method: 'GET', path: '/api/v4/runners/42/managers', status: 200, retryable: false });
       expect((error as Error).message).toBe('GitLab GET /api/v4/runners/42/managers did not answer with a list');
@@ -181,7 +192,9 @@ describe('GitLabRunnerClient edge cases', () => {
 
     it('quotes a structured GitLab error as JSON, cut to 200 characters', async () => {
       answers.push((_req, res) => json(res, 400, { error: { system_id: ['x'.repeat(300)] } }));
-      const error = (await client().deleteRunnerManager(token, 's_1').catch((e: unknown) => e)) as Error;
+      const error = (await client()
+        .deleteRunnerManager(token, 's_1')
+        .catch((e: unknown) => e)) as Error;
       const detail = /\((.*)\)$/.exec(error.message)?.[1] ?? '';
       expect(detail.startsWith('{"system_id":["xxx')).toBe(true);
       expect(detail).toHaveLength(200);
@@ -189,7 +202,9 @@ describe('GitLabRunnerClient edge cases', () => {
 
     it('scrubs the token when GitLab echoes it back in an error body', async () => {
       answers.push((_req, res) => json(res, 403, { message: `403 Forbidden - token ${token} is invalid` }));
-      const error = (await client().verifyRunner(token).catch((e: unknown) => e)) as Error;
+      const error = (await client()
+        .verifyRunner(token)
+        .catch((e: unknown) => e)) as Error;
       expect(error.message).not.toContain(token);
       expect(error.message).toContain('403 Forbidden - token [redacted] is invalid');
     });

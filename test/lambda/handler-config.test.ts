@@ -62,7 +62,13 @@ describe('handler config building', () => {
     const config = handlerConfig(specs, gitlab);
     expect(config).toEqual({
       gitlabUrl: 'https://gitlab.example.com',
-      fleets: [{ name: 'graviton-spot', autoScalingGroupName: autoScalingGroupName('graviton-spot'), tokenSecretName: 'fleet/graviton-spot/runner-token' }],
+      fleets: [
+        {
+          name: 'graviton-spot',
+          autoScalingGroupName: autoScalingGroupName('graviton-spot'),
+          tokenSecretName: 'fleet/graviton-spot/runner-token',
+        },
+      ],
     });
   });
 

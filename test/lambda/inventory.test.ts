@@ -19,7 +19,9 @@ describe('fleet instance inventory', () => {
   beforeEach(() => {
     ec2Mock.reset();
     asgMock.reset();
-    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [{ AutoScalingGroupName: FLEET.autoScalingGroupName, Instances: [] }] } as never);
+    asgMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [{ AutoScalingGroupName: FLEET.autoScalingGroupName, Instances: [] }] } as never);
     ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
   });
 
@@ -40,7 +42,9 @@ describe('fleet instance inventory', () => {
 
   it('asks EC2 for every state but terminated, so stopped and shutting-down instances count as existing', async () => {
     await listExistingInstanceIds(autoScaling, ec2, FLEET);
-    const stateFilters = ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input.Filters?.find((f) => f.Name === 'instance-state-name'));
+    const stateFilters = ec2Mock
+      .commandCalls(DescribeInstancesCommand)
+      .map((c) => c.args[0].input.Filters?.find((f) => f.Name === 'instance-state-name'));
     expect(stateFilters).toHaveLength(2);
     for (const filter of stateFilters) expect(filter?.Values).toEqual(['pending', 'running', 'shutting-down', 'stopping', 'stopped']);
     expect(EXISTING_STATES).not.toContain('terminated');
@@ -49,10 +53,18 @@ describe('fleet instance inventory', () => {
   it('merges group members, group-tagged and fleet-tagged instances without duplicates, sorted', async () => {
     // GIVEN an instance known to all three sources, and one known only to each
     asgMock.on(DescribeAutoScalingGroupsCommand).resolves({
-      AutoScalingGroups: [{ AutoScalingGroupName: FLEET.autoScalingGroupName, Instances: [{ InstanceId: 'i-c' }, { InstanceId: 'i-member' }] }],
+      AutoScalingGroups: [
+        { AutoScalingGroupName: FLEET.autoScalingGroupName, Instances: [{ InstanceId: 'i-c' }, { InstanceId: 'i-member' }] },
+      ],
     } as never);
     ec2Mock.on(DescribeInstancesCommand).callsFake((input: DescribeInstancesCommandInput) => ({
-      Reservations: [{ Instances: groupTag(input) ? [{ InstanceId: 'i-c' }, { InstanceId: 'i-b-tagged' }] : [{ InstanceId: 'i-c' }, { InstanceId: 'i-a-detached' }] }],
+      Reservations: [
+        {
+          Instances: groupTag(input)
+            ? [{ InstanceId: 'i-c' }, { InstanceId: 'i-b-tagged' }]
+            : [{ InstanceId: 'i-c' }, { InstanceId: 'i-a-detached' }],
+        },
+      ],
     }));
     // WHEN / THEN
     expect(await listExistingInstanceIds(autoScaling, ec2, FLEET)).toEqual(['i-a-detached', 'i-b-tagged', 'i-c', 'i-member']);
@@ -72,7 +84,9 @@ describe('fleet instance inventory', () => {
   });
 
   it('treats a group without an instance list as empty', async () => {
-    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [{ AutoScalingGroupName: FLEET.autoScalingGroupName }] } as never);
+    asgMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [{ AutoScalingGroupName: FLEET.autoScalingGroupName }] } as never);
     expect(await listExistingInstanceIds(autoScaling, ec2, FLEET)).toEqual([]);
   });
 
@@ -83,7 +97,9 @@ describe('fleet instance inventory', () => {
   });
 
   it('does not take a group with a merely similar name for the fleet group', async () => {
-    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [{ AutoScalingGroupName: `${FLEET.autoScalingGroupName}-old`, Instances: [] }] } as never);
+    asgMock
+      .on(DescribeAutoScalingGroupsCommand)
+      .resolves({ AutoScalingGroups: [{ AutoScalingGroupName: `${FLEET.autoScalingGroupName}-old`, Instances: [] }] } as never);
     await expect(listExistingInstanceIds(autoScaling, ec2, FLEET)).rejects.toBeInstanceOf(FleetNotDeployedError);
   });
 

@@ -205,7 +205,9 @@ describe('orphan reaper', () => {
 
   it('refuses to run without apiTokenSecretName, naming the field', async () => {
     const { apiTokenSecretName: _omitted, ...config } = deps().config;
-    await expect(reapOrphans({ ...deps(), config })).rejects.toThrow('handler-config.json: apiTokenSecretName is required by the orphan reaper');
+    await expect(reapOrphans({ ...deps(), config })).rejects.toThrow(
+      'handler-config.json: apiTokenSecretName is required by the orphan reaper',
+    );
     expect(gitlab.requests).toEqual([]);
   });
 

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { LIFECYCLE_HOOKS } from '../../lib/fleet/runner-identity';
-import { decideSafetyNet, DETAIL_TYPES, parseSafetyNetEvent, TERMINATING_TRANSITION, type SafetyNetEvent } from '../../lib/lambda/safety-net/core';
+import {
+  decideSafetyNet,
+  DETAIL_TYPES,
+  parseSafetyNetEvent,
+  TERMINATING_TRANSITION,
+  type SafetyNetEvent,
+} from '../../lib/lambda/safety-net/core';
 import { FLEET, GROUP, spotInterruption, terminateLifecycleAction, terminateSuccessful, TOKEN_SECRET } from './events';
 
 const INSTANCE = 'i-0123456789abcdef0';
@@ -23,7 +29,9 @@ describe('parseSafetyNetEvent on malformed events', () => {
   });
 
   it('rejects a terminate event whose detail is not an object, naming the missing instance id', () => {
-    expect(reasonOf({ ...terminateSuccessful(INSTANCE), detail: 'oops' })).toBe('EC2 Instance Terminate Successful without a valid EC2InstanceId');
+    expect(reasonOf({ ...terminateSuccessful(INSTANCE), detail: 'oops' })).toBe(
+      'EC2 Instance Terminate Successful without a valid EC2InstanceId',
+    );
   });
 
   it('treats an empty instance id as missing', () => {
@@ -55,7 +63,11 @@ describe('parseSafetyNetEvent on malformed events', () => {
 
   it('reads a lifecycle action without hook, transition or token as empty hook and transition', () => {
     const event = parseSafetyNetEvent(
-      withDetail(terminateLifecycleAction(INSTANCE), { LifecycleHookName: '', LifecycleTransition: undefined, LifecycleActionToken: undefined }),
+      withDetail(terminateLifecycleAction(INSTANCE), {
+        LifecycleHookName: '',
+        LifecycleTransition: undefined,
+        LifecycleActionToken: undefined,
+      }),
     );
     expect(event).toEqual({
       kind: 'terminate-lifecycle-action',
@@ -87,14 +99,23 @@ describe('decideSafetyNet on lifecycle actions that are not the fleet terminate 
   });
 
   it('ignores a lifecycle action of a group outside the fleets without completing it', () => {
-    const plan = decideSafetyNet(lifecycle(LIFECYCLE_HOOKS.terminate, TERMINATING_TRANSITION, 'other-asg'), config, { state: 'terminated' });
+    const plan = decideSafetyNet(lifecycle(LIFECYCLE_HOOKS.terminate, TERMINATING_TRANSITION, 'other-asg'), config, {
+      state: 'terminated',
+    });
     expect(plan).toMatchObject({ outcome: 'ignored', reason: 'group other-asg is not a fleet group', deleteManager: false });
     expect(plan.completeLifecycle).toBeUndefined();
   });
 
   it('ignores another hook of a fleet group without completing it', () => {
-    const plan = decideSafetyNet(lifecycle('someone-elses-hook', TERMINATING_TRANSITION), config, { state: 'terminated', groupName: GROUP });
-    expect(plan).toMatchObject({ outcome: 'ignored', reason: "hook someone-elses-hook is not the fleet's terminate hook", deleteManager: false });
+    const plan = decideSafetyNet(lifecycle('someone-elses-hook', TERMINATING_TRANSITION), config, {
+      state: 'terminated',
+      groupName: GROUP,
+    });
+    expect(plan).toMatchObject({
+      outcome: 'ignored',
+      reason: "hook someone-elses-hook is not the fleet's terminate hook",
+      deleteManager: false,
+    });
     expect(plan.completeLifecycle).toBeUndefined();
     expect(plan.fleet?.name).toBe(FLEET);
   });
@@ -107,7 +128,10 @@ describe('decideSafetyNet on lifecycle actions that are not the fleet terminate 
 
   it('ignores a launch transition on the terminate hook', () => {
     const plan = decideSafetyNet(lifecycle(LIFECYCLE_HOOKS.terminate, 'autoscaling:EC2_INSTANCE_LAUNCHING'), config, { state: 'running' });
-    expect(plan).toMatchObject({ outcome: 'ignored', reason: `transition autoscaling:EC2_INSTANCE_LAUNCHING is not ${TERMINATING_TRANSITION}` });
+    expect(plan).toMatchObject({
+      outcome: 'ignored',
+      reason: `transition autoscaling:EC2_INSTANCE_LAUNCHING is not ${TERMINATING_TRANSITION}`,
+    });
     expect(plan.completeLifecycle).toBeUndefined();
   });
 

@@ -5,7 +5,13 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemIdForInstance } from '../../lib/fleet/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
-import { completeLifecycleAction, createSafetyNetHandler, describeInstance, handler, type SafetyNetDeps } from '../../lib/lambda/safety-net/handler';
+import {
+  completeLifecycleAction,
+  createSafetyNetHandler,
+  describeInstance,
+  handler,
+  type SafetyNetDeps,
+} from '../../lib/lambda/safety-net/handler';
 import { runtimeClients } from '../../lib/lambda/shared/runtime';
 import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';
 import { FakeGitLab, fakeRunnerToken } from '../support/fake-gitlab';
@@ -73,7 +79,11 @@ describe('safety net Lambda entry point', () => {
     expect(ec2Mock.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
     expect(gitlab.requests).toHaveLength(0);
     expect(logged()).toEqual([
-      expect.objectContaining({ messageId: record.messageId, outcome: 'ignored', message: 'detail-type "EC2 Instance Launch Successful" is not handled' }),
+      expect.objectContaining({
+        messageId: record.messageId,
+        outcome: 'ignored',
+        message: 'detail-type "EC2 Instance Launch Successful" is not handled',
+      }),
     ]);
   });
 
@@ -93,7 +103,9 @@ describe('safety net Lambda entry point', () => {
   it('counts a record without a receive count as its first delivery, so a running spot instance is waited for', async () => {
     // GIVEN a spot warning for a running fleet instance, delivered without SQS attributes
     ec2Mock.on(DescribeInstancesCommand).resolves({
-      Reservations: [{ Instances: [{ InstanceId: INSTANCE, State: { Name: 'running' }, Tags: [{ Key: 'aws:autoscaling:groupName', Value: GROUP }] }] }],
+      Reservations: [
+        { Instances: [{ InstanceId: INSTANCE, State: { Name: 'running' }, Tags: [{ Key: 'aws:autoscaling:groupName', Value: GROUP }] }] },
+      ],
     });
     const record = { ...sqsRecord(spotInterruption(INSTANCE)), attributes: undefined } as unknown as ReturnType<typeof sqsRecord>;
     // WHEN / THEN it is retried later rather than given up on
@@ -104,7 +116,9 @@ describe('safety net Lambda entry point', () => {
 
   it('counts an unreadable receive count as the first delivery', async () => {
     ec2Mock.on(DescribeInstancesCommand).resolves({
-      Reservations: [{ Instances: [{ InstanceId: INSTANCE, State: { Name: 'running' }, Tags: [{ Key: 'aws:autoscaling:groupName', Value: GROUP }] }] }],
+      Reservations: [
+        { Instances: [{ InstanceId: INSTANCE, State: { Name: 'running' }, Tags: [{ Key: 'aws:autoscaling:groupName', Value: GROUP }] }] },
+      ],
     });
     const record = sqsRecord(spotInterruption(INSTANCE));
     const result = await handler(sqsEvent({ ...record, attributes: { ...record.attributes, ApproximateReceiveCount: 'many' } }));
@@ -147,7 +161,9 @@ describe('describeInstance', () => {
 
   it('reads the state and group tag of the instance', async () => {
     ec2Mock.on(DescribeInstancesCommand).resolves({
-      Reservations: [{ Instances: [{ InstanceId: INSTANCE, State: { Name: 'stopping' }, Tags: [{ Key: 'aws:autoscaling:groupName', Value: GROUP }] }] }],
+      Reservations: [
+        { Instances: [{ InstanceId: INSTANCE, State: { Name: 'stopping' }, Tags: [{ Key: 'aws:autoscaling:groupName', Value: GROUP }] }] },
+      ],
     });
     expect(await describeInstance(ec2, INSTANCE)).toEqual({ state: 'stopping', groupName: GROUP });
   });
@@ -158,7 +174,9 @@ describe('describeInstance', () => {
   });
 
   it('reports not-found when the answer holds only other instances', async () => {
-    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{}, { Instances: [{ InstanceId: 'i-0ffffffffffffffff', State: { Name: 'running' } }] }] });
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves({ Reservations: [{}, { Instances: [{ InstanceId: 'i-0ffffffffffffffff', State: { Name: 'running' } }] }] });
     expect(await describeInstance(ec2, INSTANCE)).toEqual({ state: 'not-found' });
   });
 

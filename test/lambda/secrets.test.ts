@@ -25,7 +25,9 @@ describe('tokenFromSecretString', () => {
 
   it('names the layouts it accepts when a value starting with { is not JSON, without quoting the value', () => {
     const attempt = () => tokenFromSecretString('fleet/runner-token', '{token: value-4}');
-    expect(attempt).toThrow('secret fleet/runner-token starts with "{" but is not JSON; store the token as plain text or as {"token": "..."}');
+    expect(attempt).toThrow(
+      'secret fleet/runner-token starts with "{" but is not JSON; store the token as plain text or as {"token": "..."}',
+    );
     expect(attempt).not.toThrow(/value-4/);
   });
 

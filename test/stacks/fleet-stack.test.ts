@@ -61,6 +61,8 @@ describe('SharedStack', () => {
     const shared = new SharedStack(new App(), 'Shared', { config: testConfig([rawFleet()], { orphanReaper: { enabled: false } }) });
 
     expect(shared.orphanReaper).toBeUndefined();
-    expect(Template.fromStack(shared).findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: Match.anyValue() } })).toEqual({});
+    expect(Template.fromStack(shared).findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: Match.anyValue() } })).toEqual(
+      {},
+    );
   });
 });

@@ -176,7 +176,13 @@ export class FakeGitLab {
       const runner = this.runners.find((r) => r.id === Number(managersMatch[1]));
       if (!runner) return this.reply(res, record, 404, { message: '404 Runner Not Found' });
       if (managersMatch[2]) return this.reply(res, record, 200, runner.managers);
-      return this.reply(res, record, 200, { id: runner.id, description: runner.description, tag_list: runner.tag_list, active: true, paused: false });
+      return this.reply(res, record, 200, {
+        id: runner.id,
+        description: runner.description,
+        tag_list: runner.tag_list,
+        active: true,
+        paused: false,
+      });
     }
     return this.reply(res, record, 404, { message: '404 Not Found' });
   }
