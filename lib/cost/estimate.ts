@@ -100,7 +100,26 @@ export interface PricedType {
   readonly provenance: string;
 }
 
-export interface FleetCostEstimate {
+/** Money and minutes, for one fleet or the total of all fleets. */
+export interface CostTotals {
+  readonly weeklyCost: number;
+  readonly monthlyCost: number;
+  readonly yearlyCost: number;
+  readonly baselineWeeklyCost: number;
+  readonly baselineMonthlyCost: number;
+  readonly baselineYearlyCost: number;
+  readonly weeklySavings: number;
+  /** 0-100; 0 when the baseline costs nothing. */
+  readonly savingsPercent: number;
+  readonly levers: LeverSavings;
+  /** Runner-minutes offered per week (every slot of every running instance). */
+  readonly jobMinutesPerWeek: number;
+  /** At full utilization; undefined when no minutes are offered. */
+  readonly costPer1000JobMinutes?: number;
+  readonly hosted: readonly HostedComparison[];
+}
+
+export interface FleetCostEstimate extends CostTotals {
   readonly name: string;
   readonly computeType: ComputeType;
   readonly architecture: Architecture;
@@ -118,40 +137,10 @@ export interface FleetCostEstimate {
   readonly baselineOnDemandPrice: PricedType;
   /** The factor applied to this fleet (1 for x86 fleets). */
   readonly performanceFactor: number;
-  readonly weeklyCost: number;
-  readonly monthlyCost: number;
-  readonly yearlyCost: number;
-  readonly baselineWeeklyCost: number;
-  readonly baselineMonthlyCost: number;
-  readonly baselineYearlyCost: number;
-  readonly weeklySavings: number;
-  /** 0-100; 0 when the baseline costs nothing. */
-  readonly savingsPercent: number;
-  readonly levers: LeverSavings;
   /** Per instance: job concurrency x 60. */
   readonly runnerMinutesPerHour: number;
-  /** Runner-minutes the fleet offers per week (every slot of every running instance). */
-  readonly jobMinutesPerWeek: number;
-  /** At full utilization; undefined when the fleet offers no minutes. */
-  readonly costPer1000JobMinutes?: number;
   /** Per 1,000 minutes of 2 vCPUs (the hosted runners' machine), for a like-for-like look; undefined when unknown. */
   readonly costPer1000TwoVcpuMinutes?: number;
-  readonly hosted: readonly HostedComparison[];
-}
-
-export interface CostTotals {
-  readonly weeklyCost: number;
-  readonly monthlyCost: number;
-  readonly yearlyCost: number;
-  readonly baselineWeeklyCost: number;
-  readonly baselineMonthlyCost: number;
-  readonly baselineYearlyCost: number;
-  readonly weeklySavings: number;
-  readonly savingsPercent: number;
-  readonly levers: LeverSavings;
-  readonly jobMinutesPerWeek: number;
-  readonly costPer1000JobMinutes?: number;
-  readonly hosted: readonly HostedComparison[];
 }
 
 export interface CostReport {
