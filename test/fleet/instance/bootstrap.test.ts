@@ -10,9 +10,9 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { LIFECYCLE_HOOKS, autoScalingGroupName, runnerName, systemIdForInstance } from '../../../lib/fleet/runner-identity';
 import type { InstanceScriptParams } from '../../../lib/fleet/instance/params';
 import { renderUserData } from '../../../lib/fleet/instance/user-data';
-import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../../support/fake-gitlab';
-import { FakeImds } from '../../support/fake-imds';
-import { RUNNER_VERSION, Sandbox, type RunResult } from './sandbox';
+import { fakeRunnerToken } from '../../support/fake-gitlab';
+import { RUNNER_VERSION, type RunResult } from './sandbox';
+import { InstanceWorld } from './world';
 
 const INSTANCE_ID = 'i-0fedcba9876543210';
 const SYSTEM_ID = systemIdForInstance(INSTANCE_ID);
@@ -20,28 +20,10 @@ const RUNNER_NAME = runnerName('graviton-spot', INSTANCE_ID, '123456789012', 'eu
 const CA = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUfake\n-----END CERTIFICATE-----';
 
 /** One booting instance: fake IMDS, fake GitLab with the fleet's runner, a sandbox whose Secrets Manager holds its token. */
-class World {
-  readonly imds = new FakeImds();
-  readonly gitlab = new FakeGitLab();
-  readonly sandbox = new Sandbox();
-  readonly token = fakeRunnerToken('boot');
-  readonly runner: FakeRunner = this.gitlab.addRunner(this.token);
-
-  static async create({ onTestFinished }: TestContext): Promise<World> {
-    const w = new World();
-    onTestFinished(async () => {
-      try {
-        // Whatever a test does, no script may delete the runner shared by the whole fleet.
-        expect(w.gitlab.requests.filter((r) => r.method === 'DELETE' && r.path === '/api/v4/runners')).toEqual([]);
-      } finally {
-        w.sandbox.dispose();
-        await w.imds.stop();
-        await w.gitlab.stop();
-      }
-    });
-    w.imds.instanceId = INSTANCE_ID;
-    await w.imds.start();
-    await w.gitlab.start();
+class World extends InstanceWorld {
+  static async create(context: TestContext): Promise<World> {
+    const w = new World(fakeRunnerToken('boot'), INSTANCE_ID);
+    await w.start(context);
     w.sandbox.setSecret(w.token);
     return w;
   }

@@ -7,9 +7,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { LIFECYCLE_HOOKS, autoScalingGroupName, runnerName, systemIdForInstance } from '../../../lib/fleet/runner-identity';
-import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../../support/fake-gitlab';
-import { FakeImds } from '../../support/fake-imds';
-import { INSTANCE_DIR, Sandbox, waitFor, type Call } from './sandbox';
+import { fakeRunnerToken } from '../../support/fake-gitlab';
+import { INSTANCE_DIR, waitFor, type Call } from './sandbox';
+import { InstanceWorld } from './world';
 
 const AGENT = join(INSTANCE_DIR, 'drain-agent.sh');
 const INSTANCE_ID = 'i-0a1b2c3d4e5f60718';
@@ -17,28 +17,10 @@ const SYSTEM_ID = systemIdForInstance(INSTANCE_ID);
 const ASG = autoScalingGroupName('graviton-spot');
 
 /** One instance: fake IMDS, fake GitLab with this machine's manager and another one, a sandbox with the token file. */
-class World {
-  readonly imds = new FakeImds();
-  readonly gitlab = new FakeGitLab();
-  readonly sandbox = new Sandbox();
-  readonly token = fakeRunnerToken('drain');
-  readonly runner: FakeRunner = this.gitlab.addRunner(this.token);
-
-  static async create({ onTestFinished }: TestContext): Promise<World> {
-    const w = new World();
-    onTestFinished(async () => {
-      try {
-        // Whatever a test does, no script may delete the runner shared by the whole fleet.
-        expect(w.gitlab.requests.filter((r) => r.method === 'DELETE' && r.path === '/api/v4/runners')).toEqual([]);
-      } finally {
-        w.sandbox.dispose();
-        await w.imds.stop();
-        await w.gitlab.stop();
-      }
-    });
-    w.imds.instanceId = INSTANCE_ID;
-    await w.imds.start();
-    await w.gitlab.start();
+class World extends InstanceWorld {
+  static async create(context: TestContext): Promise<World> {
+    const w = new World(fakeRunnerToken('drain'), INSTANCE_ID);
+    await w.start(context);
     w.gitlab.addManager(w.runner, SYSTEM_ID);
     w.gitlab.addManager(w.runner, 's_othermachine');
     mkdirSync(w.sandbox.runDir, { recursive: true });
