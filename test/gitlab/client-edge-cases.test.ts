@@ -3,11 +3,11 @@
  * bodies that are not what the API documents, and failures below HTTP. A bare HTTP server on
  * 127.0.0.1 scripts each answer.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GitLabApiError, GitLabRunnerClient } from '../../lib/gitlab';
 import { fakeRunnerToken } from '../support/fake-gitlab';
+import { startLoopbackServer, type LoopbackServer } from '../support/loopback-server';
 
 type Answer = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -25,7 +25,7 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 describe('GitLabRunnerClient edge cases', () => {
-  let server: Server;
+  let server: LoopbackServer;
   let url: string;
   let answers: Answer[];
   let seen: Seen[];
@@ -38,7 +38,7 @@ describe('GitLabRunnerClient edge cases', () => {
     answers = [];
     seen = [];
     token = fakeRunnerToken('edge');
-    server = createServer((req, res) => {
+    server = await startLoopbackServer((req, res) => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
       req.resume();
       req.on('end', () => {
@@ -47,13 +47,11 @@ describe('GitLabRunnerClient edge cases', () => {
         else json(res, 500, { message: 'no scripted answer' });
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = server.url;
   });
 
   afterEach(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.stop();
   });
 
   describe('options', () => {

@@ -10,8 +10,8 @@
  * - GET    /api/v4/runners/:id             PRIVATE-TOKEN header      -> 200 runner details
  * - DELETE /api/v4/runners                 (the whole runner) -> always recorded, answers 204: tests assert it is never called
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startLoopbackServer, type LoopbackServer } from './loopback-server';
 
 export interface FakeRunnerManager {
   id: number;
@@ -54,7 +54,7 @@ export class FakeGitLab {
   public readonly rawBodies: string[] = [];
   private readonly apiTokens = new Set<string>();
   private faults: FaultMode[] = [];
-  private server?: Server;
+  private server?: LoopbackServer;
   private nextManagerId = 1000;
   public url = '';
 
@@ -103,17 +103,13 @@ export class FakeGitLab {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
+    this.server = await startLoopbackServer((req, res) => void this.handle(req, res));
+    this.url = this.server.url;
     return this.url;
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.server?.stop();
     this.server = undefined;
   }
 

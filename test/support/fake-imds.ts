@@ -14,8 +14,8 @@
  *   (stands in for the runner's listen_address in drain tests; 404 otherwise)
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startLoopbackServer, type LoopbackServer } from './loopback-server';
 
 export interface ImdsRequest {
   method: string;
@@ -48,20 +48,16 @@ export class FakeImds {
   readonly requests: ImdsRequest[] = [];
   url = '';
   private readonly tokens = new Set<string>();
-  private server?: Server;
+  private server?: LoopbackServer;
 
   async start(): Promise<string> {
-    this.server = createServer((req, res) => this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
+    this.server = await startLoopbackServer((req, res) => this.handle(req, res));
+    this.url = this.server.url;
     return this.url;
   }
 
   async stop(): Promise<void> {
-    if (!this.server) return;
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.server?.stop();
     this.server = undefined;
   }
 
