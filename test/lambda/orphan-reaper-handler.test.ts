@@ -1,7 +1,6 @@
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client, type DescribeInstancesCommandInput } from '@aws-sdk/client-ec2';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand, type DescribeInstancesCommandInput } from '@aws-sdk/client-ec2';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { autoScalingGroupName, systemIdForInstance } from '../../lib/fleet/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
@@ -9,6 +8,7 @@ import { handler, reapOrphans, type OrphanReaperDeps } from '../../lib/lambda/or
 import { runtimeClients } from '../../lib/lambda/shared/runtime';
 import type { HandlerConfig } from '../../lib/lambda/shared/handler-config';
 import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';
+import { mockedAwsClients } from '../support/aws-mocks';
 import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
 
 // The Lambda entry point builds its clients from the config beside the bundle; here they come from the test.
@@ -33,12 +33,7 @@ describe('orphan reaper', () => {
   let tokens: Record<string, string>;
   let apiToken: string;
   let output: string[];
-  const ec2 = new EC2Client({ region: 'eu-central-1' });
-  const autoScaling = new AutoScalingClient({ region: 'eu-central-1' });
-  const secrets = new SecretsManagerClient({ region: 'eu-central-1' });
-  const ec2Mock = mockClient(ec2);
-  const asgMock = mockClient(autoScaling);
-  const secretsMock = mockClient(secrets);
+  const { ec2, autoScaling, secrets, ec2Mock, asgMock, secretsMock, resetAwsMocks } = mockedAwsClients();
   let instancesByGroup: Record<string, string[]>;
   let instancesByFleetTag: Record<string, string[]>;
 
@@ -59,9 +54,7 @@ describe('orphan reaper', () => {
     gitlab.allowApiToken(apiToken);
     alpha = gitlab.addRunner(tokens.alpha);
     beta = gitlab.addRunner(tokens.beta);
-    ec2Mock.reset();
-    asgMock.reset();
-    secretsMock.reset();
+    resetAwsMocks();
     secretsMock.on(GetSecretValueCommand).callsFake(async (input: { SecretId: string }) => {
       if (input.SecretId === API_SECRET) return { SecretString: apiToken };
       const fleet = fleets.find((f) => f.tokenSecretName === input.SecretId);

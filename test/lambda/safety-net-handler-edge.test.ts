@@ -1,6 +1,6 @@
 import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemIdForInstance } from '../../lib/fleet/runner-identity';
@@ -14,6 +14,7 @@ import {
 } from '../../lib/lambda/safety-net/handler';
 import { runtimeClients } from '../../lib/lambda/shared/runtime';
 import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';
+import { mockedAwsClients } from '../support/aws-mocks';
 import { FakeGitLab, fakeRunnerToken } from '../support/fake-gitlab';
 import { FLEET, GROUP, spotInterruption, sqsEvent, sqsRecord, terminateLifecycleAction, terminateSuccessful, TOKEN_SECRET } from './events';
 
@@ -26,21 +27,14 @@ describe('safety net Lambda entry point', () => {
   let gitlab: FakeGitLab;
   let token: string;
   let output: string[];
-  const ec2 = new EC2Client({ region: 'eu-central-1' });
-  const autoScaling = new AutoScalingClient({ region: 'eu-central-1' });
-  const secrets = new SecretsManagerClient({ region: 'eu-central-1' });
-  const ec2Mock = mockClient(ec2);
-  const asgMock = mockClient(autoScaling);
-  const secretsMock = mockClient(secrets);
+  const { ec2, autoScaling, secrets, ec2Mock, asgMock, secretsMock, resetAwsMocks } = mockedAwsClients();
 
   beforeEach(async () => {
     gitlab = new FakeGitLab();
     await gitlab.start();
     token = fakeRunnerToken('edge');
     gitlab.addManager(gitlab.addRunner(token), systemIdForInstance(INSTANCE));
-    ec2Mock.reset();
-    asgMock.reset();
-    secretsMock.reset();
+    resetAwsMocks();
     secretsMock.on(GetSecretValueCommand, { SecretId: TOKEN_SECRET }).resolves({ SecretString: token });
     asgMock.on(CompleteLifecycleActionCommand).resolves({});
     output = [];

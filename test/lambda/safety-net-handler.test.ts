@@ -1,12 +1,12 @@
-import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { mockClient } from 'aws-sdk-client-mock';
+import { CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { systemIdForInstance } from '../../lib/fleet/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
 import { createSafetyNetHandler } from '../../lib/lambda/safety-net/handler';
 import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';
+import { mockedAwsClients } from '../support/aws-mocks';
 import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
 import { FLEET, GROUP, spotInterruption, sqsEvent, sqsRecord, terminateLifecycleAction, terminateSuccessful, TOKEN_SECRET } from './events';
 
@@ -34,12 +34,7 @@ describe('safety net handler', () => {
   let runner: FakeRunner;
   let token: string;
   let output: string[];
-  const ec2 = new EC2Client({ region: 'eu-central-1' });
-  const autoScaling = new AutoScalingClient({ region: 'eu-central-1' });
-  const secrets = new SecretsManagerClient({ region: 'eu-central-1' });
-  const ec2Mock = mockClient(ec2);
-  const asgMock = mockClient(autoScaling);
-  const secretsMock = mockClient(secrets);
+  const { ec2, autoScaling, secrets, ec2Mock, asgMock, secretsMock, resetAwsMocks } = mockedAwsClients();
   let handler: ReturnType<typeof createSafetyNetHandler>;
 
   beforeEach(async () => {
@@ -48,9 +43,7 @@ describe('safety net handler', () => {
     token = fakeRunnerToken('safetynet');
     runner = gitlab.addRunner(token);
     gitlab.addManager(runner, SYSTEM_ID);
-    ec2Mock.reset();
-    asgMock.reset();
-    secretsMock.reset();
+    resetAwsMocks();
     secretsMock.on(GetSecretValueCommand, { SecretId: TOKEN_SECRET }).resolves({ SecretString: token });
     asgMock.on(CompleteLifecycleActionCommand).resolves({});
     output = [];
