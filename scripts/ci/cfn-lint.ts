@@ -7,9 +7,8 @@
  *
  * Usage: tsx scripts/ci/cfn-lint.ts [dir|template ...]
  */
-import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { findTemplates, findTool, plural, rel, run, summary, SYNTH_OUT } from './common';
+import { gateToolAndTemplates, plural, rel, run, summary } from './common';
 
 export interface CfnLintFinding {
   readonly file: string;
@@ -38,19 +37,7 @@ export function parseCfnLintOutput(output: string): CfnLintFinding[] {
 }
 
 function main(): void {
-  const inputs = process.argv.length > 2 ? process.argv.slice(2).map((p) => resolve(p)) : [SYNTH_OUT];
-  const templates = inputs.flatMap((input) => (statSync(input, { throwIfNoEntry: false })?.isFile() ? [input] : findTemplates(input)));
-  const cfnLint = findTool('cfn-lint');
-  if (!cfnLint) {
-    console.log('FAIL cfn-lint not found (.ci/run installs it into .venv; see scripts/ci/requirements.txt)');
-    summary('cfn-lint', 'not installed');
-    process.exit(1);
-  }
-  if (templates.length === 0) {
-    console.log(`FAIL no *.template.json under ${inputs.map(rel).join(', ')} (run the synth gate first)`);
-    summary('cfn-lint', '0 templates');
-    process.exit(1);
-  }
+  const { tool: cfnLint, templates } = gateToolAndTemplates('cfn-lint', 'cfn-lint');
   const version = run(cfnLint, ['--version']).stdout.trim();
   console.log(`${version} on ${plural(templates.length, 'template')} (config: .cfnlintrc.yaml)`);
   // .cfnlintrc.yaml is picked up from the working directory, the repo root.

@@ -6,9 +6,9 @@
  * Usage: tsx scripts/ci/checkov.ts [dir ...]
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse } from 'yaml';
-import { findTemplates, findTool, plural, rel, ROOT, run, summary, SYNTH_OUT } from './common';
+import { gateToolAndTemplates, plural, ROOT, run, summary } from './common';
 
 interface CheckovCheck {
   readonly check_id: string;
@@ -32,19 +32,7 @@ export function parseCheckovJson(stdout: string): CheckovReport[] {
 }
 
 function main(): void {
-  const dirs = process.argv.length > 2 ? process.argv.slice(2).map((p) => resolve(p)) : [SYNTH_OUT];
-  const templates = dirs.flatMap(findTemplates);
-  const checkov = findTool('checkov');
-  if (!checkov) {
-    console.log('FAIL checkov not found (.ci/run installs it into .venv; see scripts/ci/requirements.txt)');
-    summary('checkov', 'not installed');
-    process.exit(1);
-  }
-  if (templates.length === 0) {
-    console.log(`FAIL no *.template.json under ${dirs.map(rel).join(', ')} (run the synth gate first)`);
-    summary('checkov', '0 templates');
-    process.exit(1);
-  }
+  const { tool: checkov, templates } = gateToolAndTemplates('checkov', 'checkov');
   const configured = (parse(readFileSync(join(ROOT, '.checkov.yaml'), 'utf8')) as { 'skip-check'?: string[] } | null)?.['skip-check'] ?? [];
   const version = run(checkov, ['--version']).stdout.trim();
   console.log(`checkov ${version} on ${plural(templates.length, 'template')} (config: .checkov.yaml)`);

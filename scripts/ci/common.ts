@@ -111,3 +111,29 @@ export function rel(path: string): string {
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
+
+/**
+ * What a template-linting gate starts from: its tool on PATH (or in .venv) and the synthesized
+ * templates to check (files given on the command line, or every template under the directories
+ * given, by default the synth gate's output). Exits with a FAIL line when either is missing.
+ */
+export function gateToolAndTemplates(
+  gate: string,
+  tool: string,
+  args: readonly string[] = process.argv.slice(2),
+): { tool: string; templates: string[] } {
+  const inputs = args.length > 0 ? args.map((p) => resolve(p)) : [SYNTH_OUT];
+  const templates = inputs.flatMap((input) => (statSync(input, { throwIfNoEntry: false })?.isFile() ? [input] : findTemplates(input)));
+  const found = findTool(tool);
+  if (!found) {
+    console.log(`FAIL ${tool} not found (.ci/run installs it into .venv; see scripts/ci/requirements.txt)`);
+    summary(gate, 'not installed');
+    process.exit(1);
+  }
+  if (templates.length === 0) {
+    console.log(`FAIL no *.template.json under ${inputs.map(rel).join(', ')} (run the synth gate first)`);
+    summary(gate, '0 templates');
+    process.exit(1);
+  }
+  return { tool: found, templates };
+}
