@@ -7,25 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildSync } from 'esbuild';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { bundledCli } from '../support/cli-bundle';
 
 const work = mkdtempSync(join(tmpdir(), 'runner-fleet-cli-'));
-// Inside the checkout, so the SDK's dynamic import resolves from node_modules as it does for dist/bin.
-const cli = join(process.cwd(), 'node_modules', '.cache', 'runner-fleet-cli-test', 'runner-fleet.js');
-
-beforeAll(() => {
-  buildSync({
-    entryPoints: ['bin/runner-fleet.ts'],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile: cli,
-    external: ['@aws-sdk/*'],
-    logLevel: 'warning',
-  });
-});
+const cli = bundledCli();
 
 function run(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [cli, ...args], {

@@ -7,6 +7,7 @@ import { createProgram, runProgram, type CliOutput } from '../../lib/cli/program
 import { systemIdForInstance } from '../../lib/fleet/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
 import type { FleetTarget } from '../../lib/lambda/shared/handler-config';
+import { bundledCli } from '../support/cli-bundle';
 import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -210,21 +211,7 @@ describe('runnerTokenEnvName', () => {
 });
 
 describe('runner-fleet orphans, bundled as npm run build:cli bundles it', () => {
-  const cli = join(process.cwd(), 'node_modules', '.cache', 'runner-fleet-orphans-test', 'runner-fleet.js');
-
-  beforeEach(async () => {
-    const { buildSync } = await import('esbuild');
-    buildSync({
-      entryPoints: ['bin/runner-fleet.ts'],
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      outfile: cli,
-      external: ['@aws-sdk/*'],
-      logLevel: 'warning',
-    });
-  });
+  const cli = bundledCli();
 
   it('loads the AWS SDK on demand and skips fleets whose tokens it cannot read, without calling GitLab', async () => {
     const { spawnSync } = await import('node:child_process');
