@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { BUNDLE_HANDLER, handlerAssetDir, type LambdaHandlerName } from '../lambda/bundle';
 import { CA_BUNDLE_FILE, HANDLER_CONFIG_FILE, type HandlerConfig } from '../lambda/shared/handler-config';
 import { defaultRunnerTokenSecretName } from '../config/fleet-config';
-import { autoScalingGroupName, FLEET_TAGS } from './runner-identity';
+import { autoScalingGroupName, FLEET_TAGS } from '../identity/runner-identity';
 
 /**
  * Up to this many fleets, policies list each group and secret ARN. Beyond, patterns keep the

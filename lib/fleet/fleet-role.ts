@@ -5,7 +5,7 @@ import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { FLEET_TAGS } from './runner-identity';
+import { FLEET_TAGS } from '../identity/runner-identity';
 
 export interface RunnerInstanceRoleProps {
   /** Fleet name; CreateTags is allowed only on instances tagged with it. */

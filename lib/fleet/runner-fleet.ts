@@ -16,7 +16,7 @@ import { fleetRollingUpdate } from './fleet-update-policy';
 import { DEFAULT_RUNNER_DOWNLOAD_URL, type InstanceScriptParams } from './instance/params';
 import { renderUserData } from './instance/user-data';
 import { LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS, terminateHookTiming, type TerminateHookTiming } from './lifecycle-timing';
-import { autoScalingGroupName, FLEET_TAGS, LIFECYCLE_HOOKS } from './runner-identity';
+import { autoScalingGroupName, FLEET_TAGS, LIFECYCLE_HOOKS } from '../identity/runner-identity';
 import { FleetScheduledScaling } from './scheduled-scaling';
 
 export interface RunnerFleetProps {

@@ -21,7 +21,7 @@ import type { FleetSpec, GitLabSettings } from '../config/fleet-config';
 import { DETAIL_TYPES, SPOT_MAX_CHECKS } from '../lambda/safety-net/core';
 import { handlerConfig } from '../lambda/shared/handler-config';
 import { FleetLambdaFunction } from './fleet-lambda';
-import { autoScalingGroupName } from './runner-identity';
+import { autoScalingGroupName } from '../identity/runner-identity';
 
 /** EventBridge rejects event patterns above 2048 characters (default quota); names are split across rules below that. */
 export const MAX_EVENT_PATTERN_CHARS = 2048;

@@ -14,7 +14,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { registerOrphansCommand } from '../../lib/cli/orphans';
 import { awsClients } from '../../lib/cli/orphans-aws';
 import { createProgram, runProgram, type CliOutput } from '../../lib/cli/program';
-import { systemIdForInstance } from '../../lib/fleet/runner-identity';
+import { systemIdForInstance } from '../../lib/identity/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
 import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
 

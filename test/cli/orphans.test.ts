@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runnerTokenEnvName, registerOrphansCommand, type OrphansCommandOverrides } from '../../lib/cli/orphans';
 import { createProgram, runProgram, type CliOutput } from '../../lib/cli/program';
-import { systemIdForInstance } from '../../lib/fleet/runner-identity';
+import { systemIdForInstance } from '../../lib/identity/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
 import type { FleetTarget } from '../../lib/lambda/shared/handler-config';
 import { bundledCli } from '../support/cli-bundle';

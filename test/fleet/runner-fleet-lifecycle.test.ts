@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { LIFECYCLE_HOOKS } from '../../lib/fleet/runner-identity';
+import { LIFECYCLE_HOOKS } from '../../lib/identity/runner-identity';
 import { buildFleet } from '../support/stack-helpers';
 
 const ASG = 'AWS::AutoScaling::AutoScalingGroup';

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, it } from 'vitest';
-import { FLEET_TAGS } from '../../lib/fleet/runner-identity';
+import { FLEET_TAGS } from '../../lib/identity/runner-identity';
 import { buildFleet } from '../support/stack-helpers';
 
 const tag = (Key: string, Value: string) => Match.objectLike({ Key, Value });

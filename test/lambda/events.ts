@@ -3,7 +3,7 @@
  * samples, and for the SQS records that carry them.
  */
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { autoScalingGroupName, LIFECYCLE_HOOKS } from '../../lib/fleet/runner-identity';
+import { autoScalingGroupName, LIFECYCLE_HOOKS } from '../../lib/identity/runner-identity';
 
 export const FLEET = 'graviton-spot';
 export const GROUP = autoScalingGroupName(FLEET);

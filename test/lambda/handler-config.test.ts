@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoScalingGroupName } from '../../lib/fleet/runner-identity';
+import { autoScalingGroupName } from '../../lib/identity/runner-identity';
 import { fleetByGroup, handlerConfig, parseHandlerConfig, type HandlerConfig } from '../../lib/lambda/shared/handler-config';
 import type { FleetSpec, GitLabSettings } from '../../lib/config/fleet-config';
 

@@ -2,7 +2,7 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/cl
 import { DescribeInstancesCommand, EC2Client, type DescribeInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { autoScalingGroupName } from '../../lib/fleet/runner-identity';
+import { autoScalingGroupName } from '../../lib/identity/runner-identity';
 import { EXISTING_STATES, listExistingInstanceIds } from '../../lib/lambda/orphan-reaper/inventory';
 import { FleetNotDeployedError } from '../../lib/lambda/orphan-reaper/survey';
 

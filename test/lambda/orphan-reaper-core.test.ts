@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { systemIdForInstance } from '../../lib/fleet/runner-identity';
+import { systemIdForInstance } from '../../lib/identity/runner-identity';
 import { age, classifyManagers } from '../../lib/lambda/orphan-reaper/core';
 
 const NOW = new Date('2026-11-25T12:00:00Z');

@@ -2,7 +2,7 @@ import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, type DescribeInstancesCommandInput } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { autoScalingGroupName, systemIdForInstance } from '../../lib/fleet/runner-identity';
+import { autoScalingGroupName, systemIdForInstance } from '../../lib/identity/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
 import { handler, reapOrphans, type OrphanReaperDeps } from '../../lib/lambda/orphan-reaper/handler';
 import { runtimeClients } from '../../lib/lambda/shared/runtime';

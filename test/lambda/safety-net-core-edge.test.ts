@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LIFECYCLE_HOOKS } from '../../lib/fleet/runner-identity';
+import { LIFECYCLE_HOOKS } from '../../lib/identity/runner-identity';
 import {
   decideSafetyNet,
   DETAIL_TYPES,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { systemIdForInstance } from '../../lib/fleet/runner-identity';
+import { systemIdForInstance } from '../../lib/identity/runner-identity';
 import { decideSafetyNet, parseSafetyNetEvent, SPOT_MAX_CHECKS, type SafetyNetEvent } from '../../lib/lambda/safety-net/core';
 import { FLEET, GROUP, spotInterruption, terminateLifecycleAction, terminateSuccessful, TOKEN_SECRET } from './events';
 

@@ -2,7 +2,7 @@ import { CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { systemIdForInstance } from '../../lib/fleet/runner-identity';
+import { systemIdForInstance } from '../../lib/identity/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
 import { createSafetyNetHandler } from '../../lib/lambda/safety-net/handler';
 import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';

@@ -36,7 +36,7 @@ log() {
 }
 
 # The runner system_id of an instance: "s_" and the last 12 hex digits of the instance id,
-# zero-padded for 8-digit ids. Same rule as systemIdForInstance() in lib/fleet/runner-identity.ts.
+# zero-padded for 8-digit ids. Same rule as systemIdForInstance() in lib/identity/runner-identity.ts.
 system_id_for_instance() {
   local hex="${1#i-}"
   [[ "$1" == i-* && "$hex" =~ ^([0-9a-f]{8}|[0-9a-f]{17})$ ]] || return 1

@@ -8,7 +8,7 @@
  *   and listed everywhere);
  * - it has not contacted GitLab within `graceMinutes` (a machine that talks to GitLab is alive).
  */
-import { systemIdForInstance } from '../../fleet/runner-identity';
+import { systemIdForInstance } from '../../identity/runner-identity';
 import type { RunnerManager } from '../../gitlab/types';
 
 export type ManagerVerdict = 'orphan' | 'live' | 'too-young' | 'recently-contacted' | 'foreign';

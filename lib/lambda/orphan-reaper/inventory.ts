@@ -9,7 +9,7 @@
  */
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client, type Filter } from '@aws-sdk/client-ec2';
-import { FLEET_TAGS } from '../../fleet/runner-identity';
+import { FLEET_TAGS } from '../../identity/runner-identity';
 import type { FleetTarget } from '../shared/handler-config';
 import { FleetNotDeployedError } from './survey';
 

@@ -8,7 +8,7 @@
  * longer running. It never acts on a running instance, because deleting the manager or
  * completing the action early would cut running jobs short.
  */
-import { isInstanceId, LIFECYCLE_HOOKS, systemIdForInstance } from '../../fleet/runner-identity';
+import { isInstanceId, LIFECYCLE_HOOKS, systemIdForInstance } from '../../identity/runner-identity';
 import { fleetByGroup, type FleetTarget, type HandlerConfig } from '../shared/handler-config';
 
 export const DETAIL_TYPES = {

@@ -6,7 +6,7 @@
  * The Lambdas take the GitLab URL and each fleet's token secret from here, never from instance
  * tags: whoever can tag an instance must not be able to send a runner token to another host.
  */
-import { autoScalingGroupName } from '../../fleet/runner-identity';
+import { autoScalingGroupName } from '../../identity/runner-identity';
 import type { FleetSpec, GitLabSettings } from '../../config/fleet-config';
 
 /** File name of the handler configuration inside the Lambda asset. */

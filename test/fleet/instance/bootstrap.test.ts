@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
-import { LIFECYCLE_HOOKS, autoScalingGroupName, runnerName, systemIdForInstance } from '../../../lib/fleet/runner-identity';
+import { LIFECYCLE_HOOKS, autoScalingGroupName, runnerName, systemIdForInstance } from '../../../lib/identity/runner-identity';
 import type { InstanceScriptParams } from '../../../lib/fleet/instance/params';
 import { renderUserData } from '../../../lib/fleet/instance/user-data';
 import { fakeRunnerToken } from '../../support/fake-gitlab';

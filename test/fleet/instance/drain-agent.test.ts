@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
-import { LIFECYCLE_HOOKS, autoScalingGroupName, runnerName, systemIdForInstance } from '../../../lib/fleet/runner-identity';
+import { LIFECYCLE_HOOKS, autoScalingGroupName, runnerName, systemIdForInstance } from '../../../lib/identity/runner-identity';
 import { fakeRunnerToken } from '../../support/fake-gitlab';
 import { INSTANCE_DIR, waitFor, type Call } from './sandbox';
 import { InstanceWorld } from './world';

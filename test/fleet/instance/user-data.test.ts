@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InstanceScriptParams } from '../../../lib/fleet/instance/params';
 import { MAX_USER_DATA_BYTES, renderInstaller, renderUserData, shellQuote } from '../../../lib/fleet/instance/user-data';
-import { LIFECYCLE_HOOKS, systemIdForInstance } from '../../../lib/fleet/runner-identity';
+import { LIFECYCLE_HOOKS, systemIdForInstance } from '../../../lib/identity/runner-identity';
 import { INSTANCE_DIR, Sandbox } from './sandbox';
 
 const HAS_SHELLCHECK = spawnSync('shellcheck', ['--version']).status === 0;

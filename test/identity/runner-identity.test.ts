@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoScalingGroupName, isInstanceId, runnerName, systemIdForInstance } from '../../lib/fleet/runner-identity';
+import { autoScalingGroupName, isInstanceId, runnerName, systemIdForInstance } from '../../lib/identity/runner-identity';
 
 describe('runner identity', () => {
   it('derives a runner system_id from the last 12 hex digits of the instance id', () => {
