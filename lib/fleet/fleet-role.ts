@@ -5,6 +5,7 @@ import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { FLEET_METRIC_NAMESPACE } from '../identity/fleet-metrics';
 import { FLEET_TAGS } from '../identity/runner-identity';
 
 export interface RunnerInstanceRoleProps {
@@ -68,6 +69,16 @@ export class RunnerInstanceRole extends Construct {
       }),
     );
 
+    // The drain agent counts spot notices, rebalance recommendations and jobs failed by a reclaim.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PutFleetMetrics',
+        actions: ['cloudwatch:PutMetricData'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': FLEET_METRIC_NAMESPACE } },
+      }),
+    );
+
     // Each acknowledgement names the one finding it covers, on this role only.
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
@@ -78,6 +89,10 @@ export class RunnerInstanceRole extends Construct {
       id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, groupArn)}]`,
       reason:
         'The wildcard is the group id segment of the ARN of the fleet own, deterministically named group; lifecycle calls reach no other group.',
+    });
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `cloudwatch:PutMetricData supports no resource-level permissions; the condition limits it to the ${FLEET_METRIC_NAMESPACE} namespace.`,
     });
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, instances)}]`,

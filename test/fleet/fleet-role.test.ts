@@ -77,15 +77,27 @@ describe('RunnerFleet instance role', () => {
     });
   });
 
-  it('grants no wildcard action and no wildcard resource', () => {
+  it('puts metrics only into the fleet metric namespace (PutMetricData has no resource-level permissions)', () => {
+    const statement = bySid(statements({ name: 'own-metrics' }), 'PutFleetMetrics');
+    expect(statement.Action).toBe('cloudwatch:PutMetricData');
+    expect(statement.Resource).toBe('*');
+    expect(statement.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'GitLabRunnerFleet' } });
+  });
+
+  it('grants no wildcard action, and a wildcard resource only where a condition narrows it', () => {
     for (const statement of statements()) {
       const actions = ([] as string[]).concat(statement.Action);
       expect(actions.some((a) => a === '*' || a.endsWith(':*'))).toBe(false);
-      expect(statement.Resource).not.toBe('*');
+      if (statement.Resource === '*') expect(statement.Condition).toBeDefined();
     }
   });
 
-  it('has exactly the three statements the runner needs', () => {
-    expect(statements().map((s) => s.Sid)).toEqual(['ReadOwnRunnerToken', 'OwnLifecycleActions', 'TagSelfWithRunnerIdentity']);
+  it('has exactly the four statements the runner needs', () => {
+    expect(statements().map((s) => s.Sid)).toEqual([
+      'ReadOwnRunnerToken',
+      'OwnLifecycleActions',
+      'TagSelfWithRunnerIdentity',
+      'PutFleetMetrics',
+    ]);
   });
 });

@@ -9,6 +9,7 @@
  * - GET /latest/meta-data/instance-life-cycle           -> `spot` | `on-demand`
  * - GET /latest/meta-data/autoscaling/target-lifecycle-state -> targetLifecycleState; 404 when undefined
  * - GET /latest/meta-data/spot/instance-action          -> JSON notice; 404 until `spotInstanceAction` is set
+ * - GET /latest/meta-data/events/recommendations/rebalance -> JSON {noticeTime}; 404 until `rebalanceRecommendation` is set
  * - GET /latest/dynamic/instance-identity/document      -> JSON identity document
  * - GET /metrics                                        -> Prometheus text with `gitlab_runner_jobs`, when `runnerJobs` is set
  *   (stands in for the runner's listen_address in drain tests; 404 otherwise)
@@ -41,6 +42,8 @@ export class FakeImds {
   targetLifecycleState: string | undefined = 'InService';
   /** Undefined until a spot interruption notice is issued. */
   spotInstanceAction: SpotInstanceAction | undefined;
+  /** Undefined until a rebalance recommendation is issued. */
+  rebalanceRecommendation: { noticeTime: string } | undefined;
   /** Running jobs reported on /metrics; undefined answers 404. */
   runnerJobs: number | undefined;
   /** Answers 500 to the next `failReads` metadata reads (token PUTs excluded). */
@@ -64,6 +67,11 @@ export class FakeImds {
   /** Issues a spot interruption notice naming a reclaim time `leadMs` ahead (EC2: two minutes). */
   issueSpotNotice(leadMs = 120_000): void {
     this.spotInstanceAction = { action: 'terminate', time: new Date(Date.now() + leadMs).toISOString().replace(/\.\d+Z$/, 'Z') };
+  }
+
+  /** Issues a rebalance recommendation (EC2: the instance is at elevated risk of a spot interruption). */
+  issueRebalanceRecommendation(): void {
+    this.rebalanceRecommendation = { noticeTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -103,6 +111,8 @@ export class FakeImds {
         return this.targetLifecycleState === undefined ? reply(404) : reply(200, this.targetLifecycleState);
       case '/latest/meta-data/spot/instance-action':
         return this.spotInstanceAction ? reply(200, JSON.stringify(this.spotInstanceAction), 'application/json') : reply(404);
+      case '/latest/meta-data/events/recommendations/rebalance':
+        return this.rebalanceRecommendation ? reply(200, JSON.stringify(this.rebalanceRecommendation), 'application/json') : reply(404);
       case '/latest/dynamic/instance-identity/document':
         return reply(200, JSON.stringify(this.identityDocument(), null, 2), 'application/json');
       default:

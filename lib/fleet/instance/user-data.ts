@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, gzipSync } from 'node:zlib';
+import { FLEET_METRIC_NAMESPACE } from '../../identity/fleet-metrics';
 import type { InstanceScriptParams } from './params';
 
 /** EC2 rejects user data over 16 KB (before base64 encoding). */
@@ -94,6 +95,7 @@ export function userDataParameters(params: InstanceScriptParams): ReadonlyArray<
     ['GRF_LAUNCH_HOOK', params.launchHookName],
     ['GRF_TERMINATE_HOOK', params.terminateHookName],
     ['GRF_HEARTBEAT_SECONDS', String(params.heartbeatIntervalSeconds)],
+    ['GRF_METRIC_NAMESPACE', FLEET_METRIC_NAMESPACE],
   ];
 }
 

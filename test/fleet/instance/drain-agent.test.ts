@@ -43,6 +43,8 @@ class World extends InstanceWorld {
       GRF_MAX_JOB_TIMEOUT_MS: '30000',
       GRF_DEREGISTER_TIMEOUT_MS: '20000',
       GRF_METRICS_URL: `${this.imds.url}/metrics`,
+      GRF_FLEET_NAME: 'graviton-spot',
+      GRF_FORCE_STOP_WAIT_MS: '5000',
       ...extra,
     };
   }
@@ -58,6 +60,22 @@ class World extends InstanceWorld {
 
 const first = (calls: Call[], pattern: RegExp) => calls.find((c) => pattern.test(c.line));
 const all = (calls: Call[], pattern: RegExp) => calls.filter((c) => pattern.test(c.line));
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The drain milestones of one run, by time; undefined for those that did not happen. */
+function milestones(w: World) {
+  const calls = w.sandbox.calls();
+  return {
+    sigquits: all(calls, /^gitlab-runner got SIGQUIT/),
+    heartbeats: all(calls, /^aws autoscaling record-lifecycle-action-heartbeat/),
+    deleted: w.successfulDelete(),
+    forceSignal: first(calls, /^systemctl kill .*--signal=SIGTERM gitlab-runner.service/),
+    sigterm: first(calls, /^gitlab-runner got SIGTERM/),
+    exited: first(calls, /^gitlab-runner exited/),
+    complete: first(calls, /^aws autoscaling complete-lifecycle-action .*--lifecycle-action-result CONTINUE/),
+    metrics: all(calls, /^aws cloudwatch put-metric-data/),
+  };
+}
 
 describe.concurrent('drain agent on a scale-in (target lifecycle state Terminated)', () => {
   it('sends SIGQUIT, heartbeats while the job runs, deletes its own manager, then completes with CONTINUE', async (ctx) => {
@@ -86,7 +104,7 @@ describe.concurrent('drain agent on a scale-in (target lifecycle state Terminate
     expect(first(calls, /^gitlab-runner got SIGQUIT/)).toBeDefined();
     expect(heartbeats.length).toBeGreaterThanOrEqual(2);
     expect(heartbeats[0].at).toBeGreaterThanOrEqual(sigquitSent.at);
-    expect(heartbeats.every((h) => h.at <= exited.at + 100)).toBe(true);
+    expect(heartbeats.every((h) => h.at <= deleted.at)).toBe(true);
     expect(deleted.at).toBeGreaterThanOrEqual(exited.at);
     expect(complete.at).toBeGreaterThanOrEqual(deleted.at);
     expect(complete.line).toContain(`--lifecycle-hook-name ${LIFECYCLE_HOOKS.terminate}`);
@@ -265,7 +283,6 @@ describe.concurrent('drain agent on a spot interruption notice', () => {
     const deletedAfter = w.successfulDelete()!.at - noticeAt;
     expect(deletedAfter).toBeGreaterThanOrEqual(1_200);
     expect(deletedAfter).toBeLessThan(5_000); // the job would run for 60 s
-    expect(w.sandbox.runnerAlive()).toBe(true);
     expect(w.gitlab.managerSystemIds(w.runner)).toEqual(['s_othermachine']);
   });
 
@@ -282,7 +299,6 @@ describe.concurrent('drain agent on a spot interruption notice', () => {
     await agent.stop();
 
     expect(w.successfulDelete()!.at - noticeAt).toBeLessThan(5_000); // not 60 s
-    expect(w.sandbox.runnerAlive()).toBe(true);
   });
 
   it('keeps retrying a GitLab outage within the notice window', async (ctx) => {
@@ -321,5 +337,209 @@ describe.concurrent('drain agent secrecy', () => {
     ]) {
       expect(text).not.toContain(w.token); // ...and nowhere else
     }
+  });
+});
+
+describe.concurrent('drain agent forced shutdown on a spot reclaim', () => {
+  it('sends SIGQUIT, deregisters, then SIGTERM so the runner fails the job (runner_system_failure) before the reclaim', async (ctx) => {
+    const w = await World.create(ctx);
+    // GIVEN a runner with a job that would need 60 s more, reporting 2 running jobs
+    w.sandbox.setJobSeconds(60);
+    w.sandbox.startRunner();
+    w.imds.runnerJobs = 2;
+    const agent = w.sandbox.start(AGENT, w.agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '800' }));
+    await pause(300);
+
+    // WHEN EC2 posts a spot notice, and later Auto Scaling starts the terminate action
+    w.imds.issueSpotNotice();
+    await waitFor(() => milestones(w).exited !== undefined);
+    w.imds.targetLifecycleState = 'Terminated';
+    const result = await agent.done;
+
+    // THEN SIGQUIT < DELETE manager < SIGTERM (forced shutdown) < runner exit < lifecycle completion
+    expect(result.code).toBe(0);
+    const m = milestones(w);
+    expect(m.sigquits).toHaveLength(1);
+    expect(m.deleted!.at).toBeGreaterThanOrEqual(m.sigquits[0].at);
+    expect(m.forceSignal!.at).toBeGreaterThanOrEqual(m.deleted!.at);
+    expect(m.sigterm!.at).toBeGreaterThanOrEqual(m.forceSignal!.at);
+    expect(m.exited!.at).toBeGreaterThanOrEqual(m.sigterm!.at);
+    expect(m.complete!.at).toBeGreaterThanOrEqual(m.exited!.at);
+    expect(result.stdout).toMatch(/forced shutdown \(spot reclaim\)/);
+  });
+
+  it('counts the notice and the jobs it failed in the fleet metric namespace', async (ctx) => {
+    const w = await World.create(ctx);
+    w.sandbox.setJobSeconds(60);
+    w.sandbox.startRunner();
+    w.imds.runnerJobs = 2;
+    const agent = w.sandbox.start(AGENT, w.agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '500' }));
+
+    w.imds.issueSpotNotice();
+    await waitFor(() => milestones(w).exited !== undefined);
+    await waitFor(() => milestones(w).metrics.length >= 2);
+    await agent.stop();
+
+    const lines = milestones(w).metrics.map((c) => c.line);
+    expect(lines).toHaveLength(2);
+    const metric = (name: string) => lines.find((l) => l.includes(`--metric-name ${name} `));
+    expect(metric('SpotInterruptionNotices')).toContain('--value 1 ');
+    expect(metric('JobsFailedByReclaim')).toContain('--value 2 ');
+    for (const line of lines) {
+      expect(line).toContain('--namespace GitLabRunnerFleet');
+      expect(line).toContain('--dimensions Fleet=graviton-spot');
+    }
+  });
+
+  it('sends no SIGTERM when the jobs finished before the deregistration', async (ctx) => {
+    const w = await World.create(ctx);
+    w.sandbox.setJobSeconds(0.3);
+    w.sandbox.startRunner();
+    const agent = w.sandbox.start(AGENT, w.agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '5000' }));
+
+    w.imds.issueSpotNotice();
+    await waitFor(() => w.successfulDelete() !== undefined);
+    await pause(300);
+    await agent.stop();
+
+    expect(milestones(w).forceSignal).toBeUndefined();
+    expect(milestones(w).exited!.at).toBeLessThanOrEqual(w.successfulDelete()!.at);
+  });
+});
+
+describe.concurrent('drain agent: spot resilience scenarios', () => {
+  it('acts on a spot notice that arrives while a terminate drain waits for a long job', async (ctx) => {
+    const w = await World.create(ctx);
+    // GIVEN a scale-in drain waiting for a job with a long time left (max job timeout 30 s)
+    w.sandbox.setJobSeconds(60);
+    w.sandbox.startRunner();
+    w.imds.targetLifecycleState = 'Terminated';
+    const agent = w.sandbox.start(AGENT, w.agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '800' }));
+    await waitFor(() => milestones(w).heartbeats.length >= 1);
+
+    // WHEN EC2 posts a spot notice
+    const noticeAt = Date.now();
+    w.imds.issueSpotNotice();
+    const result = await agent.done;
+
+    // THEN the drain deadline shrinks to the spot one: deregister, force-stop, complete, long before 30 s
+    expect(result.code).toBe(0);
+    const m = milestones(w);
+    expect(m.sigquits).toHaveLength(1);
+    expect(m.heartbeats[0].at).toBeGreaterThanOrEqual(m.sigquits[0].at);
+    expect(m.heartbeats[0].at).toBeLessThanOrEqual(m.deleted!.at);
+    expect(m.deleted!.at - noticeAt).toBeLessThan(8_000); // not the 30 s max job timeout
+    expect(m.forceSignal!.at).toBeGreaterThanOrEqual(m.deleted!.at);
+    expect(m.sigterm!.at).toBeGreaterThanOrEqual(m.forceSignal!.at);
+    expect(m.complete!.at).toBeGreaterThanOrEqual(m.exited!.at);
+    expect(result.stdout).toMatch(/drain deadline brought forward to the spot deadline/);
+  });
+
+  it('a restarted agent resumes a spot drain it had started: it deregisters and force-stops, without a second SIGQUIT', async (ctx) => {
+    const w = await World.create(ctx);
+    w.sandbox.setJobSeconds(60);
+    w.sandbox.startRunner();
+    const env = w.agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '1500' });
+    const crashed = w.sandbox.start(AGENT, env);
+    // GIVEN an agent that saw the notice and sent SIGQUIT, then died before deregistering
+    w.imds.issueSpotNotice();
+    await waitFor(() => milestones(w).sigquits.length === 1);
+    await crashed.stop();
+    expect(w.managerDeletes()).toHaveLength(0);
+
+    // WHEN systemd restarts it, and later Auto Scaling starts the terminate action
+    const restarted = w.sandbox.start(AGENT, env);
+    await waitFor(() => milestones(w).exited !== undefined);
+    w.imds.targetLifecycleState = 'Terminated';
+    const result = await restarted.done;
+
+    // THEN the restarted agent finishes the spot path in order
+    expect(result.code).toBe(0);
+    const m = milestones(w);
+    expect(all(w.sandbox.calls(), /^systemctl stop/)).toHaveLength(1);
+    expect(m.sigquits).toHaveLength(1);
+    expect(m.deleted!.at).toBeGreaterThanOrEqual(m.sigquits[0].at);
+    expect(m.sigterm!.at).toBeGreaterThanOrEqual(m.deleted!.at);
+    expect(m.complete!.at).toBeGreaterThanOrEqual(m.exited!.at);
+    expect(w.gitlab.managerSystemIds(w.runner)).toEqual(['s_othermachine']);
+  });
+
+  it('a restarted agent resumes a terminate drain: no second SIGQUIT, heartbeats on, and the original deadline', async (ctx) => {
+    const w = await World.create(ctx);
+    w.sandbox.setJobSeconds(60);
+    w.sandbox.startRunner();
+    const env = w.agentEnv({ GRF_MAX_JOB_TIMEOUT_MS: '6000' });
+    // GIVEN an agent draining for a scale-in that dies 3 s into a 6 s max job timeout
+    w.imds.targetLifecycleState = 'Terminated';
+    const terminatedAt = Date.now();
+    const crashed = w.sandbox.start(AGENT, env);
+    await waitFor(() => milestones(w).heartbeats.length >= 1);
+    await pause(Math.max(0, terminatedAt + 3_000 - Date.now()));
+    await crashed.stop();
+    const restartedAt = Date.now();
+
+    // WHEN systemd restarts it
+    const result = await w.sandbox.run(AGENT, env);
+
+    // THEN it keeps heartbeating, deregisters at the first agent's deadline (not 6 s after the restart), and completes
+    expect(result.code).toBe(0);
+    const m = milestones(w);
+    expect(all(w.sandbox.calls(), /^systemctl stop/)).toHaveLength(1);
+    expect(m.heartbeats.some((h) => h.at >= restartedAt)).toBe(true);
+    expect(m.deleted!.at).toBeLessThan(restartedAt + 6_000);
+    expect(m.forceSignal!.at).toBeGreaterThanOrEqual(m.deleted!.at);
+    expect(m.complete!.at).toBeGreaterThanOrEqual(m.exited!.at);
+    expect(result.stdout).toMatch(/forced shutdown \(drain deadline\)/);
+  });
+
+  it('retries a deregistration that gave up during a spot drain when the terminate action starts', async (ctx) => {
+    const w = await World.create(ctx);
+    // GIVEN GitLab failing through the whole spot window
+    w.gitlab.inject({ kind: 'status', status: 502, times: 10_000, path: /managers/ });
+    const agent = w.sandbox.start(AGENT, w.agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '200', GRF_SPOT_DEREGISTER_MARGIN_MS: '400' }));
+    w.imds.issueSpotNotice();
+    await waitFor(() => /GIVING UP deregistering/.test(agent.stdout()));
+
+    // WHEN GitLab is back and Auto Scaling starts the terminate action
+    w.gitlab.clearFaults();
+    const terminatedAt = Date.now();
+    w.imds.targetLifecycleState = 'Terminated';
+    const result = await agent.done;
+
+    // THEN the agent deregisters on that trigger, then completes the action
+    expect(result.code).toBe(0);
+    const statuses = w.managerDeletes().map((r) => r.status);
+    expect(statuses.slice(0, -1).every((s) => s === 502)).toBe(true);
+    expect(statuses.at(-1)).toBe(204);
+    const m = milestones(w);
+    expect(m.deleted!.at).toBeGreaterThanOrEqual(terminatedAt);
+    expect(m.complete!.at).toBeGreaterThanOrEqual(m.deleted!.at);
+    expect(w.gitlab.managerSystemIds(w.runner)).toEqual(['s_othermachine']);
+  });
+
+  it('counts a rebalance recommendation, keeps running jobs, and drains normally on the terminate that follows', async (ctx) => {
+    const w = await World.create(ctx);
+    w.sandbox.setJobSeconds(1);
+    w.sandbox.startRunner();
+    const agent = w.sandbox.start(AGENT, w.agentEnv());
+    // GIVEN a rebalance recommendation (capacity rebalancing launches a replacement first)
+    w.imds.issueRebalanceRecommendation();
+    await waitFor(() => milestones(w).metrics.length === 1);
+    await pause(300);
+    expect(milestones(w).sigquits).toHaveLength(0);
+
+    // WHEN Auto Scaling terminates the at-risk instance through the terminate hook
+    w.imds.targetLifecycleState = 'Terminated';
+    const result = await agent.done;
+
+    // THEN the usual drain: SIGQUIT, heartbeats, job finishes, DELETE, CONTINUE; no forced shutdown
+    expect(result.code).toBe(0);
+    const m = milestones(w);
+    expect(m.metrics.map((c) => c.line)).toEqual([expect.stringContaining('--metric-name SpotRebalanceRecommendations ')]);
+    expect(m.sigquits).toHaveLength(1);
+    expect(m.heartbeats[0].at).toBeGreaterThanOrEqual(m.sigquits[0].at);
+    expect(m.deleted!.at).toBeGreaterThanOrEqual(m.exited!.at);
+    expect(m.complete!.at).toBeGreaterThanOrEqual(m.deleted!.at);
+    expect(m.forceSignal).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@
  * their argv, with a millisecond timestamp, to calls.log. The GitLab Runner "binary" the bootstrap
  * downloads is a stub too: `register` verifies the token against the fake GitLab like the real one
  * (POST /api/v4/runners/verify with the system_id from .runner_system_id); `run` idles until
- * SIGQUIT, then finishes its "job" after job-seconds and exits.
+ * SIGQUIT, then finishes its "job" after job-seconds and exits; SIGTERM aborts the job and exits at once.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -38,6 +38,10 @@ case "$1" in
       "$STUB_RUNNER_BIN" run </dev/null >/dev/null 2>&1 &
       echo $! >"$STUB_DIR/runner.pid"
     fi ;;
+  kill)
+    sig=TERM
+    for arg in "$@"; do case "$arg" in --signal=*) sig="\${arg#--signal=}"; sig="\${sig#SIG}" ;; esac; done
+    if [[ "$*" == *gitlab-runner.service* ]] && ((pid > 0)); then kill -"$sig" "$pid" 2>/dev/null || true; fi ;;
   is-active) ((pid > 0)) && kill -0 "$pid" 2>/dev/null || exit 3 ;;
 esac
 exit 0`,
@@ -73,8 +77,29 @@ case "$1" in
     echo "Runner registered successfully."
     ;;
   run)
-    trap 'printf "%s %s\\n" "$(date +%s%3N)" "gitlab-runner got SIGQUIT" >>"$STUB_CALLS"; sleep "$(cat "$STUB_DIR/job-seconds" 2>/dev/null || echo 0)"; printf "%s %s\\n" "$(date +%s%3N)" "gitlab-runner exited" >>"$STUB_CALLS"; exit 0' QUIT
-    while :; do sleep 0.05; done
+    # As GitLab Runner documents its signals: SIGQUIT is the graceful shutdown (the running "job"
+    # finishes after job-seconds), SIGTERM the forceful one (the job is aborted at once).
+    note() { printf '%s %s\\n' "$(date +%s%3N)" "gitlab-runner $*" >>"$STUB_CALLS"; }
+    quit_at=0
+    job_ms=0
+    on_quit() {
+      note got SIGQUIT
+      quit_at=$(date +%s%3N)
+      job_ms=$(awk '{ printf "%d", $1 * 1000 }' "$STUB_DIR/job-seconds" 2>/dev/null)
+      [[ -n "$job_ms" ]] || job_ms=0
+    }
+    on_term() {
+      note got SIGTERM
+      note aborted running jobs: failed with runner_system_failure
+      note exited
+      exit 0
+    }
+    trap on_quit QUIT
+    trap on_term TERM
+    while :; do
+      if ((quit_at > 0 && $(date +%s%3N) - quit_at >= job_ms)); then note exited; exit 0; fi
+      sleep 0.05
+    done
     ;;
 esac
 `;
@@ -210,8 +235,8 @@ export class Sandbox {
     });
   }
 
-  /** Starts `bash file` in the background; `stop` kills it and everything it started, and waits. */
-  start(file: string, extra: Record<string, string>): { stop: () => Promise<RunResult>; done: Promise<RunResult> } {
+  /** Starts `bash file` in the background; `stop` kills it and everything it started, and waits; `stdout` is its output so far. */
+  start(file: string, extra: Record<string, string>): { stop: () => Promise<RunResult>; done: Promise<RunResult>; stdout: () => string } {
     const child = spawn('bash', [file], { cwd: this.dir, env: this.env(extra), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
@@ -226,7 +251,7 @@ export class Sandbox {
       }
       return done;
     };
-    return { stop, done };
+    return { stop, done, stdout: () => stdout };
   }
 
   calls(): Call[] {
