@@ -16,7 +16,7 @@ import { awsClients } from '../../lib/cli/orphans-aws';
 import { createProgram, runProgram, type CliOutput } from '../../lib/cli/program';
 import { systemIdForInstance } from '../../lib/identity/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
-import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
+import { FakeGitLab, fakeRunnerToken, type FakeRunner, LOOPBACK_TIMEOUT_MS } from '../support/fake-gitlab';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000);
@@ -93,7 +93,7 @@ describe('runner-fleet orphans with the AWS SDK (mocked)', () => {
     registerOrphansCommand(program, output, {
       env,
       now: () => NOW,
-      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 300, maxAttempts: 1, sleep: async () => {} }),
+      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: LOOPBACK_TIMEOUT_MS, maxAttempts: 1, sleep: async () => {} }),
     });
     const code = await runProgram(program, ['node', 'runner-fleet', 'orphans', '--config', configFile, ...args], output);
     return { code, stdout, stderr };
@@ -154,7 +154,7 @@ describe('runner-fleet orphans with the AWS SDK (mocked)', () => {
     const output: CliOutput = { out: (t) => (stdout += t), err: () => {} };
     const program = createProgram(output);
     registerOrphansCommand(program, output, {
-      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 300, maxAttempts: 1, sleep: async () => {} }),
+      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: LOOPBACK_TIMEOUT_MS, maxAttempts: 1, sleep: async () => {} }),
     });
 
     const code = await runProgram(program, ['node', 'runner-fleet', 'orphans', '--config', configFile], output);

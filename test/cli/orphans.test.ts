@@ -8,7 +8,7 @@ import { systemIdForInstance } from '../../lib/identity/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
 import type { FleetTarget } from '../../lib/lambda/shared/handler-config';
 import { bundledCli } from '../support/cli-bundle';
-import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
+import { FakeGitLab, fakeRunnerToken, type FakeRunner, LOOPBACK_TIMEOUT_MS } from '../support/fake-gitlab';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
 const hoursAgo = (h: number) => new Date(NOW.getTime() - h * 3_600_000);
@@ -66,7 +66,7 @@ describe('runner-fleet orphans', () => {
     return {
       env,
       now: () => NOW,
-      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 300, maxAttempts: 2, sleep: async () => {} }),
+      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: LOOPBACK_TIMEOUT_MS, maxAttempts: 2, sleep: async () => {} }),
       existingInstanceIds: async (fleet: FleetTarget) => {
         const found = instances[fleet.name];
         if (found instanceof Error) throw found;

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GitLabApiError, GitLabRunnerClient } from '../../lib/gitlab';
-import { fakeRunnerToken } from '../support/fake-gitlab';
+import { fakeRunnerToken, LOOPBACK_TIMEOUT_MS } from '../support/fake-gitlab';
 import { startLoopbackServer, type LoopbackServer } from '../support/loopback-server';
 
 type Answer = (req: IncomingMessage, res: ServerResponse) => void;
@@ -32,7 +32,7 @@ describe('GitLabRunnerClient edge cases', () => {
   let token: string;
 
   const client = (extra: Partial<ConstructorParameters<typeof GitLabRunnerClient>[0]> = {}) =>
-    new GitLabRunnerClient({ baseUrl: url, timeoutMs: 500, maxAttempts: 3, sleep: noSleep, ...extra });
+    new GitLabRunnerClient({ baseUrl: url, timeoutMs: LOOPBACK_TIMEOUT_MS, maxAttempts: 3, sleep: noSleep, ...extra });
 
   beforeEach(async () => {
     answers = [];

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GitLabApiError, GitLabRunnerClient } from '../../lib/gitlab';
-import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
+import { FakeGitLab, fakeRunnerToken, type FakeRunner, HANG_TIMEOUT_MS } from '../support/fake-gitlab';
 
 const noSleep = async () => {};
 
@@ -15,7 +15,7 @@ describe('GitLabRunnerClient against the fake GitLab', () => {
     await gitlab.start();
     token = fakeRunnerToken('client');
     runner = gitlab.addRunner(token, { id: 42 });
-    client = new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 300, maxAttempts: 3, sleep: noSleep });
+    client = new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: HANG_TIMEOUT_MS, maxAttempts: 3, sleep: noSleep });
   });
 
   afterEach(async () => {
@@ -114,7 +114,7 @@ describe('GitLabRunnerClient against the fake GitLab', () => {
   it('reports an unreachable GitLab as a retryable error without the token', async () => {
     const url = gitlab.url;
     await gitlab.stop();
-    const offline = new GitLabRunnerClient({ baseUrl: url, timeoutMs: 300, maxAttempts: 2, sleep: noSleep });
+    const offline = new GitLabRunnerClient({ baseUrl: url, timeoutMs: HANG_TIMEOUT_MS, maxAttempts: 2, sleep: noSleep });
 
     const error = await offline.deleteRunnerManager(token, 's_000000000001').catch((e: unknown) => e);
 

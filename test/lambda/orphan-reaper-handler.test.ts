@@ -9,7 +9,7 @@ import { runtimeClients } from '../../lib/lambda/shared/runtime';
 import type { HandlerConfig } from '../../lib/lambda/shared/handler-config';
 import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';
 import { mockedAwsClients } from '../support/aws-mocks';
-import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
+import { FakeGitLab, fakeRunnerToken, type FakeRunner, LOOPBACK_TIMEOUT_MS } from '../support/fake-gitlab';
 
 // The Lambda entry point builds its clients from the config beside the bundle; here they come from the test.
 vi.mock('../../lib/lambda/shared/runtime', () => ({ runtimeClients: vi.fn() }));
@@ -41,7 +41,7 @@ describe('orphan reaper', () => {
     config: { gitlabUrl: gitlab.url, fleets, apiTokenSecretName: API_SECRET, graceMinutes: 30 } satisfies HandlerConfig,
     autoScaling,
     ec2,
-    gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 300, maxAttempts: 2, sleep: async () => {} }),
+    gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: LOOPBACK_TIMEOUT_MS, maxAttempts: 2, sleep: async () => {} }),
     tokens: () => new SecretsManagerTokens(secrets),
     now: () => NOW,
   });

@@ -15,7 +15,7 @@ import {
 import { runtimeClients } from '../../lib/lambda/shared/runtime';
 import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';
 import { mockedAwsClients } from '../support/aws-mocks';
-import { FakeGitLab, fakeRunnerToken } from '../support/fake-gitlab';
+import { FakeGitLab, fakeRunnerToken, LOOPBACK_TIMEOUT_MS } from '../support/fake-gitlab';
 import { FLEET, GROUP, spotInterruption, sqsEvent, sqsRecord, terminateLifecycleAction, terminateSuccessful, TOKEN_SECRET } from './events';
 
 // The Lambda entry point builds its clients from the config beside the bundle; here they come from the test.
@@ -49,7 +49,7 @@ describe('safety net Lambda entry point', () => {
       autoScaling,
       ec2,
       get gitlab() {
-        return new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 300, maxAttempts: 2, sleep: async () => {} });
+        return new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: LOOPBACK_TIMEOUT_MS, maxAttempts: 2, sleep: async () => {} });
       },
       tokens: () => new SecretsManagerTokens(secrets),
     };

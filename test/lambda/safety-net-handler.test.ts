@@ -7,7 +7,7 @@ import { GitLabRunnerClient } from '../../lib/gitlab';
 import { createSafetyNetHandler } from '../../lib/lambda/safety-net/handler';
 import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';
 import { mockedAwsClients } from '../support/aws-mocks';
-import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
+import { FakeGitLab, fakeRunnerToken, type FakeRunner, HANG_TIMEOUT_MS } from '../support/fake-gitlab';
 import { FLEET, GROUP, spotInterruption, sqsEvent, sqsRecord, terminateLifecycleAction, terminateSuccessful, TOKEN_SECRET } from './events';
 
 const INSTANCE = 'i-0123456789abcdef0';
@@ -51,7 +51,7 @@ describe('safety net handler', () => {
     vi.spyOn(console, 'log').mockImplementation(capture);
     vi.spyOn(console, 'error').mockImplementation(capture);
     vi.spyOn(console, 'warn').mockImplementation(capture);
-    const client = new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 300, maxAttempts: 3, sleep: async () => {} });
+    const client = new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: HANG_TIMEOUT_MS, maxAttempts: 3, sleep: async () => {} });
     handler = createSafetyNetHandler(() => ({
       config: { gitlabUrl: gitlab.url, fleets: [{ name: FLEET, autoScalingGroupName: GROUP, tokenSecretName: TOKEN_SECRET }] },
       autoScaling,
@@ -127,7 +127,7 @@ describe('safety net handler', () => {
 
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
     expect(gitlab.requests).toHaveLength(3);
-  });
+  }, 20_000); // three attempts of HANG_TIMEOUT_MS each
 
   it('fails only the record that failed in a mixed batch', async () => {
     const good = sqsRecord(terminateSuccessful(INSTANCE));

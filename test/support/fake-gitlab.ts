@@ -235,6 +235,18 @@ function redact(fields: Record<string, string>): Record<string, string> {
   return out;
 }
 
+/**
+ * Per-attempt timeout of GitLab clients that talk to a fake on loopback in tests that do not test
+ * timeouts: generous, so a busy machine (CI shares 2 cores) never turns a slow answer into a failure.
+ */
+export const LOOPBACK_TIMEOUT_MS = 10_000;
+
+/**
+ * Per-attempt timeout where the fake hangs on purpose: each hung attempt costs this much, and the
+ * answered attempts of the same test must still come back within it on a busy machine.
+ */
+export const HANG_TIMEOUT_MS = 1_500;
+
 /** A token-shaped value built at test time, so no token-like literal is committed. */
 export function fakeRunnerToken(label = 'test'): string {
   return ['glrt', `${label}${'x'.repeat(Math.max(0, 20 - label.length))}`].join('-');
