@@ -12,7 +12,14 @@ import {
   type UptimeWindow,
   type Weekday,
 } from './schedule';
-import { DEFAULT_BASELINE_INSTANCE_TYPE, DEFAULT_GRAVITON_PERFORMANCE_FACTOR, type ParsedFleet, type ParsedFleetConfig } from './schema';
+import {
+  DEFAULT_BASELINE_INSTANCE_TYPE,
+  DEFAULT_GRAVITON_PERFORMANCE_FACTOR,
+  DEFAULT_SPOT_FALLBACK_AFTER_MINUTES,
+  DEFAULT_SPOT_FALLBACK_RETURN_AFTER_MINUTES,
+  type ParsedFleet,
+  type ParsedFleetConfig,
+} from './schema';
 
 export type ComputeType = 'spot' | 'on-demand';
 export type Executor = 'docker' | 'shell';
@@ -51,6 +58,15 @@ export interface FleetNetwork {
   readonly availabilityZones?: readonly string[];
 }
 
+/** Spot-to-on-demand fallback of a spot fleet. */
+export interface SpotFallbackSettings {
+  readonly enabled: boolean;
+  /** Minutes short of spot capacity before on-demand takes over. */
+  readonly afterMinutes: number;
+  /** Minutes without a capacity error, in fallback, before returning to spot. */
+  readonly returnAfterMinutes: number;
+}
+
 /** One fleet, every default resolved. */
 export interface FleetSpec {
   readonly name: string;
@@ -71,6 +87,20 @@ export interface FleetSpec {
   readonly runnerVersion: string;
   readonly minHealthyPercentage: number;
   readonly schedule?: FleetScheduleSpec;
+  /**
+   * Spot fleets: on-demand covers for spot while spot capacity is gone.
+   * @default - on for spot fleets (see {@link spotFallbackOf}), off for on-demand fleets
+   */
+  readonly spotFallback?: SpotFallbackSettings;
+}
+
+/** The fleet's fallback settings with defaults resolved; disabled for on-demand fleets. */
+export function spotFallbackOf(fleet: Pick<FleetSpec, 'computeType' | 'spotFallback'>): SpotFallbackSettings {
+  return {
+    enabled: fleet.computeType === 'spot' && (fleet.spotFallback?.enabled ?? true),
+    afterMinutes: fleet.spotFallback?.afterMinutes ?? DEFAULT_SPOT_FALLBACK_AFTER_MINUTES,
+    returnAfterMinutes: fleet.spotFallback?.returnAfterMinutes ?? DEFAULT_SPOT_FALLBACK_RETURN_AFTER_MINUTES,
+  };
 }
 
 /** Settings of the cost estimate (`runner-fleet cost`), defaults resolved. */
@@ -143,6 +173,10 @@ function normalizeFleet(fleet: ParsedFleet): FleetSpec {
     maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
     runnerVersion: fleet.runnerVersion,
     minHealthyPercentage: fleet.minHealthyPercentage,
+    spotFallback: spotFallbackOf({
+      computeType: fleet.computeType,
+      spotFallback: fleet.spotFallback && { ...fleet.spotFallback, enabled: fleet.spotFallback.enabled ?? true },
+    }),
     schedule: fleet.schedule && {
       timeZone: fleet.schedule.timeZone,
       maxJitterMinutes: fleet.schedule.maxJitterMinutes,

@@ -15,6 +15,8 @@ export const DEFAULT_MAX_JOB_TIMEOUT_MINUTES = 60;
 export const DEFAULT_MAX_JITTER_MINUTES = 9;
 export const COMPUTE_TYPES = ['spot', 'on-demand'] as const;
 export const EXECUTORS = ['docker', 'shell'] as const;
+export const DEFAULT_SPOT_FALLBACK_AFTER_MINUTES = 10;
+export const DEFAULT_SPOT_FALLBACK_RETURN_AFTER_MINUTES = 60;
 
 const FLEET_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -77,6 +79,33 @@ const networkSchema = z
   })
   .strict();
 
+const spotFallbackSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .optional()
+      .describe(
+        'Let on-demand take over when spot capacity is gone. Default: true for spot fleets; on-demand fleets have nothing to fall back from.',
+      ),
+    afterMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1440)
+      .default(DEFAULT_SPOT_FALLBACK_AFTER_MINUTES)
+      .describe(
+        'Minutes the fleet must stay short of spot capacity (launches failing with capacity errors) before on-demand takes over. 0: at the first capacity error.',
+      ),
+    returnAfterMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(10080)
+      .default(DEFAULT_SPOT_FALLBACK_RETURN_AFTER_MINUTES)
+      .describe('Minutes without a capacity error, while on-demand covers for spot, before the fleet returns to spot.'),
+  })
+  .strict();
+
 const fleetSchema = z
   .object({
     name: z.string().regex(FLEET_NAME, 'must be 2-32 characters of a-z, 0-9 and -, starting with a letter and not ending with -'),
@@ -124,6 +153,11 @@ const fleetSchema = z
       .default(50)
       .describe('Share of capacity kept in service while an update replaces instances.'),
     schedule: scheduleSchema.optional().describe('Weekly uptime. Default: always on at capacity.desired.'),
+    spotFallback: spotFallbackSchema
+      .optional()
+      .describe(
+        'Spot fleets: raise the on-demand base by the shortfall while spot capacity is gone, and return to spot later. On by default.',
+      ),
   })
   .strict();
 
@@ -260,6 +294,9 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
     if (fleet.computeType === 'on-demand' && onDemandBase > 0)
       add([...path, 'onDemandBase'], 'only applies to spot fleets; an on-demand fleet is on-demand throughout');
     else if (onDemandBase > max) add([...path, 'onDemandBase'], `onDemandBase (${onDemandBase}) must be <= capacity.max (${max})`);
+    const fallback = isRecord(fleet.spotFallback) ? fleet.spotFallback : undefined;
+    if (fleet.computeType === 'on-demand' && fallback?.enabled === true)
+      add([...path, 'spotFallback', 'enabled'], 'only applies to spot fleets; an on-demand fleet has no spot capacity to fall back from');
     const network = isRecord(fleet.network) ? fleet.network : undefined;
     if (
       network &&

@@ -1,6 +1,6 @@
 /**
  * Resources every fleet of an app shares: the default VPC (only when some fleet has no
- * `network`), and the fleet-wide safety net and orphan reaper.
+ * `network`), and the fleet-wide safety net, orphan reaper and spot fallback.
  */
 import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -9,6 +9,7 @@ import type { FleetConfig } from '../config';
 import { RunnerVpc } from '../fleet/fleet-network';
 import { OrphanReaper } from '../fleet/orphan-reaper';
 import { RunnerFleetSafetyNet } from '../fleet/safety-net';
+import { SpotFallback } from '../fleet/spot-fallback';
 
 export interface SharedStackProps extends StackProps {
   readonly config: FleetConfig;
@@ -21,10 +22,12 @@ export class SharedStack extends Stack {
   public readonly safetyNet: RunnerFleetSafetyNet;
   /** Present when `orphanReaper.enabled` is true in the config. */
   public readonly orphanReaper?: OrphanReaper;
+  /** Present when the config has a spot fleet: on-demand covers for spot while spot capacity is gone. */
+  public readonly spotFallback?: SpotFallback;
 
   constructor(scope: Construct, id: string, props: SharedStackProps) {
     super(scope, id, {
-      description: 'GitLab runner fleets: shared network, safety net and orphan reaper',
+      description: 'GitLab runner fleets: shared network, safety net, orphan reaper and spot fallback',
       ...props,
     });
     if (props.config.fleets.some((fleet) => fleet.network === undefined)) {
@@ -34,6 +37,10 @@ export class SharedStack extends Stack {
     this.safetyNet = new RunnerFleetSafetyNet(this, 'SafetyNet', { fleets, gitlab });
     if (orphanReaper.enabled) {
       this.orphanReaper = new OrphanReaper(this, 'OrphanReaper', { fleets, gitlab, settings: orphanReaper });
+    }
+    // Also with every fleet's fallback off: a group left in fallback is then returned to its configured base.
+    if (fleets.some((fleet) => fleet.computeType === 'spot')) {
+      this.spotFallback = new SpotFallback(this, 'SpotFallback', { fleets, gitlab });
     }
     for (const [key, value] of Object.entries(props.config.awsTags)) Tags.of(this).add(key, value);
   }

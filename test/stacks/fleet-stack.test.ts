@@ -61,8 +61,23 @@ describe('SharedStack', () => {
     const shared = new SharedStack(new App(), 'Shared', { config: testConfig([rawFleet()], { orphanReaper: { enabled: false } }) });
 
     expect(shared.orphanReaper).toBeUndefined();
-    expect(Template.fromStack(shared).findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: Match.anyValue() } })).toEqual(
-      {},
-    );
+    const schedules = Template.fromStack(shared).findResources('AWS::Events::Rule', {
+      Properties: { ScheduleExpression: Match.anyValue() },
+    });
+    // The only timer left is the spot fallback's.
+    expect(Object.keys(schedules).map((id) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(['SpotFallbackTimer']);
+  });
+
+  it('creates the spot fallback when the config has a spot fleet', () => {
+    const shared = new SharedStack(new App(), 'Shared', { config: testConfig([rawFleet({ computeType: 'spot' })]) });
+
+    expect(shared.spotFallback).toBeDefined();
+  });
+
+  it('creates no spot fallback for on-demand fleets only', () => {
+    const shared = new SharedStack(new App(), 'Shared', { config: testConfig([rawFleet({ computeType: 'on-demand' })]) });
+
+    expect(shared.spotFallback).toBeUndefined();
+    expect(Template.fromStack(shared).findResources('AWS::SQS::Queue', { Properties: { FifoQueue: true } })).toEqual({});
   });
 });

@@ -20,6 +20,17 @@ export interface FleetTarget {
   readonly autoScalingGroupName: string;
   /** Secrets Manager name of the fleet's glrt- runner token. */
   readonly tokenSecretName: string;
+  /** Spot fallback only: the fleet's settings; absent for on-demand fleets. */
+  readonly spotFallback?: {
+    /** Off: a group left in fallback returns to its configured base on the next tick. */
+    readonly enabled: boolean;
+    /** The fleet's configured on-demand base: what the group returns to. */
+    readonly onDemandBase: number;
+    /** Minutes a capacity shortfall must last before on-demand takes over (0: at the first capacity error). */
+    readonly afterMinutes: number;
+    /** Minutes without a capacity error, in fallback, before the group returns to spot. */
+    readonly returnAfterMinutes: number;
+  };
 }
 
 export interface HandlerConfig {
