@@ -73,3 +73,39 @@ export function sqsRecord(event: unknown, receiveCount = 1): SQSRecord {
 export function sqsEvent(...records: SQSRecord[]): SQSEvent {
   return { Records: records };
 }
+
+export const CAPACITY_ERROR_MESSAGE =
+  'Could not launch Spot Instances. InsufficientInstanceCapacity - There is no Spot capacity available that matches your request. Launching EC2 instance failed.';
+
+/** An "EC2 Instance Launch Unsuccessful" event as AWS documents it. */
+export function launchUnsuccessful(time: Date, opts: { group?: string; message?: string } = {}): Record<string, unknown> {
+  return {
+    version: '0',
+    id: `lu-${time.getTime()}`,
+    'detail-type': 'EC2 Instance Launch Unsuccessful',
+    source: 'aws.autoscaling',
+    time: time.toISOString().replace(/\.\d+Z$/, 'Z'),
+    detail: {
+      StatusCode: 'Failed',
+      AutoScalingGroupName: opts.group ?? GROUP,
+      ActivityId: '87654321-4321-4321-4321-210987654321',
+      Details: { 'Availability Zone': 'eu-central-1a', 'Subnet ID': 'subnet-12345678' },
+      StatusMessage: opts.message ?? CAPACITY_ERROR_MESSAGE,
+      EC2InstanceId: '',
+      Cause: 'An instance was started in response to a difference between desired and actual capacity.',
+    },
+  };
+}
+
+/** The spot fallback timer's "Scheduled Event". */
+export function scheduledTick(time: Date): Record<string, unknown> {
+  return {
+    version: '0',
+    id: `tick-${time.getTime()}`,
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    time: time.toISOString().replace(/\.\d+Z$/, 'Z'),
+    resources: ['arn:aws:events:eu-central-1:123456789012:rule/spot-fallback-timer'],
+    detail: {},
+  };
+}
