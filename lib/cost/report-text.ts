@@ -179,11 +179,21 @@ function preamble(report: CostReport, context: ReportContext): string[] {
   ];
 }
 
+/** The price assumption behind spot fleets: capacity is there; the fallback to on-demand is not priced in. */
+function spotFallbackNotes(report: CostReport): string[] {
+  const spot = report.fleets.filter((f) => f.computeType === 'spot').map((f) => `${f.name} (${f.instanceTypes[0]})`);
+  if (spot.length === 0) return [];
+  return [
+    `Spot fallback: spot hours assume spot capacity is available. While it is not, the spot fallback (on by default) runs the shortfall on-demand, at the on-demand price of the first configured type: ${spot.join(', ')}; those hours are not in this estimate. The SpotFallbackMinutes metric shows how many there were.`,
+  ];
+}
+
 function notes(report: CostReport): string[] {
   const hosted = report.fleets[0]?.hosted.map((h) => h.hosted) ?? [];
   return [
     "A job-minute is one of the runner's `concurrency` slots for a minute; hosted minutes run on a dedicated 2-vCPU machine, so the 2-vCPU column is the like-for-like one.",
     'Spot hours are priced at the cheapest configured type (price-capacity-optimized), on-demand hours at the first configured type (prioritized).',
+    ...spotFallbackNotes(report),
     ...hosted.map((h) => `${h.name}: ${usd(h.usdPer1000Minutes)} per 1,000 minutes (${h.date}; ${h.provenance}).`),
     ...report.warnings.map((w) => `Warning: ${w}`),
   ];
