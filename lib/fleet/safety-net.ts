@@ -32,6 +32,13 @@ export interface RunnerFleetSafetyNetProps {
   /** The GitLab the fleets' runners are registered with. */
   readonly gitlab: GitLabSettings;
   /**
+   * Secret holding a GitLab API token (the orphan reaper's). With it, after deregistering a machine,
+   * the safety net cancels and retries the jobs GitLab still shows running on it (lost in the
+   * graceful-stop race); the token then needs the api scope and Developer on the projects.
+   * @default - none: such jobs fail at their timeout
+   */
+  readonly apiTokenSecretName?: string;
+  /**
    * How long an event waits in the queue before the Lambda sees it, so the instance's drain agent
    * acts first (it heartbeats a lifecycle action within its first interval). At most 15 minutes.
    * @default Duration.minutes(2)
@@ -100,7 +107,7 @@ export class RunnerFleetSafetyNet extends Construct {
     const lambdaFunction = new FleetLambdaFunction(this, 'Handler', {
       handler: 'safety-net',
       description: 'GitLab runner fleets: deregisters runner managers of terminated instances and completes their lifecycle actions',
-      config: handlerConfig(props.fleets, props.gitlab),
+      config: handlerConfig(props.fleets, props.gitlab, props.apiTokenSecretName ? { apiTokenSecretName: props.apiTokenSecretName } : {}),
       caCertificate: props.gitlab.caCertificate,
       timeout: FUNCTION_TIMEOUT,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
@@ -111,7 +118,7 @@ export class RunnerFleetSafetyNet extends Construct {
     lambdaFunction.grantOnFleetGroups('CompleteFleetLifecycleActions', ['autoscaling:CompleteLifecycleAction'], fleetNames);
     lambdaFunction.grantReadSecrets(
       'ReadFleetRunnerTokens',
-      props.fleets.map((f) => f.runnerTokenSecretName),
+      [...props.fleets.map((f) => f.runnerTokenSecretName), ...(props.apiTokenSecretName ? [props.apiTokenSecretName] : [])],
       'Name-based secret ARN: Secrets Manager appends "-" and six random characters to the name; the wildcard matches only those six.',
     );
     lambdaFunction.grantDescribe(

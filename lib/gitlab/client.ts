@@ -12,7 +12,7 @@
  */
 import { GitLabApiError, redactSecrets } from './errors';
 import { backoffDelayMs, isRetryableStatus } from './retry';
-import type { DeleteManagerResult, RunnerManager, VerifiedRunner } from './types';
+import type { DeleteManagerResult, RunnerJob, RunnerManager, VerifiedRunner } from './types';
 
 export interface GitLabRunnerClientOptions {
   /** GitLab base URL, e.g. `https://gitlab.example.com` (a trailing slash is ignored). */
@@ -157,6 +157,59 @@ export class GitLabRunnerClient {
   }
 
   /**
+   * Running jobs of one machine of a runner: `GET /api/v4/runners/:id/jobs?status=running&system_id=...`
+   * (the `system_id` filter came with GitLab merge request 140667, GitLab 16.8; older versions ignore
+   * it, so callers must still check each job's `runner_manager.system_id`). Follows pagination.
+   */
+  async listRunningJobs(runnerId: number, systemId: string, apiToken: string): Promise<RunnerJob[]> {
+    const jobs: RunnerJob[] = [];
+    const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}/jobs`;
+    let page = '1';
+    for (let i = 0; i < 100 && page; i++) {
+      const response = await this.call({
+        method: 'GET',
+        path,
+        query: { status: 'running', system_id: systemId, per_page: '100', page },
+        privateToken: apiToken,
+        secrets: [apiToken],
+      });
+      const body = parseJson(response.text);
+      if (!Array.isArray(body)) {
+        throw new GitLabApiError(`GitLab GET ${path} did not answer with a list`, {
+          method: 'GET',
+          path,
+          status: response.status,
+          retryable: false,
+          attempts: 1,
+        });
+      }
+      jobs.push(...(body as RunnerJob[]));
+      page = response.headers.get('x-next-page') ?? '';
+    }
+    return jobs;
+  }
+
+  /** Cancels a job (`POST /api/v4/projects/:id/jobs/:job_id/cancel`). Needs the api scope and Developer on the project. */
+  async cancelJob(projectId: number, jobId: number, apiToken: string): Promise<void> {
+    await this.call({ method: 'POST', path: jobPath(projectId, jobId, 'cancel'), privateToken: apiToken, secrets: [apiToken] });
+  }
+
+  /**
+   * Retries a job (`POST /api/v4/projects/:id/jobs/:job_id/retry`): GitLab creates a new job. A canceled
+   * job does not trigger the job's own `retry:` rules, hence this call.
+   */
+  async retryJob(projectId: number, jobId: number, apiToken: string): Promise<{ id: number }> {
+    const response = await this.call({
+      method: 'POST',
+      path: jobPath(projectId, jobId, 'retry'),
+      privateToken: apiToken,
+      secrets: [apiToken],
+    });
+    const body = parseJson(response.text) as { id?: unknown } | undefined;
+    return { id: typeof body?.id === 'number' ? body.id : 0 };
+  }
+
+  /**
    * Deletes one machine's manager (`DELETE /api/v4/runners/managers`, form `token` + `system_id`).
    * A 404 means it is already gone, which is the outcome we wanted.
    */
@@ -222,6 +275,10 @@ export class GitLabRunnerClient {
     );
     return new GitLabApiError(message, { method: spec.method, path: spec.path, status, retryable, attempts });
   }
+}
+
+function jobPath(projectId: number, jobId: number, action: 'cancel' | 'retry'): string {
+  return `/api/v4/projects/${encodeURIComponent(String(projectId))}/jobs/${encodeURIComponent(String(jobId))}/${action}`;
 }
 
 function positive(name: string, value: number): number {

@@ -20,3 +20,12 @@ export interface VerifiedRunner {
 
 /** What a manager deletion ended in. Both mean "this machine is no longer registered". */
 export type DeleteManagerResult = 'deleted' | 'already-gone';
+
+/** One job of `GET /api/v4/runners/:id/jobs`, as far as the safety net reads it. */
+export interface RunnerJob {
+  readonly id: number;
+  readonly status: string;
+  readonly project?: { readonly id: number };
+  /** The machine that ran the job; absent in GitLab versions whose job entity does not name it. */
+  readonly runner_manager?: { readonly system_id?: string } | null;
+}

@@ -34,7 +34,12 @@ export class SharedStack extends Stack {
       this.runnerVpc = new RunnerVpc(this, 'Network');
     }
     const { fleets, gitlab, orphanReaper } = props.config;
-    this.safetyNet = new RunnerFleetSafetyNet(this, 'SafetyNet', { fleets, gitlab });
+    this.safetyNet = new RunnerFleetSafetyNet(this, 'SafetyNet', {
+      fleets,
+      gitlab,
+      // The reaper's token lets the safety net requeue jobs lost in the graceful-stop race.
+      apiTokenSecretName: orphanReaper.enabled ? orphanReaper.apiTokenSecretName : undefined,
+    });
     if (orphanReaper.enabled) {
       this.orphanReaper = new OrphanReaper(this, 'OrphanReaper', { fleets, gitlab, settings: orphanReaper });
     }

@@ -36,6 +36,19 @@ function policyStatements(template: Template): Array<Record<string, unknown>> {
 }
 
 describe('RunnerFleetSafetyNet', () => {
+  it('may read the API token secret when given one (to requeue jobs lost in the graceful-stop race)', () => {
+    const { template } = synth(['alpha'], { apiTokenSecretName: 'gitlab-runner-fleet/api-token' });
+
+    const reads = policyStatements(template).filter((s) => JSON.stringify(s.Action).includes('secretsmanager:GetSecretValue'));
+    expect(JSON.stringify(reads)).toContain('secret:gitlab-runner-fleet/api-token-??????');
+  });
+
+  it('reads no API token by default', () => {
+    const { template } = synth();
+
+    expect(JSON.stringify(policyStatements(template))).not.toContain('api-token');
+  });
+
   it('routes terminate lifecycle actions and terminations of the fleet groups only', () => {
     const { template } = synth();
 

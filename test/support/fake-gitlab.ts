@@ -8,6 +8,10 @@
  * - DELETE /api/v4/runners/managers        form/json: token, system_id -> 204; 404 unknown manager; 403 bad token
  * - GET    /api/v4/runners/:id/managers    PRIVATE-TOKEN header      -> 200 [manager]; 401/403/404
  * - GET    /api/v4/runners/:id             PRIVATE-TOKEN header      -> 200 runner details
+ * - GET    /api/v4/runners/:id/jobs        PRIVATE-TOKEN; status, system_id filters (system_id ignored when
+ *                                          `ignoresSystemIdFilter`, as before GitLab 16.8) -> 200 [job with project, runner_manager]
+ * - POST   /api/v4/projects/:id/jobs/:job_id/cancel  PRIVATE-TOKEN (api scope) -> 201 job canceled; 403 without write access
+ * - POST   /api/v4/projects/:id/jobs/:job_id/retry   PRIVATE-TOKEN (api scope) -> 201 new pending job; 403 when not retryable
  * - DELETE /api/v4/runners                 (the whole runner) -> always recorded, answers 204: tests assert it is never called
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -33,6 +37,17 @@ export interface FakeRunner {
   managers: FakeRunnerManager[];
 }
 
+export interface FakeJob {
+  id: number;
+  projectId: number;
+  runnerId: number;
+  /** The machine that ran it; null when GitLab does not say. */
+  systemId: string | null;
+  status: 'pending' | 'running' | 'success' | 'failed' | 'canceled';
+  /** Set once the job was retried: GitLab retries a job once (the new job can be retried in turn). */
+  retried: boolean;
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -52,7 +67,13 @@ export class FakeGitLab {
   public readonly requests: RecordedRequest[] = [];
   /** Raw request bodies, tokens included: for asserting the right token was sent. */
   public readonly rawBodies: string[] = [];
+  public readonly jobs: FakeJob[] = [];
+  /** As GitLab before 16.8: GET /runners/:id/jobs ignores the system_id filter. */
+  public ignoresSystemIdFilter = false;
   private readonly apiTokens = new Set<string>();
+  /** API tokens with the api scope (may cancel and retry jobs); others are read-only. */
+  private readonly writeTokens = new Set<string>();
+  private nextJobId = 5000;
   private faults: FaultMode[] = [];
   private server?: LoopbackServer;
   private nextManagerId = 1000;
@@ -84,9 +105,24 @@ export class FakeGitLab {
     return manager;
   }
 
-  /** A PRIVATE-TOKEN that may read runners. */
-  allowApiToken(token: string): void {
+  /** A PRIVATE-TOKEN that may read runners; with `canWrite` (api scope) it may also cancel and retry jobs. */
+  allowApiToken(token: string, { canWrite = false }: { canWrite?: boolean } = {}): void {
     this.apiTokens.add(token);
+    if (canWrite) this.writeTokens.add(token);
+  }
+
+  /** Adds a job of `runner`, run by the machine `systemId`. */
+  addJob(runner: FakeRunner, systemId: string | null, opts: Partial<Pick<FakeJob, 'status' | 'projectId'>> = {}): FakeJob {
+    const job: FakeJob = {
+      id: this.nextJobId++,
+      projectId: opts.projectId ?? 42,
+      runnerId: runner.id,
+      systemId,
+      status: opts.status ?? 'running',
+      retried: false,
+    };
+    this.jobs.push(job);
+    return job;
   }
 
   /** Injects a fault for the next `times` matching requests. */
@@ -164,6 +200,38 @@ export class FakeGitLab {
     if (method === 'DELETE' && path === '/api/v4/runners') {
       return this.reply(res, record, 204, undefined);
     }
+    const jobsMatch = /^\/api\/v4\/runners\/(\d+)\/jobs$/.exec(path);
+    const jobActionMatch = /^\/api\/v4\/projects\/(\d+)\/jobs\/(\d+)\/(cancel|retry)$/.exec(path);
+    if ((method === 'GET' && jobsMatch) || (method === 'POST' && jobActionMatch)) {
+      const token = req.headers['private-token'];
+      if (typeof token !== 'string' || !token) return this.reply(res, record, 401, { message: '401 Unauthorized' });
+      if (!this.apiTokens.has(token)) return this.reply(res, record, 403, { message: '403 Forbidden' });
+      if (jobsMatch) {
+        const runner = this.runners.find((r) => r.id === Number(jobsMatch[1]));
+        if (!runner) return this.reply(res, record, 404, { message: '404 Runner Not Found' });
+        const jobs = this.jobs.filter(
+          (j) =>
+            j.runnerId === runner.id &&
+            (!fields.status || j.status === fields.status) &&
+            (this.ignoresSystemIdFilter || !fields.system_id || j.systemId === fields.system_id),
+        );
+        return this.reply(res, record, 200, jobs.map(jobEntity));
+      }
+      if (!this.writeTokens.has(token)) return this.reply(res, record, 403, { message: '403 Forbidden - insufficient_scope' });
+      const job = this.jobs.find((j) => j.projectId === Number(jobActionMatch![1]) && j.id === Number(jobActionMatch![2]));
+      if (!job) return this.reply(res, record, 404, { message: '404 Job Not Found' });
+      if (jobActionMatch![3] === 'cancel') {
+        if (job.status === 'running' || job.status === 'pending') job.status = 'canceled';
+        return this.reply(res, record, 201, jobEntity(job));
+      }
+      if (job.retried || job.status === 'running' || job.status === 'pending') {
+        return this.reply(res, record, 403, { message: '403 Forbidden - Job is not retryable' });
+      }
+      job.retried = true;
+      const retry: FakeJob = { ...job, id: this.nextJobId++, systemId: null, status: 'pending', retried: false };
+      this.jobs.push(retry);
+      return this.reply(res, record, 201, jobEntity(retry));
+    }
     const managersMatch = /^\/api\/v4\/runners\/(\d+)(\/managers)?$/.exec(path);
     if (method === 'GET' && managersMatch) {
       const token = req.headers['private-token'];
@@ -187,6 +255,16 @@ export class FakeGitLab {
     record(status);
     json(res, status, payload);
   }
+}
+
+/** A job as the jobs API shows it (the fields this project reads). */
+function jobEntity(job: FakeJob): Record<string, unknown> {
+  return {
+    id: job.id,
+    status: job.status,
+    project: { id: job.projectId },
+    runner_manager: job.systemId === null ? null : { system_id: job.systemId },
+  };
 }
 
 function json(res: ServerResponse, status: number, payload: unknown): void {

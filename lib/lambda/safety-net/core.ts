@@ -9,6 +9,7 @@
  * completing the action early would cut running jobs short.
  */
 import { isInstanceId, LIFECYCLE_HOOKS, systemIdForInstance } from '../../identity/runner-identity';
+import type { RunnerJob } from '../../gitlab/types';
 import { fleetByGroup, type FleetTarget, type HandlerConfig } from '../shared/handler-config';
 
 export const DETAIL_TYPES = {
@@ -218,6 +219,16 @@ export function decideSafetyNet(
       };
     }
   }
+}
+
+/**
+ * Jobs lost in the graceful-stop race (gitlab-runner work item 39847): GitLab assigned them while
+ * the runner was cancelling its long-poll request on SIGQUIT, so they show `running` on a machine
+ * whose manager is now deleted and never run. Only jobs that GitLab says ran on that very
+ * machine qualify: an older GitLab ignores the system_id filter and lists every machine's jobs.
+ */
+export function orphanedJobs(jobs: readonly RunnerJob[], systemId: string): RunnerJob[] {
+  return jobs.filter((job) => job.status === 'running' && job.runner_manager?.system_id === systemId && job.project?.id !== undefined);
 }
 
 function requireFacts(event: SafetyNetEvent, facts: InstanceFacts | undefined): InstanceFacts {

@@ -14,8 +14,10 @@ import type { HandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
 import { runtimeClients } from '../shared/runtime';
 import type { TokenSource } from '../shared/secrets';
+import { fleetMetricLine } from '../shared/metrics';
 import {
   decideSafetyNet,
+  orphanedJobs,
   needsInstanceFacts,
   parseSafetyNetEvent,
   type InstanceFacts,
@@ -32,6 +34,8 @@ export interface SafetyNetDeps {
   readonly tokens: () => TokenSource;
   /** @default JSON lines on stdout/stderr */
   readonly logger?: (tokens: TokenSource) => Logger;
+  /** Where EMF metric lines go. @default console.log */
+  readonly metrics?: (line: string) => void;
 }
 
 export type LifecycleResult = 'completed' | 'already-completed';
@@ -94,12 +98,61 @@ async function handleRecord(record: SQSRecord, deps: SafetyNetDeps, tokens: Toke
       });
       return false;
     }
-    log('info', 'handled', { ...fields, manager, lifecycle, outcome: plan.outcome });
+    const jobs =
+      manager && plan.fleet && plan.systemId ? await requeueOrphanedJobs(deps, tokens, log, plan.fleet, plan.systemId) : undefined;
+    log('info', 'handled', { ...fields, manager, lifecycle, requeuedJobs: jobs, outcome: plan.outcome });
     return true;
   } catch (error) {
     log('error', 'failed; will retry', { ...base, outcome: 'failed', error: errorMessage(error) });
     return false;
   }
+}
+
+/**
+ * After the manager is gone: cancels and retries, once each, the jobs GitLab still shows running on
+ * that machine (lost in the graceful-stop race, gitlab-runner work item 39847), so they run elsewhere
+ * now instead of failing at their timeout. Needs the orphan reaper's API token (api scope, Developer
+ * on the projects); without one nothing is done. Problems are logged, never retried: the manager is
+ * deleted either way, and GitLab's own timeout remains the backstop.
+ */
+async function requeueOrphanedJobs(
+  deps: SafetyNetDeps,
+  tokens: TokenSource,
+  log: Logger,
+  fleet: { name: string; tokenSecretName: string },
+  systemId: string,
+): Promise<number | undefined> {
+  const secret = deps.config.apiTokenSecretName;
+  if (!secret) return undefined;
+  const fields = { fleet: fleet.name, systemId };
+  let requeued = 0;
+  try {
+    const apiToken = await tokens.token(secret);
+    const { id: runnerId } = await deps.gitlab.verifyRunner(await tokens.token(fleet.tokenSecretName));
+    for (const job of orphanedJobs(await deps.gitlab.listRunningJobs(runnerId, systemId, apiToken), systemId)) {
+      try {
+        await deps.gitlab.cancelJob(job.project!.id, job.id, apiToken);
+        const retry = await deps.gitlab.retryJob(job.project!.id, job.id, apiToken);
+        requeued += 1;
+        log('warn', 'job orphaned by the graceful-stop race: canceled and retried', {
+          ...fields,
+          jobId: job.id,
+          retryJobId: retry.id,
+          outcome: 'requeued',
+        });
+      } catch (error) {
+        log('error', 'could not cancel and retry an orphaned job; it fails at its timeout', {
+          ...fields,
+          jobId: job.id,
+          error: errorMessage(error),
+        });
+      }
+    }
+  } catch (error) {
+    log('error', 'could not look for orphaned jobs; any there fail at their timeout', { ...fields, error: errorMessage(error) });
+  }
+  if (requeued > 0) (deps.metrics ?? console.log)(fleetMetricLine(fleet.name, { OrphanedJobsRequeued: requeued }, Date.now()));
+  return requeued;
 }
 
 /** The instance's state and group tag; `not-found` once EC2 has forgotten it. */

@@ -36,7 +36,7 @@ export interface FleetTarget {
 export interface HandlerConfig {
   readonly gitlabUrl: string;
   readonly fleets: readonly FleetTarget[];
-  /** Orphan reaper only: secret holding a token that can read the fleets' runners. */
+  /** Orphan reaper and safety net: secret holding a token that can read the fleets' runners (and, for the safety net, cancel and retry jobs). */
   readonly apiTokenSecretName?: string;
   /** Orphan reaper only: managers younger than this are never removed. */
   readonly graceMinutes?: number;
