@@ -168,7 +168,9 @@ const orphanReaperSchema = z
       .string()
       .regex(SECRET_NAME)
       .default('gitlab-runner-fleet/api-token')
-      .describe('Secret holding a GitLab token that can read the fleets runners (read_api).'),
+      .describe(
+        'Secret holding a GitLab token that can read the fleets runners (read_api). With the api scope and Developer on the projects, the safety net also cancels and retries jobs lost when a machine stopped (see docs/spot.md).',
+      ),
     intervalMinutes: z.number().int().min(15).max(1440).default(60),
     graceMinutes: z
       .number()
