@@ -83,7 +83,10 @@ describe('spot fallback handler', () => {
     ec2Mock.on(DescribeInstancesCommand).callsFake((input: { InstanceIds: string[] }) => ({
       Reservations: [
         {
-          Instances: input.InstanceIds.map((id) => ({ InstanceId: id, InstanceLifecycle: [...group.spot, ...group.leaving].includes(id) ? 'spot' : undefined })),
+          Instances: input.InstanceIds.map((id) => ({
+            InstanceId: id,
+            InstanceLifecycle: [...group.spot, ...group.leaving].includes(id) ? 'spot' : undefined,
+          })),
         },
       ],
     }));
