@@ -7,6 +7,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
+/**
+ * A whole-app synth (esbuild bundles, CloudFormation validation) takes ~15 s on an idle machine and
+ * several times that on CI's shared 2 cores under load: a generous bound, not a performance budget.
+ */
+const SYNTH_TIMEOUT_MS = 240_000;
+
 /** Runs bin/app.ts the way the CDK CLI does: context in CDK_CONTEXT_JSON, output dir in CDK_OUTDIR. */
 function runApp(configFile: string) {
   const outdir = mkdtempSync(join(tmpdir(), 'app-entry-'));
@@ -19,19 +25,23 @@ function runApp(configFile: string) {
       CDK_OUTDIR: outdir,
       AWS_EC2_METADATA_DISABLED: 'true',
     },
-    timeout: 60_000,
+    timeout: SYNTH_TIMEOUT_MS,
   });
   return { ...result, outdir };
 }
 
 describe('bin/app.ts', () => {
-  it('prints a fleet summary and synthesizes one stack per fleet for the bundled config', () => {
-    const result = runApp('fleet.config.yaml');
-    expect(result.status).toBe(0);
-    expect(result.stderr).toMatch(/graviton-spot\s+spot\s+arm64/);
-    expect(existsSync(join(result.outdir, 'gitlab-runner-fleet-graviton-spot.template.json'))).toBe(true);
-    expect(existsSync(join(result.outdir, 'gitlab-runner-fleet-graviton-ondemand.template.json'))).toBe(true);
-  });
+  it(
+    'prints a fleet summary and synthesizes one stack per fleet for the bundled config',
+    () => {
+      const result = runApp('fleet.config.yaml');
+      expect(result.status).toBe(0);
+      expect(result.stderr).toMatch(/graviton-spot\s+spot\s+arm64/);
+      expect(existsSync(join(result.outdir, 'gitlab-runner-fleet-graviton-spot.template.json'))).toBe(true);
+      expect(existsSync(join(result.outdir, 'gitlab-runner-fleet-graviton-ondemand.template.json'))).toBe(true);
+    },
+    SYNTH_TIMEOUT_MS + 10_000,
+  );
 
   it('exits 1 with the config problems and no stack trace on an invalid config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bad-config-'));

@@ -191,7 +191,7 @@ describe.concurrent('drain agent on a scale-in (target lifecycle state Terminate
     const result = await w.sandbox.run(AGENT, w.agentEnv({ GRF_MAX_JOB_TIMEOUT_MS: '1000' }));
 
     expect(result.code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(10_000); // the job would run for 60 s
+    expect(Date.now() - started).toBeLessThan(30_000); // the job would run for 60 s; generous for a busy machine
     expect(result.stdout).toMatch(/jobs still running at the drain deadline/);
     expect(w.successfulDelete()?.status).toBe(204);
   });
@@ -207,7 +207,7 @@ describe.concurrent('drain agent on a scale-in (target lifecycle state Terminate
     const result = await w.sandbox.run(AGENT, w.agentEnv());
 
     expect(result.code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(10_000); // the job would run for 60 s
+    expect(Date.now() - started).toBeLessThan(30_000); // the job would run for 60 s; generous for a busy machine
     expect(all(w.sandbox.calls(), /record-lifecycle-action-heartbeat/)).toHaveLength(0);
   });
 
@@ -260,7 +260,7 @@ describe.concurrent('drain agent on a spot interruption notice', () => {
     const sigquit = first(after, /^gitlab-runner got SIGQUIT/)!;
     const exited = first(after, /^gitlab-runner exited/)!;
     const complete = first(after, /^aws autoscaling complete-lifecycle-action/)!;
-    expect(sigquit.at - noticeAt).toBeLessThan(2_000);
+    expect(sigquit.at - noticeAt).toBeLessThan(8_000); // at once, not at the 10 s deregistration point
     expect(w.successfulDelete()!.at).toBeGreaterThanOrEqual(exited.at);
     expect(complete.at).toBeGreaterThanOrEqual(w.successfulDelete()!.at);
     expect(complete.line).toContain('--lifecycle-action-result CONTINUE');
@@ -282,7 +282,7 @@ describe.concurrent('drain agent on a spot interruption notice', () => {
 
     const deletedAfter = w.successfulDelete()!.at - noticeAt;
     expect(deletedAfter).toBeGreaterThanOrEqual(1_200);
-    expect(deletedAfter).toBeLessThan(5_000); // the job would run for 60 s
+    expect(deletedAfter).toBeLessThan(30_000); // the job would run for 60 s
     expect(w.gitlab.managerSystemIds(w.runner)).toEqual(['s_othermachine']);
   });
 
@@ -298,7 +298,7 @@ describe.concurrent('drain agent on a spot interruption notice', () => {
     await waitFor(() => w.successfulDelete() !== undefined, 8_000);
     await agent.stop();
 
-    expect(w.successfulDelete()!.at - noticeAt).toBeLessThan(5_000); // not 60 s
+    expect(w.successfulDelete()!.at - noticeAt).toBeLessThan(20_000); // not 60 s
   });
 
   it('keeps retrying a GitLab outage within the notice window', async (ctx) => {
@@ -410,11 +410,11 @@ describe.concurrent('drain agent forced shutdown on a spot reclaim', () => {
 describe.concurrent('drain agent: spot resilience scenarios', () => {
   it('acts on a spot notice that arrives while a terminate drain waits for a long job', async (ctx) => {
     const w = await World.create(ctx);
-    // GIVEN a scale-in drain waiting for a job with a long time left (max job timeout 30 s)
+    // GIVEN a scale-in drain waiting for a job with a long time left (max job timeout 60 s)
     w.sandbox.setJobSeconds(60);
     w.sandbox.startRunner();
     w.imds.targetLifecycleState = 'Terminated';
-    const agent = w.sandbox.start(AGENT, w.agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '800' }));
+    const agent = w.sandbox.start(AGENT, w.agentEnv({ GRF_SPOT_DEREGISTER_AFTER_MS: '800', GRF_MAX_JOB_TIMEOUT_MS: '60000' }));
     await waitFor(() => milestones(w).heartbeats.length >= 1);
 
     // WHEN EC2 posts a spot notice
@@ -428,7 +428,7 @@ describe.concurrent('drain agent: spot resilience scenarios', () => {
     expect(m.sigquits).toHaveLength(1);
     expect(m.heartbeats[0].at).toBeGreaterThanOrEqual(m.sigquits[0].at);
     expect(m.heartbeats[0].at).toBeLessThanOrEqual(m.deleted!.at);
-    expect(m.deleted!.at - noticeAt).toBeLessThan(8_000); // not the 30 s max job timeout
+    expect(m.deleted!.at - noticeAt).toBeLessThan(20_000); // not the 60 s max job timeout
     expect(m.forceSignal!.at).toBeGreaterThanOrEqual(m.deleted!.at);
     expect(m.sigterm!.at).toBeGreaterThanOrEqual(m.forceSignal!.at);
     expect(m.complete!.at).toBeGreaterThanOrEqual(m.exited!.at);
@@ -466,30 +466,30 @@ describe.concurrent('drain agent: spot resilience scenarios', () => {
 
   it('a restarted agent resumes a terminate drain: no second SIGQUIT, heartbeats on, and the original deadline', async (ctx) => {
     const w = await World.create(ctx);
-    w.sandbox.setJobSeconds(60);
+    // GIVEN an agent draining for a scale-in (60 s max job timeout) that dies 2 s in, with the job 8 s from done
+    w.sandbox.setJobSeconds(8);
     w.sandbox.startRunner();
-    const env = w.agentEnv({ GRF_MAX_JOB_TIMEOUT_MS: '6000' });
-    // GIVEN an agent draining for a scale-in that dies 3 s into a 6 s max job timeout
     w.imds.targetLifecycleState = 'Terminated';
-    const terminatedAt = Date.now();
-    const crashed = w.sandbox.start(AGENT, env);
+    const crashed = w.sandbox.start(AGENT, w.agentEnv({ GRF_MAX_JOB_TIMEOUT_MS: '60000' }));
     await waitFor(() => milestones(w).heartbeats.length >= 1);
-    await pause(Math.max(0, terminatedAt + 3_000 - Date.now()));
+    await pause(2_000);
     await crashed.stop();
     const restartedAt = Date.now();
 
     // WHEN systemd restarts it
-    const result = await w.sandbox.run(AGENT, env);
+    const result = await w.sandbox.run(AGENT, w.agentEnv({ GRF_MAX_JOB_TIMEOUT_MS: '60000' }), 60_000);
 
-    // THEN it keeps heartbeating, deregisters at the first agent's deadline (not 6 s after the restart), and completes
+    // THEN it heartbeats again, counts down from the first agent's deadline, and drains in order
     expect(result.code).toBe(0);
     const m = milestones(w);
     expect(all(w.sandbox.calls(), /^systemctl stop/)).toHaveLength(1);
+    expect(m.sigquits).toHaveLength(1);
     expect(m.heartbeats.some((h) => h.at >= restartedAt)).toBe(true);
-    expect(m.deleted!.at).toBeLessThan(restartedAt + 6_000);
-    expect(m.forceSignal!.at).toBeGreaterThanOrEqual(m.deleted!.at);
-    expect(m.complete!.at).toBeGreaterThanOrEqual(m.exited!.at);
-    expect(result.stdout).toMatch(/forced shutdown \(drain deadline\)/);
+    const secondsLeft = Number(/waiting for running jobs to finish \(jobs=\w+, (\d+)s left\)/.exec(result.stdout)![1]);
+    expect(secondsLeft).toBeLessThanOrEqual(58); // a fresh deadline would say 59 or 60
+    expect(m.deleted!.at).toBeGreaterThanOrEqual(m.exited!.at);
+    expect(m.complete!.at).toBeGreaterThanOrEqual(m.deleted!.at);
+    expect(m.forceSignal).toBeUndefined();
   });
 
   it('retries a deregistration that gave up during a spot drain when the terminate action starts', async (ctx) => {
