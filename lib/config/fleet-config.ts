@@ -2,6 +2,7 @@
  * The validated, normalized fleet configuration that the rest of the app consumes.
  * Defaults are resolved here, once, so constructs, the cost model and the CLI agree.
  */
+import { defaultRunnerTokenSecretName } from '../identity/deployment';
 import type { Architecture } from './instance-types';
 import {
   capacityProfile,
@@ -71,6 +72,11 @@ export interface FleetSpec {
   readonly runnerVersion: string;
   readonly minHealthyPercentage: number;
   readonly schedule?: FleetScheduleSpec;
+  /**
+   * The config's `deployment` name: prefixes the group and default secret names (lib/identity/deployment.ts).
+   * Undefined in configs without one, whose names are unprefixed.
+   */
+  readonly deployment?: string;
 }
 
 /** Settings of the cost estimate (`runner-fleet cost`), defaults resolved. */
@@ -84,6 +90,8 @@ export interface CostSettings {
 }
 
 export interface FleetConfig {
+  /** Scopes names and the shared stack's grants to this deployment (lib/identity/deployment.ts). */
+  readonly deployment?: string;
   readonly gitlab: GitLabSettings;
   readonly orphanReaper: OrphanReaperSettings;
   readonly awsTags: Readonly<Record<string, string>>;
@@ -97,10 +105,7 @@ export function computeTypeTag(computeType: ComputeType): 'computetype-spot' | '
   return computeType === 'spot' ? 'computetype-spot' : 'computetype-ondemand';
 }
 
-/** Default Secrets Manager name for a fleet's glrt- runner authentication token. */
-export function defaultRunnerTokenSecretName(fleetName: string): string {
-  return `gitlab-runner-fleet/${fleetName}/runner-token`;
-}
+export { defaultRunnerTokenSecretName };
 
 /** The fleet's desired capacity over a local week (constant when it has no schedule). */
 export function fleetCapacityProfile(fleet: FleetSpec): CapacitySegment[] {
@@ -111,10 +116,11 @@ export function fleetCapacityProfile(fleet: FleetSpec): CapacitySegment[] {
 /** Resolves defaults on a schema-validated config. */
 export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
   return {
+    ...(parsed.deployment === undefined ? {} : { deployment: parsed.deployment }),
     gitlab: parsed.gitlab,
     orphanReaper: parsed.orphanReaper,
     awsTags: parsed.awsTags,
-    fleets: parsed.fleets.map(normalizeFleet),
+    fleets: parsed.fleets.map((fleet) => normalizeFleet(fleet, parsed.deployment)),
     cost: {
       region: parsed.cost?.region,
       baselineInstanceType: parsed.cost?.baselineInstanceType ?? DEFAULT_BASELINE_INSTANCE_TYPE,
@@ -124,7 +130,7 @@ export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
   };
 }
 
-function normalizeFleet(fleet: ParsedFleet): FleetSpec {
+function normalizeFleet(fleet: ParsedFleet, deployment: string | undefined): FleetSpec {
   const runnerTags = [computeTypeTag(fleet.computeType), fleet.architecture, ...fleet.runnerTags];
   return {
     name: fleet.name,
@@ -139,7 +145,7 @@ function normalizeFleet(fleet: ParsedFleet): FleetSpec {
     runnerTags: [...new Set(runnerTags)],
     volumeSizeGiB: fleet.volumeSizeGiB,
     network: fleet.network,
-    runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name),
+    runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name, deployment),
     maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
     runnerVersion: fleet.runnerVersion,
     minHealthyPercentage: fleet.minHealthyPercentage,
@@ -154,5 +160,6 @@ function normalizeFleet(fleet: ParsedFleet): FleetSpec {
         desired: w.desired ?? fleet.capacity.desired,
       })),
     },
+    ...(deployment === undefined ? {} : { deployment }),
   };
 }

@@ -24,6 +24,25 @@ export function loadFleetConfig(file: string = DEFAULT_CONFIG_FILE): FleetConfig
   return parseFleetConfigText(text, file);
 }
 
+/**
+ * Alias resolutions a document may make (the YAML library's `maxAliasCount`, which weighs nested
+ * aliases by their own expansions): one per character of the document, at least the library's
+ * default of 100. A 1,000-fleet file sharing one schedule by alias needs 1,000; an alias bomb
+ * needs exponentially many resolutions for its size and still fails.
+ */
+export function aliasBudget(text: string): number {
+  return Math.max(100, text.length);
+}
+
+/**
+ * Values the document may expand to (aliases count their whole target each time): 20 per
+ * character of the document, at least 100,000. Aliased values are shared in memory, but every
+ * reader (validation, synth) walks each copy, so this bounds their work too.
+ */
+export function expandedValueBudget(text: string): number {
+  return Math.max(100_000, 20 * text.length);
+}
+
 /** Parses YAML or JSON text (JSON is YAML) and validates it. */
 export function parseFleetConfigText(text: string, source = 'config'): FleetConfig {
   const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
@@ -33,7 +52,34 @@ export function parseFleetConfigText(text: string, source = 'config'): FleetConf
       document.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })),
     );
   }
-  return parseFleetConfig(document.toJS(), source);
+  let raw: unknown;
+  try {
+    raw = document.toJS({ maxAliasCount: aliasBudget(text) });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw new ConfigError(source, [{ path: '', message: `YAML: ${aliasProblem(text)}` }]);
+  }
+  if (!withinExpandedBudget(raw, expandedValueBudget(text))) {
+    throw new ConfigError(source, [{ path: '', message: `YAML: ${aliasProblem(text)}` }]);
+  }
+  return parseFleetConfig(raw, source);
+}
+
+function aliasProblem(text: string): string {
+  return `aliases expand to more than this document's budget (${aliasBudget(text)} alias resolutions, ${expandedValueBudget(text)} values); nested aliases multiply, so reuse a value by one alias per use, not aliases of aliases`;
+}
+
+/** True when the value tree, with every aliased copy counted, holds at most `budget` values. */
+function withinExpandedBudget(root: unknown, budget: number): boolean {
+  let remaining = budget;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (--remaining < 0) return false;
+    if (Array.isArray(value)) stack.push(...value);
+    else if (value !== null && typeof value === 'object') stack.push(...Object.values(value));
+  }
+  return true;
 }
 
 /** Validates an already-parsed object. */

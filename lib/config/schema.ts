@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ARCHITECTURES, architectureOf } from './instance-types';
 import { formatPath, type ConfigProblem } from './errors';
+import { DEPLOYMENT_NAME_LENGTH, deploymentNameProblem, MAX_UNSCOPED_FLEETS } from '../identity/deployment';
 import { minuteOfDay, overlappingWindows, parseDays, WEEKDAYS, type UptimeWindow, type Weekday } from './schedule';
 
 /** GitLab Runner version installed when a fleet does not pin one; bump it in a reviewed change. */
@@ -107,7 +108,9 @@ const fleetSchema = z
       .string()
       .regex(SECRET_NAME)
       .optional()
-      .describe('Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<name>/runner-token.'),
+      .describe(
+        'Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<deployment>/<name>/runner-token, or gitlab-runner-fleet/<name>/runner-token without a deployment name.',
+      ),
     maxJobTimeoutMinutes: z
       .number()
       .int()
@@ -215,6 +218,17 @@ export const fleetConfigSchema = z
     }),
     awsTags: z.record(z.string(), z.string()).default({}).describe('Tags applied to every AWS resource.'),
     fleets: z.array(fleetSchema).min(1),
+    deployment: z
+      .string()
+      .min(DEPLOYMENT_NAME_LENGTH.min)
+      .max(DEPLOYMENT_NAME_LENGTH.max)
+      .refine((name) => deploymentNameProblem(name) === undefined, {
+        message: 'must be a-z and 0-9 in words joined by single hyphens, starting with a letter (e.g. ci, team-a)',
+      })
+      .optional()
+      .describe(
+        `Names this deployment of the fleets in its account and region. Prefixes the Auto Scaling group names (gitlab-runner-fleet.<deployment>.<fleet>), the default token secret names (gitlab-runner-fleet/<deployment>/<fleet>/runner-token) and the stack names, so the shared stack's Lambdas reach only this deployment's groups and secrets, by prefix, at any fleet count. Required above ${MAX_UNSCOPED_FLEETS} fleets. Default: none (unprefixed names, each fleet listed).`,
+      ),
     cost: costSchema.optional().describe('Settings of the `runner-fleet cost` estimate.'),
   })
   .strict();
@@ -228,6 +242,12 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (path: PropertyKey[], message: string) => problems.push({ path: formatPath(path), message });
   const fleets = isRecord(raw) && Array.isArray(raw.fleets) ? raw.fleets : [];
+  if (isRecord(raw) && raw.deployment === undefined && fleets.length > MAX_UNSCOPED_FLEETS) {
+    add(
+      ['deployment'],
+      `is required above ${MAX_UNSCOPED_FLEETS} fleets (this config has ${fleets.length}): it scopes the shared Lambdas' access to this deployment's groups and token secrets by name prefix (e.g. deployment: ci)`,
+    );
+  }
   const seen = new Map<string, number>();
   fleets.forEach((fleet: unknown, i) => {
     if (!isRecord(fleet)) return;

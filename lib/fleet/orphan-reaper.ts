@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import type { FleetSpec, GitLabSettings, OrphanReaperSettings } from '../config/fleet-config';
 import { jitterMinutes } from '../config/schedule';
 import { handlerConfig } from '../lambda/shared/handler-config';
-import { FleetLambdaFunction } from './fleet-lambda';
+import { deploymentOfFleets, FleetLambdaFunction } from './fleet-lambda';
 
 export interface OrphanReaperProps {
   /** The fleets whose runners are checked. */
@@ -111,6 +111,7 @@ export class OrphanReaper extends Construct {
       'ReadFleetTokens',
       [...props.fleets.map((f) => f.runnerTokenSecretName), settings.apiTokenSecretName],
       'Name-based secret ARN: Secrets Manager appends "-" and six random characters to the name; the wildcard matches only those six.',
+      deploymentOfFleets(props.fleets),
     );
     lambdaFunction.grantDescribe(
       'ListFleetInstances',

@@ -51,7 +51,7 @@ export interface RunnerFleetProps {
  */
 export class RunnerFleet extends Construct {
   public readonly fleet: FleetSpec;
-  /** The group's name, `gitlab-runner-fleet-<fleet name>`. */
+  /** The group's name: `gitlab-runner-fleet-<fleet name>`, or `gitlab-runner-fleet.<deployment>.<fleet name>` in a named deployment. */
   public readonly autoScalingGroupName: string;
   public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   public readonly launchTemplate: ec2.LaunchTemplate;
@@ -70,7 +70,7 @@ export class RunnerFleet extends Construct {
     validateProps(props);
     const { fleet, gitlab } = props;
     this.fleet = fleet;
-    this.autoScalingGroupName = autoScalingGroupName(fleet.name);
+    this.autoScalingGroupName = autoScalingGroupName(fleet.name, fleet.deployment);
     this.terminateHook = terminateHookTiming(fleet.maxJobTimeoutMinutes);
     this.heartbeatInterval = Duration.seconds(this.terminateHook.heartbeatIntervalSeconds);
     this.runnerTokenSecret =
@@ -187,6 +187,7 @@ export class RunnerFleet extends Construct {
       [FLEET_TAGS.fleet]: fleet.name,
       [FLEET_TAGS.gitlabUrl]: gitlab.url,
       [FLEET_TAGS.tokenSecret]: tokenSecretName,
+      ...(fleet.deployment === undefined ? {} : { [FLEET_TAGS.deployment]: fleet.deployment }),
     };
     for (const [key, value] of Object.entries(tags)) Tags.of(this).add(key, value);
     // Above the launch template's own Name tag (its construct path), so the console shows the group name.

@@ -20,7 +20,8 @@ import { Construct } from 'constructs';
 import type { FleetSpec, GitLabSettings } from '../config/fleet-config';
 import { DETAIL_TYPES, SPOT_MAX_CHECKS } from '../lambda/safety-net/core';
 import { handlerConfig } from '../lambda/shared/handler-config';
-import { FleetLambdaFunction } from './fleet-lambda';
+import { deploymentOfFleets, FleetLambdaFunction } from './fleet-lambda';
+import { autoScalingGroupNamePrefix } from '../identity/deployment';
 import { autoScalingGroupName } from '../identity/runner-identity';
 
 /** EventBridge rejects event patterns above 2048 characters (default quota); names are split across rules below that. */
@@ -76,6 +77,7 @@ export class RunnerFleetSafetyNet extends Construct {
     const deliveryDelay = props.deliveryDelay ?? Duration.minutes(2);
     const maxReceiveCount = props.maxReceiveCount ?? 5;
     validate(props, deliveryDelay, maxReceiveCount);
+    const deployment = deploymentOfFleets(props.fleets);
     if (!Token.isUnresolved(maxReceiveCount) && maxReceiveCount <= SPOT_MAX_CHECKS) {
       Annotations.of(this).addWarningV2(
         'gitlab-runner-fleet:safety-net-max-receive-count',
@@ -108,11 +110,12 @@ export class RunnerFleetSafetyNet extends Construct {
     });
     this.function = lambdaFunction.function;
     const fleetNames = props.fleets.map((f) => f.name);
-    lambdaFunction.grantOnFleetGroups('CompleteFleetLifecycleActions', ['autoscaling:CompleteLifecycleAction'], fleetNames);
+    lambdaFunction.grantOnFleetGroups('CompleteFleetLifecycleActions', ['autoscaling:CompleteLifecycleAction'], fleetNames, deployment);
     lambdaFunction.grantReadSecrets(
       'ReadFleetRunnerTokens',
       props.fleets.map((f) => f.runnerTokenSecretName),
       'Name-based secret ARN: Secrets Manager appends "-" and six random characters to the name; the wildcard matches only those six.',
+      deployment,
     );
     lambdaFunction.grantDescribe(
       'DescribeInstances',
@@ -127,7 +130,12 @@ export class RunnerFleetSafetyNet extends Construct {
       maxEventAge: Duration.hours(24),
     });
     const rules: events.Rule[] = [];
-    chunkGroupNames(props.fleets.map((f) => autoScalingGroupName(f.name))).forEach((groupNames, i) => {
+    // A named deployment's groups share a prefix: one rule of constant size at any fleet count.
+    const groupMatchers: Array<string[] | Array<{ prefix: string }>> =
+      deployment === undefined
+        ? chunkGroupNames(props.fleets.map((f) => autoScalingGroupName(f.name)))
+        : [[{ prefix: autoScalingGroupNamePrefix(deployment) }]];
+    groupMatchers.forEach((groupNames, i) => {
       rules.push(
         new events.Rule(this, i === 0 ? 'FleetTerminations' : `FleetTerminations${i + 1}`, {
           description: 'Terminations of GitLab runner fleet instances, for the safety net',

@@ -8,13 +8,12 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { FleetConfig } from '../config';
 import { FleetStack } from './fleet-stack';
 import { SharedStack } from './shared-stack';
+import { fleetStackName, sharedStackName } from '../identity/deployment';
 
-export const SHARED_STACK_NAME = 'gitlab-runner-fleet-shared';
+/** The shared stack of a config without a deployment name (see sharedStackName for named deployments). */
+export const SHARED_STACK_NAME = sharedStackName();
 
-/** The stack of one fleet. */
-export function fleetStackName(fleetName: string): string {
-  return `gitlab-runner-fleet-${fleetName}`;
-}
+export { fleetStackName, sharedStackName };
 
 export interface FleetStacksOptions {
   /**
@@ -46,9 +45,9 @@ export interface FleetStacks {
 
 /** Adds the shared stack and one stack per fleet to an existing app. */
 export function addFleetStacks(app: App, config: FleetConfig, options: FleetStacksOptions = {}): FleetStacks {
-  const shared = new SharedStack(app, SHARED_STACK_NAME, { config });
+  const shared = new SharedStack(app, sharedStackName(config.deployment), { config });
   const fleets = config.fleets.map((fleet) => {
-    const stack = new FleetStack(app, fleetStackName(fleet.name), {
+    const stack = new FleetStack(app, fleetStackName(fleet.name, fleet.deployment), {
       fleet,
       gitlab: config.gitlab,
       defaultVpc: fleet.network ? undefined : shared.vpc,

@@ -7,6 +7,7 @@
  * tags: whoever can tag an instance must not be able to send a runner token to another host.
  */
 import { autoScalingGroupName } from '../../identity/runner-identity';
+import { defaultRunnerTokenSecretName, fleetNameOfGroup } from '../../identity/deployment';
 import type { FleetSpec, GitLabSettings } from '../../config/fleet-config';
 
 /** File name of the handler configuration inside the Lambda asset. */
@@ -24,6 +25,11 @@ export interface FleetTarget {
 
 export interface HandlerConfig {
   readonly gitlabUrl: string;
+  /**
+   * The config's deployment name. With one, a group of this deployment that `fleets` does not list
+   * (a fleet launched later, e.g. from a catalog product) is still a fleet, with its default token secret.
+   */
+  readonly deployment?: string;
   readonly fleets: readonly FleetTarget[];
   /** Orphan reaper only: secret holding a token that can read the fleets' runners. */
   readonly apiTokenSecretName?: string;
@@ -35,7 +41,7 @@ export interface HandlerConfig {
 export function fleetTargets(fleets: readonly FleetSpec[]): FleetTarget[] {
   return fleets.map((fleet) => ({
     name: fleet.name,
-    autoScalingGroupName: autoScalingGroupName(fleet.name),
+    autoScalingGroupName: autoScalingGroupName(fleet.name, fleet.deployment),
     tokenSecretName: fleet.runnerTokenSecretName,
   }));
 }
@@ -46,7 +52,8 @@ export function handlerConfig(
   gitlab: GitLabSettings,
   extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes'> = {},
 ): HandlerConfig {
-  return { gitlabUrl: gitlab.url, fleets: fleetTargets(fleets), ...extra };
+  const deployment = fleets[0]?.deployment;
+  return { gitlabUrl: gitlab.url, ...(deployment === undefined ? {} : { deployment }), fleets: fleetTargets(fleets), ...extra };
 }
 
 /** Validates a configuration read from disk; throws naming the field at fault. */
@@ -54,6 +61,8 @@ export function parseHandlerConfig(text: string): HandlerConfig {
   const raw = JSON.parse(text) as Partial<HandlerConfig>;
   if (typeof raw.gitlabUrl !== 'string' || !URL.canParse(raw.gitlabUrl)) throw new Error(`${HANDLER_CONFIG_FILE}: gitlabUrl must be a URL`);
   if (!Array.isArray(raw.fleets)) throw new Error(`${HANDLER_CONFIG_FILE}: fleets must be a list`);
+  if (raw.deployment !== undefined && (typeof raw.deployment !== 'string' || raw.deployment === ''))
+    throw new Error(`${HANDLER_CONFIG_FILE}: deployment must be a non-empty string when present`);
   raw.fleets.forEach((fleet, i) => {
     for (const key of ['name', 'autoScalingGroupName', 'tokenSecretName'] as const) {
       if (typeof fleet?.[key] !== 'string' || fleet[key] === '')
@@ -63,7 +72,17 @@ export function parseHandlerConfig(text: string): HandlerConfig {
   return raw as HandlerConfig;
 }
 
-/** Looks a fleet up by its Auto Scaling group name. */
-export function fleetByGroup(config: Pick<HandlerConfig, 'fleets'>, groupName: string | undefined): FleetTarget | undefined {
-  return groupName === undefined ? undefined : config.fleets.find((f) => f.autoScalingGroupName === groupName);
+/**
+ * Looks a fleet up by its Auto Scaling group name: a listed fleet, or in a named deployment any
+ * group carrying its prefix, with the fleet's default token secret name (the same naming rule the
+ * deployment's IAM grants are written for).
+ */
+export function fleetByGroup(config: Pick<HandlerConfig, 'fleets' | 'deployment'>, groupName: string | undefined): FleetTarget | undefined {
+  if (groupName === undefined) return undefined;
+  const listed = config.fleets.find((f) => f.autoScalingGroupName === groupName);
+  if (listed || config.deployment === undefined) return listed;
+  const name = fleetNameOfGroup(groupName, config.deployment);
+  return name === undefined
+    ? undefined
+    : { name, autoScalingGroupName: groupName, tokenSecretName: defaultRunnerTokenSecretName(name, config.deployment) };
 }
