@@ -94,3 +94,30 @@ describe('big configurations', () => {
     expect(() => parseFleetConfig(raw, 'big.yaml')).toThrow(/deployment: must be a-z and 0-9 in words joined by single hyphens/);
   });
 });
+
+describe('JSON configs', () => {
+  const fleet = { name: 'alpha', computeType: 'spot', instanceTypes: ['m7g.large'], capacity: { max: 1 } };
+
+  it('reads JSON text to the same config the YAML parser gives', () => {
+    const raw = { gitlab: { url: 'https://gitlab.example.com' }, fleets: [fleet, { ...fleet, name: 'beta' }] };
+    const json = JSON.stringify(raw, null, 2);
+
+    expect(parseFleetConfigText(json)).toEqual(parseFleetConfigText(`# as YAML\n${json}`));
+  });
+
+  it('still reports a key named twice in one JSON object, as in YAML', () => {
+    const json = `{"gitlab": {"url": "https://gitlab.example.com"}, "fleets": [${JSON.stringify(fleet).replace('"name":"alpha"', '"name":"alpha","name":"beta"')}]}`;
+
+    expect(problems(json)).toEqual([expect.stringMatching(/^: YAML: Map keys must be unique/)]);
+  });
+
+  it('does not mistake equal keys of different objects, or escaped text, for a repeated key', () => {
+    const json = JSON.stringify({
+      gitlab: { url: 'https://gitlab.example.com' },
+      fleets: [fleet, { ...fleet, name: 'b\\"eta"'.replace(/[\\"]/g, '') }],
+      awsTags: { 'a"b': 'x', 'a\\b': 'y', name: 'z' },
+    });
+
+    expect(parseFleetConfigText(json).awsTags).toEqual({ 'a"b': 'x', 'a\\b': 'y', name: 'z' });
+  });
+});
