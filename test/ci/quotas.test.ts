@@ -117,5 +117,5 @@ describe('quota checker', () => {
     const one = sizes(1);
     // The fleet names in the deployment-scoped stack appear nowhere in its policies, patterns or queue policies.
     for (const id of ['iam-role-inline', 'sqs-statements', 'events-pattern']) expect(policyOf(thousand, id)).toEqual(policyOf(one, id));
-  });
+  }, 300_000);
 });

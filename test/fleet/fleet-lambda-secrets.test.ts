@@ -43,7 +43,8 @@ const fleet = (i: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-describe('FleetLambdaFunction secret grants', () => {
+// The first synth of a process stages both Lambda bundles; a loaded CI machine needs more than the default minute.
+describe('FleetLambdaFunction secret grants', { timeout: 300_000 }, () => {
   it('lists each token secret of a config without a deployment name', () => {
     const secrets = readableSecrets(Array.from({ length: MAX_LISTED_RESOURCES }, (_, i) => fleet(i)));
 
