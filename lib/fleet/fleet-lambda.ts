@@ -1,6 +1,6 @@
 /**
  * A fleet Lambda function as the safety net and the orphan reaper both need it: the esbuild
- * bundle (built once per process) plus its configuration file as the asset, arm64, a log group
+ * bundle (built once per source change) plus its configuration file as the asset, arm64, a log group
  * with retention, and a role of its own that starts with nothing but writing to that log group.
  */
 import { Duration, Stack, Token, Validations, ArnFormat } from 'aws-cdk-lib';

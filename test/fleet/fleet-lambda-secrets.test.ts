@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../lib/config';
-import { MAX_LISTED_RESOURCES, MAX_LISTED_SECRETS } from '../../lib/fleet/fleet-lambda';
+import { deploymentOfFleets, MAX_LISTED_RESOURCES, MAX_LISTED_SECRETS } from '../../lib/fleet/fleet-lambda';
 import { OrphanReaper } from '../../lib/fleet/orphan-reaper';
 import { RunnerFleetSafetyNet } from '../../lib/fleet/safety-net';
 
@@ -88,5 +88,23 @@ describe('FleetLambdaFunction secret grants', { timeout: 300_000 }, () => {
     const fleets = Array.from({ length: MAX_LISTED_SECRETS + 1 }, (_, i) => fleet(i, { runnerTokenSecretName: `team/runner-${i}` }));
 
     expect(() => readableSecrets(fleets, 'team-a')).toThrow(/41 secrets are listed by name, more than 40/);
+  });
+});
+
+describe('deploymentOfFleets', () => {
+  it('names the deployment the fleets share, or none', () => {
+    expect(
+      deploymentOfFleets([
+        { name: 'a', deployment: 'ci' },
+        { name: 'b', deployment: 'ci' },
+      ]),
+    ).toBe('ci');
+    expect(deploymentOfFleets([{ name: 'a' }])).toBeUndefined();
+  });
+
+  it('refuses fleets of different deployments in one shared stack', () => {
+    expect(() => deploymentOfFleets([{ name: 'a', deployment: 'ci' }, { name: 'b' }])).toThrow(
+      'fleets belong to different deployments (ci, (none)); one shared stack serves one deployment',
+    );
   });
 });
