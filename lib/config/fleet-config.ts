@@ -12,7 +12,13 @@ import {
   type UptimeWindow,
   type Weekday,
 } from './schedule';
-import { DEFAULT_BASELINE_INSTANCE_TYPE, DEFAULT_GRAVITON_PERFORMANCE_FACTOR, type ParsedFleet, type ParsedFleetConfig } from './schema';
+import {
+  DEFAULT_BASELINE_INSTANCE_TYPE,
+  DEFAULT_GRAVITON_PERFORMANCE_FACTOR,
+  pinnedRunnerSha256,
+  type ParsedFleet,
+  type ParsedFleetConfig,
+} from './schema';
 
 export type ComputeType = 'spot' | 'on-demand';
 export type Executor = 'docker' | 'shell';
@@ -69,6 +75,11 @@ export interface FleetSpec {
   readonly runnerTokenSecretName: string;
   readonly maxJobTimeoutMinutes: number;
   readonly runnerVersion: string;
+  /**
+   * SHA-256 the runner binary must have (the fleet's `runnerSha256`, else the repository's pin for
+   * the version and architecture). Undefined: checked against the release's own release.sha256.
+   */
+  readonly runnerSha256?: string;
   readonly minHealthyPercentage: number;
   readonly schedule?: FleetScheduleSpec;
 }
@@ -142,6 +153,7 @@ function normalizeFleet(fleet: ParsedFleet): FleetSpec {
     runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name),
     maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
     runnerVersion: fleet.runnerVersion,
+    runnerSha256: fleet.runnerSha256 ?? pinnedRunnerSha256(fleet.runnerVersion, fleet.architecture),
     minHealthyPercentage: fleet.minHealthyPercentage,
     schedule: fleet.schedule && {
       timeZone: fleet.schedule.timeZone,

@@ -5,12 +5,34 @@
  * from the parsed result, so they work from other CDK apps without any YAML.
  */
 import { z } from 'zod';
-import { ARCHITECTURES, architectureOf } from './instance-types';
+import { ARCHITECTURES, architectureOf, type Architecture } from './instance-types';
 import { formatPath, type ConfigProblem } from './errors';
 import { minuteOfDay, overlappingWindows, parseDays, WEEKDAYS, type UptimeWindow, type Weekday } from './schedule';
 
-/** GitLab Runner version installed when a fleet does not pin one; bump it in a reviewed change. */
+/**
+ * GitLab Runner version installed when a fleet does not pin one; bump it in a reviewed change,
+ * together with its entry in {@link RUNNER_BINARY_SHA256}.
+ */
 export const DEFAULT_RUNNER_VERSION = '18.5.0';
+
+/**
+ * SHA-256 of GitLab's runner binaries (`/v<version>/binaries/gitlab-runner-linux-<amd64|arm64>`)
+ * by version and architecture, lowercase hex, taken from the release's `release.sha256` after
+ * checking its GPG signature (`release.sha256.asc`) with GitLab's release key. Instances install
+ * only a binary that matches, whichever host (or `gitlab.runnerDownloadUrl` mirror) served it.
+ *
+ * A version without an entry (and without a fleet `runnerSha256`) is checked against the
+ * `release.sha256` next to the binary instead: still fail-closed, but the checksum then comes
+ * from the same host as the binary, and synth warns. No entry for 18.5.0 yet: its published
+ * values could not be obtained and checked when this table was added (no network), and a
+ * checksum is never written from memory.
+ */
+export const RUNNER_BINARY_SHA256: Readonly<Record<string, Readonly<Partial<Record<Architecture, string>>>>> = {};
+
+/** The SHA-256 pinned in {@link RUNNER_BINARY_SHA256} for a runner version and architecture, if any. */
+export function pinnedRunnerSha256(version: string, architecture: Architecture): string | undefined {
+  return RUNNER_BINARY_SHA256[version]?.[architecture];
+}
 export const DEFAULT_MAX_JOB_TIMEOUT_MINUTES = 60;
 export const DEFAULT_MAX_JITTER_MINUTES = 9;
 export const COMPUTE_TYPES = ['spot', 'on-demand'] as const;
@@ -116,6 +138,13 @@ const fleetSchema = z
       .default(DEFAULT_MAX_JOB_TIMEOUT_MINUTES)
       .describe('Longest job the runners accept; a draining instance waits this long for running jobs.'),
     runnerVersion: z.string().regex(RUNNER_VERSION, 'must be a GitLab Runner release such as 18.5.0').default(DEFAULT_RUNNER_VERSION),
+    runnerSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lowercase hex (64 characters)')
+      .optional()
+      .describe(
+        "SHA-256 of the runner binary for this fleet's runnerVersion and architecture (from GitLab's signed release.sha256). Instances refuse any other binary. Default: the checksum pinned in the repository for the version, else the release.sha256 published beside the binary.",
+      ),
     minHealthyPercentage: z
       .number()
       .int()
