@@ -44,8 +44,18 @@ export class RunnerInstanceRole extends Construct {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `GitLab runner instances of fleet ${props.fleetName}`,
     });
+    // These actions name no resource ("*" is the only choice); the condition keeps the role's
+    // credentials working for them only from an EC2 instance of this account and region, not
+    // from wherever a copy of the credentials ends up.
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'SessionManager', actions: [...SESSION_MANAGER_ACTIONS], resources: ['*'] }),
+      new iam.PolicyStatement({
+        sid: 'SessionManager',
+        actions: [...SESSION_MANAGER_ACTIONS],
+        resources: ['*'],
+        conditions: {
+          ArnLike: { 'ec2:SourceInstanceARN': stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }) },
+        },
+      }),
     );
 
     // A name-based ARN has no random suffix; Secrets Manager appends "-" and 6 characters.
@@ -76,8 +86,9 @@ export class RunnerInstanceRole extends Construct {
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'Only the Session Manager actions (ssm:UpdateInstanceInformation and the four ssmmessages channel actions), which AWS ' +
-        'documents on "*": they register the agent and open sessions, and read no parameter, secret or other data.',
+        'Only the Session Manager actions (ssm:UpdateInstanceInformation and the four ssmmessages channel actions), which name ' +
+        'no resource: they register the agent and open sessions, read no parameter, secret or other data, and are conditioned ' +
+        'on ec2:SourceInstanceARN being an instance of this account and region.',
     });
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, groupArn)}]`,

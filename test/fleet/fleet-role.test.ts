@@ -48,6 +48,12 @@ describe('RunnerFleet instance role', () => {
     expect(statement.Resource).toBe('*');
   });
 
+  it('allows the Session Manager actions only from an EC2 instance of its own account and region (ec2:SourceInstanceARN)', () => {
+    const statement = bySid(statements(), 'SessionManager');
+    const condition = (statement.Condition as { ArnLike: Record<string, unknown> }).ArnLike['ec2:SourceInstanceARN'];
+    expect(arnText(condition)).toBe('arn:<AWS::Partition>:ec2:eu-central-1:123456789012:instance/*');
+  });
+
   it('cannot read SSM parameters, run commands (ec2messages) or tag instances', () => {
     const actions = statements().flatMap((s) => ([] as string[]).concat(s.Action));
     expect(actions.filter((a) => /^ssm:Get|^ssm:SendCommand|^ec2messages:|^ec2:CreateTags$/.test(a))).toEqual([]);
