@@ -87,6 +87,17 @@ describe('deploy-roles snippets', () => {
     expect(job(deployRoleSnippet(role({ fleets: ['spot-a', 'spot-b'] }), config)).tags).toEqual(['computetype-spot', 'arm64', 'deploy']);
     expect(deployRoleSnippet(role(), config)).toContain('may run on any runner');
   });
+
+  it('leaves tags out and says so when the fleets share no runner tag', () => {
+    const config = testConfig([
+      rawFleet({ name: 'arm-spot' }),
+      rawFleet({ name: 'x86-ondemand', computeType: 'on-demand', architecture: 'x86_64', instanceTypes: ['m7i.large'] }),
+    ]);
+    const snippet = deployRoleSnippet(role({ fleets: ['arm-spot', 'x86-ondemand'] }), config);
+
+    expect(job(snippet)).not.toHaveProperty('tags');
+    expect(snippet).toContain('# The fleets arm-spot, x86-ondemand share no runner tag');
+  });
 });
 
 describe('runner-fleet deploy-roles', () => {
