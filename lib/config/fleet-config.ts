@@ -51,6 +51,32 @@ export interface FleetNetwork {
   readonly availabilityZones?: readonly string[];
 }
 
+/** Demand scaling of one fleet, defaults resolved. */
+export interface DemandScalingSpec {
+  /** Share of slots kept busy in working hours, 10-100. */
+  readonly targetBusyPercent: number;
+  readonly scaleFromZero: boolean;
+  readonly warmInstances: number;
+  readonly scaleInIdleMinutes: number;
+}
+
+/** The webhook and scaler shared by demand-scaled fleets. */
+export interface DemandSettings {
+  readonly webhookSecretName: string;
+  readonly scalerIntervalMinutes: number;
+}
+
+/** Dashboard and alarms of a deployment. */
+export interface MonitoringSettings {
+  readonly dashboard: boolean;
+  readonly alarms: boolean;
+  readonly alarmEmail?: string;
+  readonly alarmTopicArn?: string;
+}
+
+export const DEFAULT_DEMAND_SETTINGS: DemandSettings = { webhookSecretName: 'gitlab-runner-fleet/webhook-token', scalerIntervalMinutes: 1 };
+export const DEFAULT_MONITORING_SETTINGS: MonitoringSettings = { dashboard: true, alarms: true };
+
 /** One fleet, every default resolved. */
 export interface FleetSpec {
   readonly name: string;
@@ -71,6 +97,8 @@ export interface FleetSpec {
   readonly runnerVersion: string;
   readonly minHealthyPercentage: number;
   readonly schedule?: FleetScheduleSpec;
+  /** Present when demand scaling is on. */
+  readonly demandScaling?: DemandScalingSpec;
 }
 
 /** Settings of the cost estimate (`runner-fleet cost`), defaults resolved. */
@@ -90,6 +118,10 @@ export interface FleetConfig {
   readonly fleets: readonly FleetSpec[];
   /** Always set by {@link normalizeFleetConfig}; optional so hand-built configs need not carry it. */
   readonly cost?: CostSettings;
+  /** Always set by {@link normalizeFleetConfig}. @default DEFAULT_DEMAND_SETTINGS */
+  readonly demand?: DemandSettings;
+  /** Always set by {@link normalizeFleetConfig}. @default DEFAULT_MONITORING_SETTINGS */
+  readonly monitoring?: MonitoringSettings;
 }
 
 /** The GitLab runner tag that routes jobs by compute type, as the seed names them. */
@@ -115,6 +147,8 @@ export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
     orphanReaper: parsed.orphanReaper,
     awsTags: parsed.awsTags,
     fleets: parsed.fleets.map(normalizeFleet),
+    demand: parsed.demand ?? DEFAULT_DEMAND_SETTINGS,
+    monitoring: parsed.monitoring ?? DEFAULT_MONITORING_SETTINGS,
     cost: {
       region: parsed.cost?.region,
       baselineInstanceType: parsed.cost?.baselineInstanceType ?? DEFAULT_BASELINE_INSTANCE_TYPE,
@@ -154,5 +188,14 @@ function normalizeFleet(fleet: ParsedFleet): FleetSpec {
         desired: w.desired ?? fleet.capacity.desired,
       })),
     },
+    demandScaling:
+      fleet.demandScaling?.enabled === true
+        ? {
+            targetBusyPercent: fleet.demandScaling.targetBusyPercent,
+            scaleFromZero: fleet.demandScaling.scaleFromZero ?? fleet.computeType === 'spot',
+            warmInstances: fleet.demandScaling.warmInstances,
+            scaleInIdleMinutes: fleet.demandScaling.scaleInIdleMinutes,
+          }
+        : undefined,
   };
 }

@@ -77,6 +77,42 @@ const networkSchema = z
   })
   .strict();
 
+export const DEFAULT_TARGET_BUSY_PERCENT = 70;
+export const DEFAULT_WARM_INSTANCES = 1;
+export const DEFAULT_SCALE_IN_IDLE_MINUTES = 10;
+
+const demandScalingSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Scale on queued jobs and busy slots inside the schedule. false: follow the schedule only.'),
+    targetBusyPercent: z
+      .number()
+      .int()
+      .min(10)
+      .max(100)
+      .default(DEFAULT_TARGET_BUSY_PERCENT)
+      .describe('Share of job slots kept busy in working hours; the rest is headroom so the next job starts at once.'),
+    scaleFromZero: z
+      .boolean()
+      .optional()
+      .describe(
+        'Outside the schedule windows, a pending job may still start instances (up to capacity.max). Default: true for spot fleets, false for on-demand.',
+      ),
+    warmInstances: nonNegativeInt
+      .default(DEFAULT_WARM_INSTANCES)
+      .describe('Idle instances kept in working hours (at most the window capacity), so the first job of a quiet hour starts at once.'),
+    scaleInIdleMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(240)
+      .default(DEFAULT_SCALE_IN_IDLE_MINUTES)
+      .describe('An idle instance leaves only after this long without a job (the end of a window removes idle instances at once).'),
+  })
+  .strict();
+
 const fleetSchema = z
   .object({
     name: z.string().regex(FLEET_NAME, 'must be 2-32 characters of a-z, 0-9 and -, starting with a letter and not ending with -'),
@@ -124,6 +160,42 @@ const fleetSchema = z
       .default(50)
       .describe('Share of capacity kept in service while an update replaces instances.'),
     schedule: scheduleSchema.optional().describe('Weekly uptime. Default: always on at capacity.desired.'),
+    demandScaling: demandScalingSchema
+      .optional()
+      .describe('Scaling on demand inside the schedule (see docs/scaling.md). Default: off, the fleet follows the schedule only.'),
+  })
+  .strict();
+
+const demandSchema = z
+  .object({
+    webhookSecretName: z
+      .string()
+      .regex(SECRET_NAME)
+      .default('gitlab-runner-fleet/webhook-token')
+      .describe('Secret holding the X-Gitlab-Token value the GitLab job-events webhook sends (a random string you choose).'),
+    scalerIntervalMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(15)
+      .default(1)
+      .describe('How often the scaler re-evaluates every demand-scaled fleet (idle scale-in, missed events), besides each webhook burst.'),
+  })
+  .strict();
+
+const monitoringSchema = z
+  .object({
+    dashboard: z.boolean().default(true).describe('One CloudWatch dashboard for the deployment, one row per fleet.'),
+    alarms: z
+      .boolean()
+      .default(true)
+      .describe('Anomaly-band alarms on queued jobs and time to start, plain alarms on failures and stuck instances.'),
+    alarmEmail: z.string().email().optional().describe('Subscribe this address to the alarm topic (it must confirm the subscription).'),
+    alarmTopicArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN')
+      .optional()
+      .describe('Existing SNS topic the alarms notify. Default: a new topic when alarmEmail is set, otherwise no notification.'),
   })
   .strict();
 
@@ -215,6 +287,8 @@ export const fleetConfigSchema = z
     }),
     awsTags: z.record(z.string(), z.string()).default({}).describe('Tags applied to every AWS resource.'),
     fleets: z.array(fleetSchema).min(1),
+    demand: demandSchema.optional().describe('The job-events webhook and scaler shared by the demand-scaled fleets.'),
+    monitoring: monitoringSchema.optional().describe('Dashboard and alarms. Default: both on, no notification target.'),
     cost: costSchema.optional().describe('Settings of the `runner-fleet cost` estimate.'),
   })
   .strict();
@@ -268,6 +342,10 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
       network.availabilityZones.length !== network.subnetIds.length
     ) {
       add([...path, 'network', 'availabilityZones'], 'must list one AZ per subnetIds entry, in the same order');
+    }
+    const demand = isRecord(fleet.demandScaling) ? fleet.demandScaling : undefined;
+    if (demand && typeof demand.warmInstances === 'number' && demand.warmInstances > max) {
+      add([...path, 'demandScaling', 'warmInstances'], `warmInstances (${demand.warmInstances}) must be <= capacity.max (${max})`);
     }
     if (isRecord(fleet.schedule)) scheduleProblems(fleet.schedule, { min, max, desired }, [...path, 'schedule'], add);
   });

@@ -2,3 +2,4 @@
 export * from './decide';
 export * from './envelope';
 export * from './simulate';
+export * from './fleet';

@@ -8,6 +8,7 @@
  */
 import { autoScalingGroupName } from '../../identity/runner-identity';
 import type { FleetSpec, GitLabSettings } from '../../config/fleet-config';
+import type { DemandHandlerConfig } from './demand-config';
 
 /** File name of the handler configuration inside the Lambda asset. */
 export const HANDLER_CONFIG_FILE = 'handler-config.json';
@@ -29,6 +30,8 @@ export interface HandlerConfig {
   readonly apiTokenSecretName?: string;
   /** Orphan reaper only: managers younger than this are never removed. */
   readonly graceMinutes?: number;
+  /** Demand webhook and scaler only: the demand-scaled fleets. */
+  readonly demand?: DemandHandlerConfig;
 }
 
 /** The fleets as the Lambdas see them. */
@@ -44,7 +47,7 @@ export function fleetTargets(fleets: readonly FleetSpec[]): FleetTarget[] {
 export function handlerConfig(
   fleets: readonly FleetSpec[],
   gitlab: GitLabSettings,
-  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes'> = {},
+  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes' | 'demand'> = {},
 ): HandlerConfig {
   return { gitlabUrl: gitlab.url, fleets: fleetTargets(fleets), ...extra };
 }
