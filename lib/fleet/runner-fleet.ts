@@ -18,6 +18,9 @@ import { renderUserData } from './instance/user-data';
 import { LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS, terminateHookTiming, type TerminateHookTiming } from './lifecycle-timing';
 import { autoScalingGroupName, FLEET_TAGS, LIFECYCLE_HOOKS } from '../identity/runner-identity';
 import { FleetScheduledScaling } from './scheduled-scaling';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { DEMAND_METRICS } from '../identity/demand-metrics';
+import { fleetDemandMetric, fleetGroupMetric } from './fleet-metrics';
 
 export interface RunnerFleetProps {
   /** The fleet: instance types, capacity, schedule, runner settings (see FleetSpec in lib/config). */
@@ -211,6 +214,36 @@ export class RunnerFleet extends Construct {
         'The rule only reads a LaunchTemplate set directly on the group and errors on one inside MixedInstancesPolicy. The root ' +
         'volume is encrypted in the launch template (asserted by test/fleet/runner-fleet-launch-template.test.ts).',
     });
+  }
+
+  /** Jobs running on the fleet (sum of the runners' `gitlab_runner_jobs`), published by the demand scaler. */
+  public metricBusySlots(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.busySlots, props);
+  }
+
+  /** Job slots of the instances in service (instances x concurrency), published by the demand scaler. */
+  public metricTotalSlots(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.totalSlots, props);
+  }
+
+  /** Jobs pending in GitLab that this fleet can take, as the demand scaler last saw them. */
+  public metricQueuedJobs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.queuedJobs, props);
+  }
+
+  /** Seconds from pending to running per job, from job events (default statistic p95). */
+  public metricTimeToStart(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.timeToStart, props);
+  }
+
+  /** Instances in service (AWS/AutoScaling GroupInServiceInstances). */
+  public metricInServiceInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetGroupMetric(this.fleet.name, 'GroupInServiceInstances', props);
+  }
+
+  /** Instances leaving, draining their jobs through the terminate hook (GroupTerminatingInstances). */
+  public metricDrainingInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetGroupMetric(this.fleet.name, 'GroupTerminatingInstances', props);
   }
 }
 
