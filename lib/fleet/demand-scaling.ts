@@ -83,6 +83,14 @@ export class FleetDemandScaling extends Construct {
     });
     this.webhookFunction = webhook.function;
     this.webhookFunction.addEnvironment('DEMAND_QUEUE_URL', this.queue.queueUrl);
+    (this.webhookFunction.node.defaultChild as lambda.CfnFunction).addMetadata('checkov', {
+      skip: [
+        {
+          id: 'CKV_AWS_173',
+          comment: 'The only variable is the queue URL, which is not a secret; Lambda encrypts variables at rest anyway.',
+        },
+      ],
+    });
     this.queue.grantSendMessages(webhook.role);
     webhook.grantReadSecrets(
       'ReadWebhookToken',
