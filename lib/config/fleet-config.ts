@@ -64,6 +64,8 @@ export interface DemandScalingSpec {
 export interface DemandSettings {
   readonly webhookSecretName: string;
   readonly scalerIntervalMinutes: number;
+  /** The poll fallback, when configured. */
+  readonly poll?: { readonly apiTokenSecretName: string; readonly projectIds: readonly number[] };
 }
 
 /** Dashboard and alarms of a deployment. */

@@ -180,6 +180,25 @@ const demandSchema = z
       .max(15)
       .default(1)
       .describe('How often the scaler re-evaluates every demand-scaled fleet (idle scale-in, missed events), besides each webhook burst.'),
+    poll: z
+      .object({
+        apiTokenSecretName: z
+          .string()
+          .regex(SECRET_NAME)
+          .describe(
+            'Secret holding a GitLab token with read_api on the projects (or an administrator token for the instance-wide jobs API).',
+          ),
+        projectIds: z
+          .array(z.number().int().positive())
+          .max(50)
+          .default([])
+          .describe(
+            'Projects whose pending jobs are polled. Empty: the instance-wide jobs API (administrator token, self-managed GitLab).',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe('Fallback for setups without a job-events webhook: the scaler polls pending jobs on every tick.'),
   })
   .strict();
 

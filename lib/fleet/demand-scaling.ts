@@ -111,6 +111,7 @@ export class FleetDemandScaling extends Construct {
       handler: 'demand-scaler',
       description: 'GitLab runner fleets: scales demand-scaled fleets within their schedule, idle instances first',
       config,
+      caCertificate: props.gitlab.caCertificate,
       timeout: SCALER_TIMEOUT,
       logRetention,
     });
@@ -125,6 +126,13 @@ export class FleetDemandScaling extends Construct {
       ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'],
       'DescribeAutoScalingGroups and DescribeInstances support no resource-level permissions; AWS requires "*". Both are read-only.',
     );
+    if (props.settings.poll) {
+      scaler.grantReadSecrets(
+        'ReadPollToken',
+        [props.settings.poll.apiTokenSecretName],
+        'Name-based secret ARN: Secrets Manager appends "-" and six random characters to the name; the wildcard matches only those six.',
+      );
+    }
     // Batches: a burst of events becomes one invocation per batch, one scaling call per fleet.
     this.scalerFunction.addEventSource(
       new SqsEventSource(this.queue, {

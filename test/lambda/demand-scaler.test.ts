@@ -12,6 +12,8 @@ import { createScalerHandler } from '../../lib/lambda/demand-scaler/handler';
 import { queuedJobsByFleet } from '../../lib/lambda/demand-scaler/core';
 import { mockedAwsClients } from '../support/aws-mocks';
 import { DEMAND_CONFIG } from './demand-fixtures';
+import { PendingJobsClient } from '../../lib/gitlab/pending-jobs';
+import { FakeGitLab } from '../support/fake-gitlab';
 import { sqsRecord } from './events';
 
 const SPOT_GROUP = autoScalingGroupName('graviton-spot');
@@ -187,6 +189,79 @@ describe('demand scaler', () => {
 
     expect(result.batchItemFailures).toEqual([]);
     expect(asgMock.commandCalls(DescribeAutoScalingGroupsCommand)).toHaveLength(0);
+  });
+});
+
+describe('demand scaler with the poll fallback', () => {
+  const { autoScaling, ec2, asgMock, ec2Mock, resetAwsMocks } = mockedAwsClients();
+
+  beforeEach(() => {
+    resetAwsMocks();
+    asgMock.on(SetDesiredCapacityCommand).resolves({});
+    asgMock.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        {
+          AutoScalingGroupName: SPOT_GROUP,
+          DesiredCapacity: 0,
+          MinSize: 0,
+          MaxSize: 10,
+          DefaultCooldown: 300,
+          AvailabilityZones: ['eu-central-1a'],
+          HealthCheckType: 'EC2',
+          CreatedTime: new Date(0),
+          Instances: [],
+        },
+      ],
+    });
+    ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+  });
+
+  it('on a tick, counts GitLab pending jobs polled from the fake GitLab for the fleet their tags match', async () => {
+    const gitlab = new FakeGitLab();
+    await gitlab.start();
+    try {
+      const token = ['glpat', 'poller'.padEnd(20, 'x')].join('-');
+      gitlab.allowApiToken(token);
+      for (let i = 0; i < 150; i++) gitlab.addJob(7, i + 1, i < 25 ? ['computetype-spot', 'arm64'] : ['gpu']);
+      const client = new PendingJobsClient({ baseUrl: gitlab.url, sleep: async () => {} });
+      const handler = createScalerHandler(() => ({
+        config: DEMAND_CONFIG,
+        autoScaling,
+        ec2,
+        now: () => MONDAY_EVENING,
+        logger: () => {},
+        metrics: () => {},
+        poll: () => client.pendingJobs(token, [7]),
+      }));
+
+      await handler({ 'detail-type': 'Scheduled Event' });
+
+      expect(asgMock.commandCalls(SetDesiredCapacityCommand).map((c) => c.args[0].input)).toEqual([
+        { AutoScalingGroupName: SPOT_GROUP, DesiredCapacity: 3, HonorCooldown: false },
+      ]);
+    } finally {
+      await gitlab.stop();
+    }
+  });
+
+  it('still scales on the schedule when the poll fails', async () => {
+    const logs: string[] = [];
+    const handler = createScalerHandler(() => ({
+      config: DEMAND_CONFIG,
+      autoScaling,
+      ec2,
+      now: () => TUESDAY_MORNING,
+      logger: (_level, message) => logs.push(message),
+      metrics: () => {},
+      poll: async () => {
+        throw new Error('HTTP 503');
+      },
+    }));
+
+    await handler({ 'detail-type': 'Scheduled Event' });
+
+    expect(logs).toContain('could not poll pending jobs');
+    expect(asgMock.commandCalls(DescribeAutoScalingGroupsCommand)).toHaveLength(1);
   });
 });
 

@@ -26,6 +26,10 @@ import { HANDLER_CONFIG_FILE, parseHandlerConfig } from '../shared/handler-confi
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
 import { decideForFleet, fleetInstance, parseSignal, queuedJobsByFleet } from './core';
 import type { JobSignal } from '../demand-webhook/core';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PendingJobsClient, type PendingJob } from '../../gitlab/pending-jobs';
+import { fleetForJobTags } from '../shared/demand-config';
+import { tokenFromSecretString } from '../shared/secrets';
 
 export interface ScalerDeps {
   readonly config: DemandHandlerConfig;
@@ -37,6 +41,8 @@ export interface ScalerDeps {
   readonly logger?: Logger;
   /** Where EMF metric records go. @default console.log */
   readonly metrics?: (record: Record<string, unknown>) => void;
+  /** The poll fallback: GitLab's pending jobs, read on scheduled ticks. @default - none (webhook only) */
+  readonly poll?: () => Promise<readonly PendingJob[]>;
 }
 
 /** A scheduled EventBridge invocation: every fleet is looked at. */
@@ -62,6 +68,17 @@ export function createScalerHandler(deps: () => ScalerDeps): (event: SQSEvent | 
       else log('warn', 'not a job signal; dropped', { messageId: record.messageId, outcome: 'ignored' });
     }
     const queued = queuedJobsByFleet(signals.map((s) => s.signal));
+    if (!('Records' in event) && d.poll) {
+      try {
+        for (const job of await d.poll()) {
+          const fleet = fleetForJobTags(d.config, job.tagList);
+          if (fleet) queued.set(fleet.name, (queued.get(fleet.name) ?? 0) + 1);
+        }
+      } catch (error) {
+        // Scaling goes on without the poll: busy slots and the schedule still decide.
+        log('error', 'could not poll pending jobs', { error: errorMessage(error), outcome: 'failed' });
+      }
+    }
     const fleets = 'Records' in event ? d.config.fleets.filter((f) => queued.has(f.name)) : d.config.fleets;
     const failedFleets = new Set<string>();
     for (let i = 0; i < fleets.length; i += CHUNK) {
@@ -199,7 +216,21 @@ function runtimeDeps(): ScalerDeps {
   if (!defaults) {
     const config = parseHandlerConfig(readFileSync(join(__dirname, HANDLER_CONFIG_FILE), 'utf8'));
     if (!config.demand) throw new Error(`${HANDLER_CONFIG_FILE}: demand is missing`);
-    defaults = { config: config.demand, autoScaling: new AutoScalingClient({}), ec2: new EC2Client({}) };
+    const poll = config.demand.poll;
+    const jobs = new PendingJobsClient({ baseUrl: config.gitlabUrl, timeoutMs: 5000 });
+    const secrets = new SecretsManagerClient({});
+    defaults = {
+      config: config.demand,
+      autoScaling: new AutoScalingClient({}),
+      ec2: new EC2Client({}),
+      poll: poll
+        ? async () => {
+            // Read per tick, so a rotated token is picked up.
+            const out = await secrets.send(new GetSecretValueCommand({ SecretId: poll.apiTokenSecretName }));
+            return jobs.pendingJobs(tokenFromSecretString(poll.apiTokenSecretName, out.SecretString), poll.projectIds);
+          }
+        : undefined,
+    };
   }
   return defaults;
 }

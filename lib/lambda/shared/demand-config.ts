@@ -24,12 +24,19 @@ export interface DemandHandlerConfig {
   readonly fleets: readonly DemandFleetTarget[];
   /** Secret holding the X-Gitlab-Token the webhook expects. */
   readonly webhookSecretName: string;
+  /** The poll fallback, when configured. */
+  readonly poll?: { readonly apiTokenSecretName: string; readonly projectIds: readonly number[] };
 }
 
 /** The demand-scaled fleets of a config as the Lambdas see them. */
-export function demandHandlerConfig(fleets: readonly FleetSpec[], webhookSecretName: string): DemandHandlerConfig {
+export function demandHandlerConfig(
+  fleets: readonly FleetSpec[],
+  webhookSecretName: string,
+  poll?: DemandHandlerConfig['poll'],
+): DemandHandlerConfig {
   return {
     webhookSecretName,
+    ...(poll ? { poll } : {}),
     fleets: fleets
       .filter((fleet) => fleet.demandScaling !== undefined)
       .map((fleet) => ({
