@@ -10,6 +10,7 @@
  * Prints a table and writes bench/results.json (gitignored). Parts whose code is not there
  * report `n/a: <reason>` instead of failing. Runs per size: BENCH_RUNS (default 5/3/3).
  */
+import { runDemandBench } from './demand-bench';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -426,4 +427,7 @@ function main(): void {
   );
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+  main();
+  void runDemandBench();
+}
