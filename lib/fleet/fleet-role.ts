@@ -1,6 +1,7 @@
 /**
  * The IAM role of a fleet's instances: only what the runner and its drain agent need.
  */
+import { BUSY_TAGS } from '../identity/demand-metrics';
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -63,7 +64,9 @@ export class RunnerInstanceRole extends Construct {
         resources: [instances],
         conditions: {
           StringEquals: { [`aws:ResourceTag/${FLEET_TAGS.fleet}`]: props.fleetName },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [FLEET_TAGS.runnerName, FLEET_TAGS.systemId] },
+          'ForAllValues:StringEquals': {
+            'aws:TagKeys': [FLEET_TAGS.runnerName, FLEET_TAGS.systemId, BUSY_TAGS.busySlots, BUSY_TAGS.idleSince],
+          },
         },
       }),
     );
@@ -82,7 +85,7 @@ export class RunnerInstanceRole extends Construct {
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, instances)}]`,
       reason:
-        'Instance ids are not known before launch; conditions limit CreateTags to instances tagged with this fleet and to the runner-name and system-id keys.',
+        'Instance ids are not known before launch; conditions limit CreateTags to instances tagged with this fleet and to the runner-name, system-id and busy-reporter keys.',
     });
   }
 }

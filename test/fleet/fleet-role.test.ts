@@ -67,13 +67,20 @@ describe('RunnerFleet instance role', () => {
     );
   });
 
-  it('tags only instances of its own fleet, and only with the runner-name and system-id keys', () => {
+  it('tags only instances of its own fleet, and only with the runner-name, system-id and busy-reporter keys', () => {
     const statement = bySid(statements({ name: 'own-tags' }), 'TagSelfWithRunnerIdentity');
     expect(statement.Action).toBe('ec2:CreateTags');
     expect(arnText(statement.Resource)).toBe('arn:<AWS::Partition>:ec2:eu-central-1:123456789012:instance/*');
     expect(statement.Condition).toEqual({
       StringEquals: { 'aws:ResourceTag/gitlab-runner-fleet:fleet': 'own-tags' },
-      'ForAllValues:StringEquals': { 'aws:TagKeys': ['gitlab-runner-fleet:runner-name', 'gitlab-runner-fleet:system-id'] },
+      'ForAllValues:StringEquals': {
+        'aws:TagKeys': [
+          'gitlab-runner-fleet:runner-name',
+          'gitlab-runner-fleet:system-id',
+          'gitlab-runner-fleet:busy-slots',
+          'gitlab-runner-fleet:idle-since',
+        ],
+      },
     });
   });
 

@@ -29,6 +29,8 @@ interface ScriptFiles {
   readonly bootstrap: string;
   readonly drainAgent: string;
   readonly drainAgentUnit: string;
+  readonly busyReporter: string;
+  readonly busyReporterUnit: string;
 }
 
 // Read once per process: a synth of 100 fleets renders 100 user data scripts.
@@ -42,6 +44,8 @@ function scriptFiles(): ScriptFiles {
       bootstrap: compact(read('bootstrap.sh')),
       drainAgent: compact(read('drain-agent.sh')),
       drainAgentUnit: read('drain-agent.service'),
+      busyReporter: compact(read('busy-reporter.sh')),
+      busyReporterUnit: read('busy-reporter.service'),
     };
   }
   return filesCache;
@@ -150,6 +154,12 @@ export function renderInstaller(): string {
     installFile(`${INSTANCE_LIB_DIR}/bootstrap.sh`, '0755', 'GRF_EOF_BOOTSTRAP', files.bootstrap),
     installFile(`${INSTANCE_LIB_DIR}/drain-agent.sh`, '0755', 'GRF_EOF_DRAIN_AGENT', files.drainAgent),
     installFile('/etc/systemd/system/gitlab-runner-fleet-drain.service', '0644', 'GRF_EOF_UNIT', files.drainAgentUnit),
+    // The busy reporter (demand scaling) lives in its own file and unit; it waits for the bootstrap's instance.env.
+    installFile(`${INSTANCE_LIB_DIR}/busy-reporter.sh`, '0755', 'GRF_EOF_BUSY_REPORTER', files.busyReporter),
+    installFile('/etc/systemd/system/gitlab-runner-fleet-busy.service', '0644', 'GRF_EOF_BUSY_UNIT', files.busyReporterUnit),
+    'install -d "$GRF_ROOT/etc/systemd/system/multi-user.target.wants"',
+    'ln -sf /etc/systemd/system/gitlab-runner-fleet-busy.service "$GRF_ROOT/etc/systemd/system/multi-user.target.wants/gitlab-runner-fleet-busy.service"',
+    'systemctl start --no-block gitlab-runner-fleet-busy.service || true',
     `ln -sf ${INSTANCE_LIB_DIR}/bootstrap.sh "$GRF_ROOT/var/lib/cloud/scripts/per-boot/gitlab-runner-fleet-bootstrap.sh"`,
     '',
   ].join('\n');
