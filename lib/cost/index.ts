@@ -11,3 +11,4 @@ export * from './report-json';
 export * from './report-text';
 export * from './week-hours';
 export * from './hourly';
+export * from './demand';

@@ -40,6 +40,8 @@ export interface SimulationSample {
   readonly second: number;
   /** Instances launched and not leaving (booting or in service). */
   readonly capacity: number;
+  /** Instances paid for: booting, in service and draining. */
+  readonly billedInstances: number;
   readonly busySlots: number;
   readonly queuedJobs: number;
   readonly envelopeMin: number;
@@ -146,6 +148,7 @@ export function simulateFleet(options: SimulationOptions): SimulationResult {
       samples.push({
         second: t,
         capacity: instances.filter((i) => !i.draining).length,
+        billedInstances: instances.length,
         busySlots: instances.reduce((sum, i) => sum + i.running.length, 0),
         queuedJobs: queue.length,
         envelopeMin: envelope.min,
