@@ -1,3 +1,4 @@
+export * from './catalog-products';
 export * from './errors';
 export * from './fleet-config';
 export * from './instance-types';
