@@ -1,3 +1,4 @@
+export * from './catalog-fleet';
 export * from './catalog-products';
 export * from './errors';
 export * from './fleet-config';

@@ -10,3 +10,4 @@ export * from './price-snapshot';
 export * from './report-json';
 export * from './report-text';
 export * from './week-hours';
+export * from './product-cost';

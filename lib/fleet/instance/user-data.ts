@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, gzipSync } from 'node:zlib';
+import { Token } from 'aws-cdk-lib';
 import type { InstanceScriptParams } from './params';
 
 /** EC2 rejects user data over 16 KB (before base64 encoding). */
@@ -100,6 +101,8 @@ export function userDataParameters(params: InstanceScriptParams): ReadonlyArray<
 function validate(params: InstanceScriptParams): void {
   const problems: string[] = [];
   const positiveInteger = (name: keyof InstanceScriptParams, value: number) => {
+    // A deploy-time value (a CloudFormation parameter or mapping) is checked by the template that supplies it.
+    if (Token.isUnresolved(value)) return;
     if (!Number.isInteger(value) || value < 1) problems.push(`${name} (${value}) must be a whole number >= 1`);
   };
   positiveInteger('concurrency', params.concurrency);
