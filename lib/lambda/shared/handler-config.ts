@@ -29,6 +29,11 @@ export interface HandlerConfig {
   readonly apiTokenSecretName?: string;
   /** Orphan reaper only: managers younger than this are never removed. */
   readonly graceMinutes?: number;
+  /**
+   * SSM path of the fleet registry (lib/identity/fleet-registry.ts); when set, the fleets
+   * registered there for `gitlabUrl` are served too, read at every invocation.
+   */
+  readonly registryPath?: string;
 }
 
 /** The fleets as the Lambdas see them. */
@@ -44,7 +49,7 @@ export function fleetTargets(fleets: readonly FleetSpec[]): FleetTarget[] {
 export function handlerConfig(
   fleets: readonly FleetSpec[],
   gitlab: GitLabSettings,
-  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes'> = {},
+  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes' | 'registryPath'> = {},
 ): HandlerConfig {
   return { gitlabUrl: gitlab.url, fleets: fleetTargets(fleets), ...extra };
 }
@@ -54,6 +59,8 @@ export function parseHandlerConfig(text: string): HandlerConfig {
   const raw = JSON.parse(text) as Partial<HandlerConfig>;
   if (typeof raw.gitlabUrl !== 'string' || !URL.canParse(raw.gitlabUrl)) throw new Error(`${HANDLER_CONFIG_FILE}: gitlabUrl must be a URL`);
   if (!Array.isArray(raw.fleets)) throw new Error(`${HANDLER_CONFIG_FILE}: fleets must be a list`);
+  if (raw.registryPath !== undefined && (typeof raw.registryPath !== 'string' || !/^\/.+\/$/.test(raw.registryPath)))
+    throw new Error(`${HANDLER_CONFIG_FILE}: registryPath must be an SSM path starting and ending with /`);
   raw.fleets.forEach((fleet, i) => {
     for (const key of ['name', 'autoScalingGroupName', 'tokenSecretName'] as const) {
       if (typeof fleet?.[key] !== 'string' || fleet[key] === '')
