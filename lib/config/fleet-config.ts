@@ -93,6 +93,7 @@ export interface CatalogProductSettings {
 /** The Service Catalog portfolio, defaults resolved. */
 export interface CatalogSettings {
   readonly portfolioName: string;
+  readonly assetBucketName: string;
   readonly owner: string;
   readonly supportEmail?: string;
   readonly principals: { readonly roleArns: readonly string[]; readonly roleNamePatterns: readonly string[] };
@@ -154,6 +155,7 @@ function normalizeCatalog(catalog: NonNullable<ParsedFleetConfig['catalog']>): C
   }
   return {
     portfolioName: catalog.portfolioName,
+    assetBucketName: catalog.assetBucketName,
     owner: catalog.owner,
     supportEmail: catalog.supportEmail,
     principals: catalog.principals,

@@ -228,6 +228,10 @@ const catalogProductSchema = z
 const catalogSchema = z
   .object({
     portfolioName: z.string().min(1).max(100).default('GitLab runner fleets'),
+    assetBucketName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name: 3-63 characters of a-z, 0-9, . and -')
+      .describe('S3 bucket (created by the catalog stack, globally unique name) holding the Lambda code of the product versions.'),
     owner: z.string().min(1).max(8191).default('Platform team').describe('Shown as the provider of the portfolio and its products.'),
     supportEmail: z.string().email().optional().describe('Where end users ask for help; shown with every product.'),
     principals: z
