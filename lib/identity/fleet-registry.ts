@@ -59,7 +59,7 @@ export function parseFleetRegistryEntry(parameterName: string, value: string): F
     return `${parameterName}: autoScalingGroupName must be ${autoScalingGroupName(entry.name)}`;
   if (!entry.tokenSecretName.startsWith(REGISTERED_TOKEN_SECRET_PREFIX))
     return `${parameterName}: tokenSecretName must start with ${REGISTERED_TOKEN_SECRET_PREFIX}`;
-  if (!URL.canParse(entry.gitlabUrl) || new URL(entry.gitlabUrl).protocol !== 'https:')
-    return `${parameterName}: gitlabUrl must be an https:// URL`;
+  // Only the URL's equality with the platform's own (https, from its config) makes an entry count; see fleet-source.ts.
+  if (!URL.canParse(entry.gitlabUrl)) return `${parameterName}: gitlabUrl must be a URL`;
   return entry;
 }
