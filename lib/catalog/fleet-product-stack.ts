@@ -27,6 +27,7 @@ import {
 import { productCost, productCostText } from '../cost/product-cost';
 import { RunnerFleet } from '../fleet/runner-fleet';
 import { fleetRegistryParameterName, PLATFORM_PARAMETERS, REGISTERED_TOKEN_SECRET_PREFIX } from '../identity/fleet-registry';
+import { skipCheckov } from './checkov-skip';
 import { hourKey, ParameterScheduledScaling } from './parameter-scheduled-scaling';
 
 /** GitLab URLs the form accepts: https, a host, an optional port and path, no trailing slash. */
@@ -210,7 +211,9 @@ export class FleetProductStack extends servicecatalog.ProductStack {
     const size = p.size.valueAsString;
 
     // The token: stored by this stack in a new secret, or an existing secret named in the form.
-    const createSecret = new CfnCondition(this, 'CreateTokenSecret', { expression: Fn.conditionEquals(p.existingTokenSecretName.valueAsString, '') });
+    const createSecret = new CfnCondition(this, 'CreateTokenSecret', {
+      expression: Fn.conditionEquals(p.existingTokenSecretName.valueAsString, ''),
+    });
     const fleetName = p.fleetName.valueAsString;
     const newSecretName = `${REGISTERED_TOKEN_SECRET_PREFIX}${fleetName}/runner-token`;
     this.tokenSecret = new secretsmanager.CfnSecret(this, 'RunnerTokenSecret', {
@@ -221,6 +224,11 @@ export class FleetProductStack extends servicecatalog.ProductStack {
     this.tokenSecret.cfnOptions.condition = createSecret;
     // cfn-lint W1030 sees the parameter's empty default; the secret exists only with a token (rule TokenOrSecret).
     this.tokenSecret.addMetadata('cfn-lint', { config: { ignore_checks: ['W1030'] } });
+    skipCheckov(
+      this.tokenSecret,
+      'CKV_AWS_149',
+      'Encrypted with the account key aws/secretsmanager; only the fleet instance role and the platform Lambdas, scoped by name, may read it.',
+    );
     Validations.of(this.tokenSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
@@ -297,7 +305,10 @@ export class FleetProductStack extends servicecatalog.ProductStack {
       value: product.runnerTags.join(','),
       description: 'Put these tags on the jobs that should run on this fleet (tags: in .gitlab-ci.yml)',
     });
-    new CfnOutput(this, 'TokenSecretName', { value: tokenSecretName, description: 'Secrets Manager secret the runners read their token from' });
+    new CfnOutput(this, 'TokenSecretName', {
+      value: tokenSecretName,
+      description: 'Secrets Manager secret the runners read their token from',
+    });
 
     this.description = `${product.summary} ${productCostText(productCost(product))}`;
     this.templateOptions.description = `${product.name}. ${this.description}`;
@@ -309,7 +320,10 @@ export class FleetProductStack extends servicecatalog.ProductStack {
     const upTo = (from: number) => Array.from({ length: maxInstances - from + 1 }, (_v, i) => String(from + i));
     const atMost = (lower: CfnParameter, upper: CfnParameter, message: string) =>
       upTo(1).map((value) => ({
-        assert: Fn.conditionOr(Fn.conditionNot(Fn.conditionEquals(ref(lower), value)), Fn.conditionContains(upTo(Number(value)), ref(upper))),
+        assert: Fn.conditionOr(
+          Fn.conditionNot(Fn.conditionEquals(ref(lower), value)),
+          Fn.conditionContains(upTo(Number(value)), ref(upper)),
+        ),
         assertDescription: message,
       }));
     new CfnRule(this, 'WorkingHoursWithinMaximum', {
@@ -324,10 +338,7 @@ export class FleetProductStack extends servicecatalog.ProductStack {
       assertions: WORK_START_HOURS.map((start) => ({
         assert: Fn.conditionOr(
           Fn.conditionNot(Fn.conditionEquals(ref(p.workStartHour), hourKey(start))),
-          Fn.conditionContains(
-            WORK_END_HOURS.filter((end) => end > start).map(hourKey),
-            ref(p.workEndHour),
-          ),
+          Fn.conditionContains(WORK_END_HOURS.filter((end) => end > start).map(hourKey), ref(p.workEndHour)),
         ),
         assertDescription: 'WorkEndHour must be later than WorkStartHour (same day)',
       })),
@@ -391,12 +402,18 @@ function formInterface(p: FleetProductParameters): Record<string, unknown> {
   ];
   return {
     ParameterGroups: [
-      { Label: { default: 'GitLab' }, Parameters: [...id(p.fleetName), ...id(p.gitlabUrl), ...id(p.runnerToken), ...id(p.existingTokenSecretName)] },
+      {
+        Label: { default: 'GitLab' },
+        Parameters: [...id(p.fleetName), ...id(p.gitlabUrl), ...id(p.runnerToken), ...id(p.existingTokenSecretName)],
+      },
       {
         Label: { default: 'Capacity' },
         Parameters: [...id(p.size), ...id(p.maxInstances), ...id(p.workingHoursInstances), ...id(p.onDemandFloor)],
       },
-      { Label: { default: 'Working hours' }, Parameters: [...id(p.timeZone), ...id(p.workingDays), ...id(p.workStartHour), ...id(p.workEndHour)] },
+      {
+        Label: { default: 'Working hours' },
+        Parameters: [...id(p.timeZone), ...id(p.workingDays), ...id(p.workStartHour), ...id(p.workEndHour)],
+      },
       { Label: { default: 'Network (optional)' }, Parameters: [...id(p.vpcId), ...id(p.subnetIds)] },
       { Label: { default: 'Runner platform (leave as is)' }, Parameters: [...id(p.platformVpcId), ...id(p.platformSubnetIds)] },
     ],

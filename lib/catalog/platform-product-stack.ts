@@ -4,7 +4,7 @@
  * the orphan reaper, which serve the fleets of the SSM fleet registry (fleets launched later
  * register themselves there), and the permissions boundary the fleet products' roles carry.
  */
-import { Stack } from 'aws-cdk-lib';
+import { Stack, type CfnResource } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
@@ -14,6 +14,7 @@ import { RunnerVpc } from '../fleet/fleet-network';
 import { OrphanReaper } from '../fleet/orphan-reaper';
 import { RunnerFleetSafetyNet } from '../fleet/safety-net';
 import { FLEET_REGISTRY_PATH, PLATFORM_PARAMETERS } from '../identity/fleet-registry';
+import { skipCheckov } from './checkov-skip';
 import { acknowledgeWildcards, CATALOG_IAM_PATH, fleetBoundaryPolicyStatements, PERMISSIONS_BOUNDARY_NAME } from './launch-roles';
 
 export interface PlatformProductStackProps extends servicecatalog.ProductStackProps {
@@ -42,6 +43,11 @@ export class PlatformProductStack extends servicecatalog.ProductStack {
       description: 'Upper bound of the roles the GitLab runner fleet products create',
       statements: boundaryStatements,
     });
+    skipCheckov(
+      this.permissionsBoundary.node.defaultChild as CfnResource,
+      'CKV_AWS_111',
+      'A permissions boundary grants nothing by itself; it caps the roles the fleet products create.',
+    );
     acknowledgeWildcards(
       this.permissionsBoundary,
       boundaryStatements,

@@ -7,7 +7,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Aspects, Aws, CfnOutput, CrossStackReferences, ReferenceStrength, Lazy, RemovalPolicy, Stack, Stage, Validations, type StackProps } from 'aws-cdk-lib';
+import {
+  Aspects,
+  Aws,
+  CfnOutput,
+  type CfnResource,
+  CrossStackReferences,
+  ReferenceStrength,
+  Lazy,
+  RemovalPolicy,
+  Stack,
+  Stage,
+  Validations,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
@@ -17,6 +30,7 @@ import { CATALOG_PRODUCTS, type CatalogProductId, type CatalogSettings, type Fle
 import { FleetProductStack } from '../catalog/fleet-product-stack';
 import { CatalogLaunchRoles, ProductRolesUnderBoundary } from '../catalog/launch-roles';
 import { PlatformProductStack } from '../catalog/platform-product-stack';
+import { skipCheckov } from '../catalog/checkov-skip';
 
 export const CATALOG_STACK_NAME = 'gitlab-runner-fleet-catalog';
 /** Deployed into every account the portfolio is shared with: the local launch roles. */
@@ -76,9 +90,15 @@ export class CatalogStack extends Stack {
       // Launched products keep pointing at their version's assets.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    skipCheckov(
+      this.assetBucket.node.defaultChild as CfnResource,
+      'CKV_AWS_18',
+      'Holds only the Lambda code of product versions, written by deployments of this stack; CloudTrail records changes.',
+    );
     Validations.of(this.assetBucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'The bucket only holds the Lambda code of the product versions, written by deployments of this stack; CloudTrail records who changed it.',
+      reason:
+        'The bucket only holds the Lambda code of the product versions, written by deployments of this stack; CloudTrail records who changed it.',
     });
 
     this.portfolio = new servicecatalog.Portfolio(this, 'Portfolio', {
@@ -86,7 +106,9 @@ export class CatalogStack extends Stack {
       providerName: catalog.owner,
       description: 'Self-service GitLab runner fleets: launch the runner platform once per account, then a fleet per team.',
     });
-    catalog.principals.roleArns.forEach((arn, i) => this.portfolio.giveAccessToRole(iam.Role.fromRoleArn(this, `Principal${i}`, arn, { mutable: false })));
+    catalog.principals.roleArns.forEach((arn, i) =>
+      this.portfolio.giveAccessToRole(iam.Role.fromRoleArn(this, `Principal${i}`, arn, { mutable: false })),
+    );
     catalog.principals.roleNamePatterns.forEach((pattern, i) => {
       new servicecatalog.CfnPortfolioPrincipalAssociation(this, `PrincipalPattern${i}`, {
         portfolioId: this.portfolio.portfolioId,
@@ -119,11 +141,16 @@ export class CatalogStack extends Stack {
       description: 'Deploys the platform with the gitlab-runner-fleet-platform-launch role',
     });
 
-    for (const [productId, limits] of Object.entries(catalog.products) as Array<[CatalogProductId, NonNullable<CatalogSettings['products'][CatalogProductId]>]>) {
+    for (const [productId, limits] of Object.entries(catalog.products) as Array<
+      [CatalogProductId, NonNullable<CatalogSettings['products'][CatalogProductId]>]
+    >) {
       const product = CATALOG_PRODUCTS[productId];
       const stack = new FleetProductStack(this, `Product-${productId}`, { ...productStackProps, product, limits, gitlab: config.gitlab });
       this.productStacks[productId] = stack;
-      const cfnProduct = this.addProduct(`Product${productId.replace(/-/g, '')}`, stack, { name: product.name, description: stack.description });
+      const cfnProduct = this.addProduct(`Product${productId.replace(/-/g, '')}`, stack, {
+        name: product.name,
+        description: stack.description,
+      });
       this.products[productId] = cfnProduct;
       this.portfolio.setLocalLaunchRole(cfnProduct, this.launchRoles.fleetLaunchRole, {
         description: 'Deploys the fleet with the gitlab-runner-fleet-launch role',
@@ -152,7 +179,8 @@ export class CatalogStack extends Stack {
       'AwsSolutions-IAM5[Action::s3:GetObject*]': 'BucketDeployment reads the staged product assets (CDK-generated grant).',
       'AwsSolutions-IAM5[Action::s3:GetBucket*]': 'BucketDeployment reads the staged product assets (CDK-generated grant).',
       'AwsSolutions-IAM5[Action::s3:List*]': 'BucketDeployment lists the staged product assets and the asset bucket (CDK-generated grant).',
-      'AwsSolutions-IAM5[Action::s3:DeleteObject*]': 'BucketDeployment writes to the asset bucket only (CDK-generated grant; prune is off).',
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]':
+        'BucketDeployment writes to the asset bucket only (CDK-generated grant; prune is off).',
       'AwsSolutions-IAM5[Action::s3:Abort*]': 'BucketDeployment writes to the asset bucket only (CDK-generated grant).',
       'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]':
         'The CDK bootstrap staging bucket of this account and region, where the product assets are staged.',
@@ -161,6 +189,15 @@ export class CatalogStack extends Stack {
         'Organization portfolio shares: servicecatalog:CreatePortfolioShare/DeletePortfolioShare and the Organizations reads it makes support no resource-level permissions.',
     };
     for (const [id, reason] of Object.entries(findings)) Validations.of(this).acknowledge({ id, reason });
+    for (const child of this.node.children) {
+      if (child.node.id.startsWith('Custom::CDKBucketDeployment') && child.node.defaultChild) {
+        skipCheckov(
+          child.node.defaultChild as CfnResource,
+          'CKV_AWS_173',
+          'The CDK-provided BucketDeployment function has no secrets in its environment.',
+        );
+      }
+    }
   }
 
   private addProduct(
@@ -206,14 +243,26 @@ export class CatalogStack extends Stack {
       onDelete: { service: 'ServiceCatalog', action: 'deletePortfolioShare', parameters },
       policy: cr.AwsCustomResourcePolicy.fromStatements([
         new iam.PolicyStatement({
-          actions: ['servicecatalog:CreatePortfolioShare', 'servicecatalog:DeletePortfolioShare', 'organizations:DescribeOrganization',
-            'organizations:ListChildren', 'organizations:DescribeOrganizationalUnit', 'organizations:ListAccountsForParent', 'organizations:ListParents'],
+          actions: [
+            'servicecatalog:CreatePortfolioShare',
+            'servicecatalog:DeletePortfolioShare',
+            'organizations:DescribeOrganization',
+            'organizations:ListChildren',
+            'organizations:DescribeOrganizationalUnit',
+            'organizations:ListAccountsForParent',
+            'organizations:ListParents',
+          ],
           resources: ['*'],
         }),
       ]),
       installLatestAwsSdk: false,
     });
     share.node.addDependency(this.portfolio);
+    skipCheckov(
+      share.node.findChild('CustomResourcePolicy').node.defaultChild as CfnResource,
+      'CKV_AWS_109',
+      'servicecatalog:CreatePortfolioShare and DeletePortfolioShare support no resource-level permissions; the function only shares this portfolio.',
+    );
     // Member accounts of the OU read the product assets (Lambda code) when they launch.
     this.assetBucket.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -236,7 +285,10 @@ export class CatalogLaunchRolesStack extends Stack {
   public readonly launchRoles: CatalogLaunchRoles;
 
   constructor(scope: Construct, id: string, props: CatalogLaunchRolesStackProps) {
-    super(scope, id, { description: 'GitLab runner fleets: the Service Catalog launch roles, for accounts the portfolio is shared with', ...props });
+    super(scope, id, {
+      description: 'GitLab runner fleets: the Service Catalog launch roles, for accounts the portfolio is shared with',
+      ...props,
+    });
     this.launchRoles = new CatalogLaunchRoles(this, 'LaunchRoles', { assetBucketName: props.catalog.assetBucketName });
     for (const [key, value] of Object.entries(props.config.awsTags)) this.tags.setTag(key, value);
   }
