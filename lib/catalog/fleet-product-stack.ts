@@ -11,6 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
+import { RunnerProductStack } from './runner-product-stack';
 import {
   CONCURRENCY_BY_SIZE,
   FORM_DEFAULTS,
@@ -70,7 +71,7 @@ export interface FleetProductParameters {
   readonly platformSubnetIds: CfnParameter;
 }
 
-export class FleetProductStack extends servicecatalog.ProductStack {
+export class FleetProductStack extends RunnerProductStack {
   public readonly product: CatalogProductDefinition;
   public readonly parameters: FleetProductParameters;
   public readonly runnerFleet: RunnerFleet;

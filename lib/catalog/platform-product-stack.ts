@@ -9,6 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as servicecatalog from 'aws-cdk-lib/aws-servicecatalog';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
+import { RunnerProductStack } from './runner-product-stack';
 import type { GitLabSettings, OrphanReaperSettings } from '../config';
 import { RunnerVpc } from '../fleet/fleet-network';
 import { OrphanReaper } from '../fleet/orphan-reaper';
@@ -24,7 +25,7 @@ export interface PlatformProductStackProps extends servicecatalog.ProductStackPr
   readonly orphanReaper: OrphanReaperSettings;
 }
 
-export class PlatformProductStack extends servicecatalog.ProductStack {
+export class PlatformProductStack extends RunnerProductStack {
   public readonly runnerVpc: RunnerVpc;
   public readonly safetyNet: RunnerFleetSafetyNet;
   public readonly orphanReaper: OrphanReaper;

@@ -4,9 +4,6 @@
  * accounts and organizational units, with tag options every launched fleet carries, and launch
  * constraints so end users need no rights beyond provisioning.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   Aspects,
   Aws,
@@ -17,7 +14,6 @@ import {
   Lazy,
   RemovalPolicy,
   Stack,
-  Stage,
   Validations,
   type StackProps,
 } from 'aws-cdk-lib';
@@ -28,8 +24,9 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { CATALOG_PRODUCTS, type CatalogProductId, type CatalogSettings, type FleetConfig } from '../config';
 import { FleetProductStack } from '../catalog/fleet-product-stack';
-import { CatalogLaunchRoles, ProductRolesUnderBoundary } from '../catalog/launch-roles';
+import { CatalogLaunchRoles, FLEET_LAUNCH_ROLE_NAME, PLATFORM_LAUNCH_ROLE_NAME, ProductRolesUnderBoundary } from '../catalog/launch-roles';
 import { PlatformProductStack } from '../catalog/platform-product-stack';
+import type { RunnerProductStack } from '../catalog/runner-product-stack';
 import { skipCheckov } from '../catalog/checkov-skip';
 
 export const CATALOG_STACK_NAME = 'gitlab-runner-fleet-catalog';
@@ -49,19 +46,12 @@ export interface CatalogLaunchRolesStackProps extends StackProps {
 }
 
 /**
- * A product version name that changes exactly when the product's template changes: the hash of
- * the synthesized template, read when the catalog stack's own template is written (product
- * stacks are synthesized first). An earlier version stays in Service Catalog, launchable, until an
- * admin deprecates it (see docs/catalog.md).
+ * A product version name that changes exactly when the product's template changes: its
+ * fingerprint, computed when the catalog template is written. An earlier version stays in
+ * Service Catalog, launchable, until an admin deprecates it (see docs/catalog.md).
  */
-function templateVersionName(productStack: servicecatalog.ProductStack): string {
-  return Lazy.string({
-    produce: () => {
-      const file = join(Stage.of(productStack)?.outdir ?? '.', productStack.templateFile);
-      const hash = existsSync(file) ? createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12) : 'unsynthesized';
-      return `v-${hash}`;
-    },
-  });
+function templateVersionName(productStack: RunnerProductStack): string {
+  return Lazy.string({ produce: () => `v-${productStack.templateFingerprint()}` });
 }
 
 export class CatalogStack extends Stack {
@@ -126,6 +116,9 @@ export class CatalogStack extends Stack {
     }
 
     this.launchRoles = props.launchRoles;
+    // By name (no cross-stack export): a local launch role is looked up by name in the launching account.
+    const fleetLaunchRole = iam.Role.fromRoleName(this, 'FleetLaunchRole', FLEET_LAUNCH_ROLE_NAME);
+    const platformLaunchRole = iam.Role.fromRoleName(this, 'PlatformLaunchRole', PLATFORM_LAUNCH_ROLE_NAME);
 
     const productStackProps = { assetBucket: this.assetBucket };
     this.platformProductStack = new PlatformProductStack(this, 'RunnerPlatform', {
@@ -137,7 +130,7 @@ export class CatalogStack extends Stack {
       name: 'GitLab runner platform (launch once per account)',
       description: this.platformProductStack.templateOptions.description ?? '',
     });
-    this.portfolio.setLocalLaunchRole(this.platformProduct, this.launchRoles.platformLaunchRole, {
+    this.portfolio.setLocalLaunchRole(this.platformProduct, platformLaunchRole, {
       description: 'Deploys the platform with the gitlab-runner-fleet-platform-launch role',
     });
 
@@ -152,7 +145,7 @@ export class CatalogStack extends Stack {
         description: stack.description,
       });
       this.products[productId] = cfnProduct;
-      this.portfolio.setLocalLaunchRole(cfnProduct, this.launchRoles.fleetLaunchRole, {
+      this.portfolio.setLocalLaunchRole(cfnProduct, fleetLaunchRole, {
         description: 'Deploys the fleet with the gitlab-runner-fleet-launch role',
       });
     }
@@ -202,7 +195,7 @@ export class CatalogStack extends Stack {
 
   private addProduct(
     id: string,
-    productStack: servicecatalog.ProductStack,
+    productStack: RunnerProductStack,
     info: { readonly name: string; readonly description: string },
   ): servicecatalog.CloudFormationProduct {
     Aspects.of(productStack).add(new ProductRolesUnderBoundary());

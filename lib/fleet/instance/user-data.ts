@@ -167,7 +167,8 @@ export function renderUserData(params: InstanceScriptParams): string {
   const assignments = userDataParameters(params);
   const script = [
     '#!/bin/bash',
-    `# gitlab-runner-fleet user data for fleet ${params.fleetName.replace(/[^A-Za-z0-9_.-]/g, '?')}: no secrets below;`,
+    // A deploy-time fleet name (a Service Catalog parameter) would put its token's internal number here, which changes between synths.
+    `# gitlab-runner-fleet user data for fleet ${Token.isUnresolved(params.fleetName) ? '$GRF_FLEET_NAME' : params.fleetName.replace(/[^A-Za-z0-9_.-]/g, '?')}: no secrets below;`,
     '# the runner token is read from Secrets Manager at boot. Scripts: lib/fleet/instance/ in the repository.',
     'set -euo pipefail',
     'umask 022',
