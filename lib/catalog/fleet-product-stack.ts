@@ -4,7 +4,20 @@
  * uses. What can only be checked at deploy time is checked by parameter constraints and
  * template rules, with messages written for the person filling in the form.
  */
-import { Annotations, Aws, CfnCondition, CfnMapping, CfnOutput, CfnParameter, CfnRule, Fn, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Aws,
+  Lazy,
+  CfnCondition,
+  CfnMapping,
+  CfnOutput,
+  CfnParameter,
+  CfnRule,
+  Fn,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import type * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -198,7 +211,19 @@ export class FleetProductStack extends RunnerProductStack {
     };
     this.parameters = p;
     this.addFormRules(p, limits.maxInstances);
-    this.templateOptions.metadata = { 'AWS::CloudFormation::Interface': formInterface(p) };
+    // Lazy: the AMI parameter the launch template adds (SSM public parameter) is grouped with the platform's.
+    this.templateOptions.metadata = {
+      'AWS::CloudFormation::Interface': Lazy.any({
+        produce: () => {
+          const known = new Set(Object.values(p).map((param: CfnParameter | undefined) => param?.logicalId));
+          const others = this.node
+            .findAll()
+            .filter((c): c is CfnParameter => c instanceof CfnParameter && !known.has(c.logicalId))
+            .map((c) => c.logicalId);
+          return formInterface(p, others);
+        },
+      }),
+    };
 
     // Instance types and jobs per instance for each size the admin allows.
     const sizes = new CfnMapping(this, 'Sizes', {
@@ -381,7 +406,7 @@ export class FleetProductStack extends RunnerProductStack {
 }
 
 /** The console form: groups in the order a person fills them in, with short labels. */
-function formInterface(p: FleetProductParameters): Record<string, unknown> {
+function formInterface(p: FleetProductParameters, machineImageParameters: readonly string[]): Record<string, unknown> {
   const id = (param: CfnParameter | undefined) => (param ? [param.logicalId] : []);
   const labels: Array<[CfnParameter | undefined, string]> = [
     [p.fleetName, 'Fleet name'],
@@ -416,8 +441,14 @@ function formInterface(p: FleetProductParameters): Record<string, unknown> {
         Parameters: [...id(p.timeZone), ...id(p.workingDays), ...id(p.workStartHour), ...id(p.workEndHour)],
       },
       { Label: { default: 'Network (optional)' }, Parameters: [...id(p.vpcId), ...id(p.subnetIds)] },
-      { Label: { default: 'Runner platform (leave as is)' }, Parameters: [...id(p.platformVpcId), ...id(p.platformSubnetIds)] },
+      {
+        Label: { default: 'Runner platform (leave as is)' },
+        Parameters: [...id(p.platformVpcId), ...id(p.platformSubnetIds), ...machineImageParameters],
+      },
     ],
-    ParameterLabels: Object.fromEntries(labels.filter(([param]) => param).map(([param, label]) => [param!.logicalId, { default: label }])),
+    ParameterLabels: Object.fromEntries([
+      ...labels.flatMap(([param, label]) => (param ? [[param.logicalId, { default: label }]] : [])),
+      ...machineImageParameters.map((logicalId) => [logicalId, { default: 'Amazon Linux 2023 AMI (SSM public parameter)' }]),
+    ]),
   };
 }
