@@ -21,6 +21,7 @@ import type { FleetSpec, GitLabSettings } from '../config/fleet-config';
 import { DETAIL_TYPES, SPOT_MAX_CHECKS } from '../lambda/safety-net/core';
 import { handlerConfig } from '../lambda/shared/handler-config';
 import { FleetLambdaFunction } from './fleet-lambda';
+import { gitlabUrlProblem } from '../identity/gitlab-url';
 import { autoScalingGroupName } from '../identity/runner-identity';
 import { FLEET_GROUP_NAME_PREFIX, REGISTERED_TOKEN_SECRET_PREFIX } from '../identity/fleet-registry';
 
@@ -187,6 +188,8 @@ export class RunnerFleetSafetyNet extends Construct {
 function validate(props: RunnerFleetSafetyNetProps, deliveryDelay: Duration, maxReceiveCount: number): void {
   const problems: string[] = [];
   if (props.fleets.length === 0 && !props.registryPath) problems.push('fleets must hold at least one fleet (or give a registryPath)');
+  const urlProblem = Token.isUnresolved(props.gitlab.url) ? undefined : gitlabUrlProblem(props.gitlab.url);
+  if (urlProblem) problems.push(`gitlab.url ${urlProblem}`);
   if (!Token.isUnresolved(deliveryDelay.toSeconds()) && deliveryDelay.toSeconds() > 900) {
     problems.push(`deliveryDelay (${deliveryDelay.toSeconds()} s) must be at most 900 s (SQS limit)`);
   }
