@@ -87,6 +87,12 @@ export function fleetBoundaryPolicyStatements(stack: Stack): iam.PolicyStatement
       resources: [arn('ssm', 'parameter', FLEET_REGISTRY_PATH.replace(/^\/|\/$/g, ''))],
     }),
     new iam.PolicyStatement({
+      // The VPC's restrict-default-security-group custom resource (aws-cdk-lib) empties the default group.
+      sid: 'DefaultSecurityGroup',
+      actions: ['ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'],
+      resources: [arn('ec2', 'security-group', '*')],
+    }),
+    new iam.PolicyStatement({
       sid: 'LogsAndQueues',
       actions: [
         'logs:CreateLogStream',
