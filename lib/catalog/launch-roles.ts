@@ -259,6 +259,13 @@ export class CatalogLaunchRoles extends Construct {
         },
       }),
       new iam.PolicyStatement({
+        // A fresh account gets the Auto Scaling (and spot) service-linked roles with its first group.
+        sid: 'ServiceLinkedRoles',
+        actions: ['iam:CreateServiceLinkedRole'],
+        resources: [`arn:${Aws.PARTITION}:iam::${account}:role/aws-service-role/*`],
+        conditions: { StringEquals: { 'iam:AWSServiceName': ['autoscaling.amazonaws.com', 'spot.amazonaws.com'] } },
+      }),
+      new iam.PolicyStatement({
         sid: 'KeepTheBoundary',
         effect: iam.Effect.DENY,
         actions: ['iam:DeleteRolePermissionsBoundary'],
