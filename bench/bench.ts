@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { parseFleetConfig, type FleetConfig } from '../lib/config';
+import { catalogSynthBench } from './catalog-bench';
 
 const ROOT = join(__dirname, '..');
 const SIZES = [1, 10, 100] as const;
@@ -395,6 +396,8 @@ function main(): void {
         ]),
   );
   results.handlerBundles = handlers;
+
+  results.catalogSynth = catalogSynthBench();
 
   // CLI start-up.
   console.log('\n## CLI start-up (median of 5)');

@@ -2,6 +2,7 @@
  * The validated, normalized fleet configuration that the rest of the app consumes.
  * Defaults are resolved here, once, so constructs, the cost model and the CLI agree.
  */
+import type { CatalogProductId, FleetSize } from './catalog-products';
 import type { Architecture } from './instance-types';
 import {
   capacityProfile,
@@ -126,6 +127,26 @@ export interface CostSettings {
   readonly prices: Readonly<Record<string, { readonly onDemand?: number; readonly spot?: number }>>;
 }
 
+/** Limits of one catalog product. */
+export interface CatalogProductSettings {
+  readonly allowedSizes: readonly FleetSize[];
+  readonly maxInstances: number;
+}
+
+/** The Service Catalog portfolio, defaults resolved. */
+export interface CatalogSettings {
+  readonly portfolioName: string;
+  readonly assetBucketName: string;
+  readonly owner: string;
+  readonly supportEmail?: string;
+  readonly principals: { readonly roleArns: readonly string[]; readonly roleNamePatterns: readonly string[] };
+  readonly sharing: { readonly accounts: readonly string[]; readonly organizationalUnits: readonly string[] };
+  /** Tag key -> allowed values. */
+  readonly tagOptions: Readonly<Record<string, readonly string[]>>;
+  /** The offered products, in catalog order. */
+  readonly products: Readonly<Partial<Record<CatalogProductId, CatalogProductSettings>>>;
+}
+
 /** One IAM statement a deploy role grants. */
 export interface DeployRoleStatement {
   readonly actions: readonly string[];
@@ -163,6 +184,8 @@ export interface FleetConfig {
   readonly demand?: DemandSettings;
   /** Always set by {@link normalizeFleetConfig}. @default DEFAULT_MONITORING_SETTINGS */
   readonly monitoring?: MonitoringSettings;
+  /** Present when the config has a `catalog:` section. */
+  readonly catalog?: CatalogSettings;
 }
 
 /** The GitLab runner tag that routes jobs by compute type, as the seed names them. */
@@ -197,6 +220,24 @@ export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
       gravitonPerformanceFactor: parsed.cost?.gravitonPerformanceFactor ?? DEFAULT_GRAVITON_PERFORMANCE_FACTOR,
       prices: parsed.cost?.prices ?? {},
     },
+    ...(parsed.catalog ? { catalog: normalizeCatalog(parsed.catalog) } : {}),
+  };
+}
+
+function normalizeCatalog(catalog: NonNullable<ParsedFleetConfig['catalog']>): CatalogSettings {
+  const products: Partial<Record<CatalogProductId, CatalogProductSettings>> = {};
+  for (const [id, settings] of Object.entries(catalog.products) as Array<[CatalogProductId, CatalogProductSettings | undefined]>) {
+    if (settings) products[id] = { allowedSizes: [...new Set(settings.allowedSizes)], maxInstances: settings.maxInstances };
+  }
+  return {
+    portfolioName: catalog.portfolioName,
+    assetBucketName: catalog.assetBucketName,
+    owner: catalog.owner,
+    supportEmail: catalog.supportEmail,
+    principals: catalog.principals,
+    sharing: { accounts: catalog.sharing?.accounts ?? [], organizationalUnits: catalog.sharing?.organizationalUnits ?? [] },
+    tagOptions: catalog.tagOptions,
+    products,
   };
 }
 

@@ -12,3 +12,4 @@ export * from './report-text';
 export * from './week-hours';
 export * from './hourly';
 export * from './demand';
+export * from './product-cost';

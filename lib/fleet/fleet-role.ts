@@ -127,7 +127,7 @@ export class RunnerInstanceRole extends Construct {
  * literal parts kept, `{ Ref: X }` written `<X>`, `Fn::GetAtt` written `<X.Attr>`, an import by its
  * export name, so acknowledgements match in environment-agnostic and environment-specific stacks alike.
  */
-function nagResourceText(stack: Stack, arn: string): string {
+export function nagResourceText(stack: Stack, arn: string): string {
   const visit = (node: unknown): string => {
     if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
     const intrinsic = node as Record<string, unknown>;

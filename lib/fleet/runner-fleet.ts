@@ -41,6 +41,13 @@ export interface RunnerFleetProps {
    * @default - the existing secret named `fleet.runnerTokenSecretName`, imported by name
    */
   readonly runnerTokenSecret?: secretsmanager.ISecret;
+  /**
+   * Something other than `fleet.schedule` owns the group's desired capacity, e.g. scheduled
+   * actions built from CloudFormation parameters (the Service Catalog products), so the group
+   * is created without a desired capacity, as for a scheduled fleet.
+   * @default false - the group follows `fleet.schedule`, or runs `capacity.desired` without one
+   */
+  readonly externallyScheduled?: boolean;
 }
 
 /**
@@ -120,7 +127,7 @@ export class RunnerFleet extends Construct {
     this.securityGroup = template.securityGroup;
 
     const spot = fleet.computeType === 'spot';
-    const scheduled = fleet.schedule !== undefined;
+    const scheduled = fleet.schedule !== undefined || props.externallyScheduled === true;
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,

@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, gzipSync } from 'node:zlib';
+import { Token } from 'aws-cdk-lib';
 import type { InstanceScriptParams } from './params';
 
 /** EC2 rejects user data over 16 KB (before base64 encoding). */
@@ -107,6 +108,8 @@ export function userDataParameters(params: InstanceScriptParams): ReadonlyArray<
 function validate(params: InstanceScriptParams): void {
   const problems: string[] = [];
   const positiveInteger = (name: keyof InstanceScriptParams, value: number) => {
+    // A deploy-time value (a CloudFormation parameter or mapping) is checked by the template that supplies it.
+    if (Token.isUnresolved(value)) return;
     if (!Number.isInteger(value) || value < 1) problems.push(`${name} (${value}) must be a whole number >= 1`);
   };
   positiveInteger('concurrency', params.concurrency);
@@ -181,7 +184,8 @@ export function renderUserData(params: InstanceScriptParams): string {
   const assignments = userDataParameters(params);
   const script = [
     '#!/bin/bash',
-    `# gitlab-runner-fleet user data for fleet ${params.fleetName.replace(/[^A-Za-z0-9_.-]/g, '?')}: no secrets below;`,
+    // A deploy-time fleet name (a Service Catalog parameter) would put its token's internal number here, which changes between synths.
+    `# gitlab-runner-fleet user data for fleet ${Token.isUnresolved(params.fleetName) ? '$GRF_FLEET_NAME' : params.fleetName.replace(/[^A-Za-z0-9_.-]/g, '?')}: no secrets below;`,
     '# the runner token is read from Secrets Manager at boot. Scripts: lib/fleet/instance/ in the repository.',
     'set -euo pipefail',
     'umask 022',

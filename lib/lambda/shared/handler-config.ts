@@ -33,6 +33,11 @@ export interface HandlerConfig {
   readonly graceMinutes?: number;
   /** Demand webhook and scaler only: the demand-scaled fleets. */
   readonly demand?: DemandHandlerConfig;
+  /**
+   * SSM path of the fleet registry (lib/identity/fleet-registry.ts); when set, the fleets
+   * registered there for `gitlabUrl` are served too, read at every invocation.
+   */
+  readonly registryPath?: string;
 }
 
 /** The fleets as the Lambdas see them. */
@@ -48,7 +53,7 @@ export function fleetTargets(fleets: readonly FleetSpec[]): FleetTarget[] {
 export function handlerConfig(
   fleets: readonly FleetSpec[],
   gitlab: GitLabSettings,
-  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes' | 'demand'> = {},
+  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes' | 'demand' | 'registryPath'> = {},
 ): HandlerConfig {
   return { gitlabUrl: gitlab.url, fleets: fleetTargets(fleets), ...extra };
 }
@@ -60,6 +65,8 @@ export function parseHandlerConfig(text: string): HandlerConfig {
   const problem = gitlabUrlProblem(raw.gitlabUrl, true);
   if (problem) throw new Error(`${HANDLER_CONFIG_FILE}: gitlabUrl ${problem}`);
   if (!Array.isArray(raw.fleets)) throw new Error(`${HANDLER_CONFIG_FILE}: fleets must be a list`);
+  if (raw.registryPath !== undefined && (typeof raw.registryPath !== 'string' || !/^\/.+\/$/.test(raw.registryPath)))
+    throw new Error(`${HANDLER_CONFIG_FILE}: registryPath must be an SSM path starting and ending with /`);
   raw.fleets.forEach((fleet, i) => {
     for (const key of ['name', 'autoScalingGroupName', 'tokenSecretName'] as const) {
       if (typeof fleet?.[key] !== 'string' || fleet[key] === '')
