@@ -23,6 +23,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundleCacheDir, lambdaBundleSizes } from '../lib/lambda/bundle';
+import { catalogSynthBench } from './catalog-bench';
+import { runDemandBench } from './demand-bench';
 
 const ROOT = join(__dirname, '..');
 const CDK = join(ROOT, 'node_modules', '.bin', 'cdk');
@@ -255,6 +257,8 @@ function main(): void {
   console.log(`cache: ${bundleCacheDir()}`);
   results.handlerBundles = handlers;
 
+  results.catalogSynth = catalogSynthBench();
+
   console.log('\n## Peak memory of the app process (max RSS)');
   const memory = [100, 1000].map(appPeakMemory);
   console.log(
@@ -305,4 +309,5 @@ if (require.main === module) {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+  void runDemandBench();
 }

@@ -3,6 +3,7 @@
  * Defaults are resolved here, once, so constructs, the cost model and the CLI agree.
  */
 import { defaultRunnerTokenSecretName } from '../identity/deployment';
+import type { CatalogProductId, FleetSize } from './catalog-products';
 import type { Architecture } from './instance-types';
 import {
   capacityProfile,
@@ -60,6 +61,34 @@ export interface FleetNetwork {
   readonly availabilityZones?: readonly string[];
 }
 
+/** Demand scaling of one fleet, defaults resolved. */
+export interface DemandScalingSpec {
+  /** Share of slots kept busy in working hours, 10-100. */
+  readonly targetBusyPercent: number;
+  readonly scaleFromZero: boolean;
+  readonly warmInstances: number;
+  readonly scaleInIdleMinutes: number;
+}
+
+/** The webhook and scaler shared by demand-scaled fleets. */
+export interface DemandSettings {
+  readonly webhookSecretName: string;
+  readonly scalerIntervalMinutes: number;
+  /** The poll fallback, when configured. */
+  readonly poll?: { readonly apiTokenSecretName: string; readonly projectIds: readonly number[] };
+}
+
+/** Dashboard and alarms of a deployment. */
+export interface MonitoringSettings {
+  readonly dashboard: boolean;
+  readonly alarms: boolean;
+  readonly alarmEmail?: string;
+  readonly alarmTopicArn?: string;
+}
+
+export const DEFAULT_DEMAND_SETTINGS: DemandSettings = { webhookSecretName: 'gitlab-runner-fleet/webhook-token', scalerIntervalMinutes: 1 };
+export const DEFAULT_MONITORING_SETTINGS: MonitoringSettings = { dashboard: true, alarms: true };
+
 /** One fleet, every default resolved. */
 export interface FleetSpec {
   readonly name: string;
@@ -90,6 +119,8 @@ export interface FleetSpec {
    * Undefined in configs without one, whose names are unprefixed.
    */
   readonly deployment?: string;
+  /** Present when demand scaling is on. */
+  readonly demandScaling?: DemandScalingSpec;
 }
 
 /** Settings of the cost estimate (`runner-fleet cost`), defaults resolved. */
@@ -100,6 +131,26 @@ export interface CostSettings {
   readonly gravitonPerformanceFactor: number;
   /** USD per hour by instance type. */
   readonly prices: Readonly<Record<string, { readonly onDemand?: number; readonly spot?: number }>>;
+}
+
+/** Limits of one catalog product. */
+export interface CatalogProductSettings {
+  readonly allowedSizes: readonly FleetSize[];
+  readonly maxInstances: number;
+}
+
+/** The Service Catalog portfolio, defaults resolved. */
+export interface CatalogSettings {
+  readonly portfolioName: string;
+  readonly assetBucketName: string;
+  readonly owner: string;
+  readonly supportEmail?: string;
+  readonly principals: { readonly roleArns: readonly string[]; readonly roleNamePatterns: readonly string[] };
+  readonly sharing: { readonly accounts: readonly string[]; readonly organizationalUnits: readonly string[] };
+  /** Tag key -> allowed values. */
+  readonly tagOptions: Readonly<Record<string, readonly string[]>>;
+  /** The offered products, in catalog order. */
+  readonly products: Readonly<Partial<Record<CatalogProductId, CatalogProductSettings>>>;
 }
 
 /** One IAM statement a deploy role grants. */
@@ -137,6 +188,12 @@ export interface FleetConfig {
   readonly deployRoles?: readonly DeployRoleSpec[];
   /** Always set by {@link normalizeFleetConfig}; optional so hand-built configs need not carry it. */
   readonly cost?: CostSettings;
+  /** Always set by {@link normalizeFleetConfig}. @default DEFAULT_DEMAND_SETTINGS */
+  readonly demand?: DemandSettings;
+  /** Always set by {@link normalizeFleetConfig}. @default DEFAULT_MONITORING_SETTINGS */
+  readonly monitoring?: MonitoringSettings;
+  /** Present when the config has a `catalog:` section. */
+  readonly catalog?: CatalogSettings;
 }
 
 /** The GitLab runner tag that routes jobs by compute type, as the seed names them. */
@@ -160,6 +217,8 @@ export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
     orphanReaper: parsed.orphanReaper,
     awsTags: parsed.awsTags,
     fleets: parsed.fleets.map((fleet) => normalizeFleet(fleet, parsed.deployment)),
+    demand: parsed.demand ?? DEFAULT_DEMAND_SETTINGS,
+    monitoring: parsed.monitoring ?? DEFAULT_MONITORING_SETTINGS,
     deployRoles: parsed.deployRoles,
     cost: {
       region: parsed.cost?.region,
@@ -167,6 +226,24 @@ export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
       gravitonPerformanceFactor: parsed.cost?.gravitonPerformanceFactor ?? DEFAULT_GRAVITON_PERFORMANCE_FACTOR,
       prices: parsed.cost?.prices ?? {},
     },
+    ...(parsed.catalog ? { catalog: normalizeCatalog(parsed.catalog) } : {}),
+  };
+}
+
+function normalizeCatalog(catalog: NonNullable<ParsedFleetConfig['catalog']>): CatalogSettings {
+  const products: Partial<Record<CatalogProductId, CatalogProductSettings>> = {};
+  for (const [id, settings] of Object.entries(catalog.products) as Array<[CatalogProductId, CatalogProductSettings | undefined]>) {
+    if (settings) products[id] = { allowedSizes: [...new Set(settings.allowedSizes)], maxInstances: settings.maxInstances };
+  }
+  return {
+    portfolioName: catalog.portfolioName,
+    assetBucketName: catalog.assetBucketName,
+    owner: catalog.owner,
+    supportEmail: catalog.supportEmail,
+    principals: catalog.principals,
+    sharing: { accounts: catalog.sharing?.accounts ?? [], organizationalUnits: catalog.sharing?.organizationalUnits ?? [] },
+    tagOptions: catalog.tagOptions,
+    products,
   };
 }
 
@@ -202,5 +279,14 @@ function normalizeFleet(fleet: ParsedFleet, deployment: string | undefined): Fle
       })),
     },
     ...(deployment === undefined ? {} : { deployment }),
+    demandScaling:
+      fleet.demandScaling?.enabled === true
+        ? {
+            targetBusyPercent: fleet.demandScaling.targetBusyPercent,
+            scaleFromZero: fleet.demandScaling.scaleFromZero ?? fleet.computeType === 'spot',
+            warmInstances: fleet.demandScaling.warmInstances,
+            scaleInIdleMinutes: fleet.demandScaling.scaleInIdleMinutes,
+          }
+        : undefined,
   };
 }

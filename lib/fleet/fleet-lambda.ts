@@ -210,6 +210,40 @@ export class FleetLambdaFunction extends Construct {
     }
   }
 
+  /**
+   * Allows `actions` on every group named like a fleet group (`gitlab-runner-fleet-*`), for a
+   * Lambda that serves fleets from the registry, whose names are not known at synth.
+   */
+  public grantOnAllFleetGroups(sid: string, actions: readonly string[]): void {
+    const stack = Stack.of(this);
+    const pattern = autoScalingGroupName('*');
+    const arn = stack.formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      resourceName: `*:autoScalingGroupName/${pattern}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: [arn] }));
+    this.acknowledge(
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${this.regionAccount()}:autoScalingGroup:*:autoScalingGroupName/${pattern}]`,
+      'Fleets launched from the Service Catalog join later, so their group names are not known at synth; the pattern matches fleet group names only (the naming rule of lib/identity).',
+    );
+  }
+
+  /** Allows listing the fleet registry: the parameters directly under `path` (an SSM path ending in /). */
+  public grantReadRegistry(sid: string, path: string): void {
+    const stack = Stack.of(this);
+    const trimmed = path.replace(/^\/|\/$/g, '');
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid,
+        actions: ['ssm:GetParametersByPath'],
+        // GetParametersByPath is authorized on the path itself.
+        resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: trimmed })],
+      }),
+    );
+  }
+
   /** Region and account as cdk-nag spells them in a finding: the values, or placeholders in an environment-agnostic stack. */
   private regionAccount(): string {
     const stack = Stack.of(this);

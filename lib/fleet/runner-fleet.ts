@@ -18,6 +18,9 @@ import { renderUserData } from './instance/user-data';
 import { LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS, terminateHookTiming, type TerminateHookTiming } from './lifecycle-timing';
 import { autoScalingGroupName, FLEET_TAGS, LIFECYCLE_HOOKS } from '../identity/runner-identity';
 import { FleetScheduledScaling } from './scheduled-scaling';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { DEMAND_METRICS } from '../identity/demand-metrics';
+import { fleetDemandMetric, fleetGroupMetric } from './fleet-metrics';
 
 export interface RunnerFleetProps {
   /** The fleet: instance types, capacity, schedule, runner settings (see FleetSpec in lib/config). */
@@ -38,6 +41,13 @@ export interface RunnerFleetProps {
    * @default - the existing secret named `fleet.runnerTokenSecretName`, imported by name
    */
   readonly runnerTokenSecret?: secretsmanager.ISecret;
+  /**
+   * Something other than `fleet.schedule` owns the group's desired capacity, e.g. scheduled
+   * actions built from CloudFormation parameters (the Service Catalog products), so the group
+   * is created without a desired capacity, as for a scheduled fleet.
+   * @default false - the group follows `fleet.schedule`, or runs `capacity.desired` without one
+   */
+  readonly externallyScheduled?: boolean;
 }
 
 /**
@@ -117,7 +127,7 @@ export class RunnerFleet extends Construct {
     this.securityGroup = template.securityGroup;
 
     const spot = fleet.computeType === 'spot';
-    const scheduled = fleet.schedule !== undefined;
+    const scheduled = fleet.schedule !== undefined || props.externallyScheduled === true;
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
@@ -220,6 +230,36 @@ export class RunnerFleet extends Construct {
         'The rule only reads a LaunchTemplate set directly on the group and errors on one inside MixedInstancesPolicy. The root ' +
         'volume is encrypted in the launch template (asserted by test/fleet/runner-fleet-launch-template.test.ts).',
     });
+  }
+
+  /** Jobs running on the fleet (sum of the runners' `gitlab_runner_jobs`), published by the demand scaler. */
+  public metricBusySlots(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.busySlots, props);
+  }
+
+  /** Job slots of the instances in service (instances x concurrency), published by the demand scaler. */
+  public metricTotalSlots(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.totalSlots, props);
+  }
+
+  /** Jobs pending in GitLab that this fleet can take, as the demand scaler last saw them. */
+  public metricQueuedJobs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.queuedJobs, props);
+  }
+
+  /** Seconds from pending to running per job, from job events (default statistic p95). */
+  public metricTimeToStart(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.timeToStart, props);
+  }
+
+  /** Instances in service (AWS/AutoScaling GroupInServiceInstances). */
+  public metricInServiceInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetGroupMetric(this.fleet.name, 'GroupInServiceInstances', props);
+  }
+
+  /** Instances leaving, draining their jobs through the terminate hook (GroupTerminatingInstances). */
+  public metricDrainingInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetGroupMetric(this.fleet.name, 'GroupTerminatingInstances', props);
   }
 }
 

@@ -20,6 +20,8 @@ import { buildSync, version as esbuildVersion, type BuildOptions } from 'esbuild
 export const LAMBDA_HANDLERS = {
   'safety-net': join(__dirname, 'safety-net', 'handler.ts'),
   'orphan-reaper': join(__dirname, 'orphan-reaper', 'handler.ts'),
+  'demand-webhook': join(__dirname, 'demand-webhook', 'handler.ts'),
+  'demand-scaler': join(__dirname, 'demand-scaler', 'handler.ts'),
 } as const;
 
 export type LambdaHandlerName = keyof typeof LAMBDA_HANDLERS;

@@ -9,6 +9,7 @@ import type { FleetConfig } from '../config';
 import { FleetStack } from './fleet-stack';
 import { SharedStack } from './shared-stack';
 import { fleetStackName, sharedStackName } from '../identity/deployment';
+import { CATALOG_LAUNCH_ROLES_STACK_NAME, CATALOG_STACK_NAME, CatalogLaunchRolesStack, CatalogStack } from './catalog-stack';
 
 /** The shared stack of a config without a deployment name (see sharedStackName for named deployments). */
 export const SHARED_STACK_NAME = sharedStackName();
@@ -43,6 +44,10 @@ export interface FleetStacks {
   readonly shared: SharedStack;
   /** In config order. */
   readonly fleets: readonly FleetStack[];
+  /** Present when the config has a `catalog:` section. */
+  readonly catalog?: CatalogStack;
+  /** Present with `catalog`; deploy it in every account the portfolio is shared with too. */
+  readonly catalogLaunchRoles?: CatalogLaunchRolesStack;
 }
 
 /** Adds the shared stack and one stack per fleet to an existing app. */
@@ -59,8 +64,15 @@ export function addFleetStacks(app: App, config: FleetConfig, options: FleetStac
     stack.addStackDependency(shared, 'the safety net watches fleet instances from the first launch');
     return stack;
   });
+  let catalog: CatalogStack | undefined;
+  let catalogLaunchRoles: CatalogLaunchRolesStack | undefined;
+  if (config.catalog) {
+    catalogLaunchRoles = new CatalogLaunchRolesStack(app, CATALOG_LAUNCH_ROLES_STACK_NAME, { config, catalog: config.catalog });
+    catalog = new CatalogStack(app, CATALOG_STACK_NAME, { config, catalog: config.catalog, launchRoles: catalogLaunchRoles.launchRoles });
+    catalog.addStackDependency(catalogLaunchRoles, 'the launch constraints name the launch roles');
+  }
   if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { shared, fleets };
+  return { shared, fleets, catalog, catalogLaunchRoles };
 }
 
 /** Context key that turns the built-in validation's findings from warnings into errors. */

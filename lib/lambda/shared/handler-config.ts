@@ -10,6 +10,7 @@ import { gitlabUrlProblem } from '../../identity/gitlab-url';
 import { autoScalingGroupName } from '../../identity/runner-identity';
 import { defaultRunnerTokenSecretName, fleetNameOfGroup } from '../../identity/deployment';
 import type { FleetSpec, GitLabSettings } from '../../config/fleet-config';
+import type { DemandHandlerConfig } from './demand-config';
 
 /** File name of the handler configuration inside the Lambda asset. */
 export const HANDLER_CONFIG_FILE = 'handler-config.json';
@@ -36,6 +37,13 @@ export interface HandlerConfig {
   readonly apiTokenSecretName?: string;
   /** Orphan reaper only: managers younger than this are never removed. */
   readonly graceMinutes?: number;
+  /** Demand webhook and scaler only: the demand-scaled fleets. */
+  readonly demand?: DemandHandlerConfig;
+  /**
+   * SSM path of the fleet registry (lib/identity/fleet-registry.ts); when set, the fleets
+   * registered there for `gitlabUrl` are served too, read at every invocation.
+   */
+  readonly registryPath?: string;
 }
 
 /** The fleets as the Lambdas see them. */
@@ -51,7 +59,7 @@ export function fleetTargets(fleets: readonly FleetSpec[]): FleetTarget[] {
 export function handlerConfig(
   fleets: readonly FleetSpec[],
   gitlab: GitLabSettings,
-  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes'> = {},
+  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes' | 'demand' | 'registryPath'> = {},
 ): HandlerConfig {
   const deployment = fleets[0]?.deployment;
   return { gitlabUrl: gitlab.url, ...(deployment === undefined ? {} : { deployment }), fleets: fleetTargets(fleets), ...extra };
@@ -66,6 +74,8 @@ export function parseHandlerConfig(text: string): HandlerConfig {
   if (!Array.isArray(raw.fleets)) throw new Error(`${HANDLER_CONFIG_FILE}: fleets must be a list`);
   if (raw.deployment !== undefined && (typeof raw.deployment !== 'string' || raw.deployment === ''))
     throw new Error(`${HANDLER_CONFIG_FILE}: deployment must be a non-empty string when present`);
+  if (raw.registryPath !== undefined && (typeof raw.registryPath !== 'string' || !/^\/.+\/$/.test(raw.registryPath)))
+    throw new Error(`${HANDLER_CONFIG_FILE}: registryPath must be an SSM path starting and ending with /`);
   raw.fleets.forEach((fleet, i) => {
     for (const key of ['name', 'autoScalingGroupName', 'tokenSecretName'] as const) {
       if (typeof fleet?.[key] !== 'string' || fleet[key] === '')
