@@ -120,6 +120,7 @@ export class FleetDemandScaling extends Construct {
       'ScaleDemandFleets',
       ['autoscaling:SetDesiredCapacity', 'autoscaling:TerminateInstanceInAutoScalingGroup'],
       demandFleets.map((f) => f.name),
+      demandFleets[0]?.deployment,
     );
     scaler.grantDescribe(
       'ReadFleetGroups',

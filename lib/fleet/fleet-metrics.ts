@@ -26,11 +26,15 @@ export function fleetDemandMetric(
 }
 
 /** An AWS/AutoScaling group metric of the fleet's group (the group collects all of them). */
-export function fleetGroupMetric(fleetName: string, metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+export function fleetGroupMetric(
+  fleet: { readonly name: string; readonly deployment?: string },
+  metricName: string,
+  props: cloudwatch.MetricOptions = {},
+): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: 'AWS/AutoScaling',
     metricName,
-    dimensionsMap: { AutoScalingGroupName: autoScalingGroupName(fleetName) },
+    dimensionsMap: { AutoScalingGroupName: autoScalingGroupName(fleet.name, fleet.deployment) },
     period: Duration.minutes(1),
     statistic: 'Maximum',
     ...props,

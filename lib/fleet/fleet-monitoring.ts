@@ -1,8 +1,8 @@
 /**
- * What operators look at: one CloudWatch dashboard for the deployment with a row per fleet, and
- * the alarms. Queued jobs and time to start follow the working week, so they get anomaly
- * detection bands (seed 002: compare with the metric's own seasonal baseline, not a fixed line);
- * failures and stuck instances get plain thresholds, because any of them is worth a look.
+ * What operators look at across a deployment: one CloudWatch dashboard with a row per fleet
+ * (another per 100 fleets), the alarm topic, and the dead-letter queue alarms. Each fleet's own
+ * alarms live in its fleet stack ({@link FleetAlarms}), so the shared stack stays the same size
+ * however many fleets there are.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -14,11 +14,13 @@ import { Construct } from 'constructs';
 import type { FleetSpec, MonitoringSettings } from '../config/fleet-config';
 import { DEMAND_METRICS } from '../identity/demand-metrics';
 import { fleetDemandMetric, fleetGroupMetric } from './fleet-metrics';
-import { LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS, terminateHookTiming } from './lifecycle-timing';
 
 const ALARM_PERIOD = Duration.minutes(5);
-/** CloudWatch evaluates at most one day of 5-minute periods. */
-const MAX_EVALUATION_PERIODS = 288;
+/**
+ * Fleets per dashboard: a row is 4 widgets, and CloudWatch allows 500 widgets per dashboard
+ * (CloudWatch service quotas); 100 rows also keep each dashboard body far below the template limit.
+ */
+export const FLEETS_PER_DASHBOARD = 100;
 
 export interface FleetMonitoringProps {
   readonly fleets: readonly FleetSpec[];
@@ -35,7 +37,12 @@ export interface FleetMonitoringProps {
 }
 
 export class FleetMonitoring extends Construct {
+  /** The deployment's dashboard, when it has at most {@link FLEETS_PER_DASHBOARD} fleets. */
   public readonly dashboard?: cloudwatch.Dashboard;
+  /** Every dashboard built so far, by this construct or {@link addDashboard}. */
+  public readonly dashboards: cloudwatch.Dashboard[] = [];
+  private readonly hourlyPrices: Readonly<Record<string, number>>;
+  private readonly priceSource: string;
   /** Present when alarmEmail or alarmTopicArn is set. */
   public readonly alarmTopic?: sns.ITopic;
   public readonly alarms: cloudwatch.Alarm[] = [];
@@ -44,9 +51,10 @@ export class FleetMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: FleetMonitoringProps) {
     super(scope, id);
     const { settings } = props;
+    this.hourlyPrices = props.hourlyPrices;
+    this.priceSource = props.priceSource;
     if (settings.alarmTopicArn) this.alarmTopic = sns.Topic.fromTopicArn(this, 'AlarmTopic', settings.alarmTopicArn);
     else if (settings.alarmEmail) this.alarmTopic = this.createTopic(settings.alarmEmail);
-    if (settings.alarms) for (const fleet of props.fleets) this.addFleetAlarms(fleet);
     if (settings.alarms) {
       for (const [label, queue] of Object.entries(props.deadLetterQueues ?? {})) {
         this.addAlarm(`${label}DeadLetters`, {
@@ -58,7 +66,11 @@ export class FleetMonitoring extends Construct {
         });
       }
     }
-    if (settings.dashboard) this.dashboard = this.createDashboard(props);
+    // Larger deployments get one dashboard per FLEETS_PER_DASHBOARD fleets, each placed by the
+    // app in a fleet stack (addDashboard), so the shared stack stays the same size.
+    if (settings.dashboard && props.fleets.length <= FLEETS_PER_DASHBOARD) {
+      this.dashboard = this.addDashboard(this, 'Dashboard', props.fleets);
+    }
   }
 
   private createTopic(email: string): sns.Topic {
@@ -82,85 +94,26 @@ export class FleetMonitoring extends Construct {
     return alarm;
   }
 
-  private addFleetAlarms(fleet: FleetSpec): void {
-    const id = pascal(fleet.name);
-    if (fleet.demandScaling) {
-      const anomalies: Array<[string, cloudwatch.Metric, string]> = [
-        [
-          'QueuedJobsAnomaly',
-          fleetDemandMetric(fleet.name, DEMAND_METRICS.queuedJobs, { period: ALARM_PERIOD, statistic: 'Maximum' }),
-          'more jobs queued than usual for this time of the week',
-        ],
-        [
-          'TimeToStartAnomaly',
-          fleetDemandMetric(fleet.name, DEMAND_METRICS.timeToStart, { period: ALARM_PERIOD, statistic: 'p95' }),
-          'jobs wait longer to start than usual for this time of the week',
-        ],
-      ];
-      for (const [name, metric, what] of anomalies) {
-        const detector = new cloudwatch.CfnAnomalyDetector(this, `${id}${name}Detector`, {
-          singleMetricAnomalyDetector: {
-            namespace: metric.namespace,
-            metricName: metric.metricName,
-            dimensions: Object.entries(metric.dimensions ?? {}).map(([dName, value]) => ({ name: dName, value: String(value) })),
-            stat: metric.statistic,
-          },
-        });
-        this.anomalyDetectors.push(detector);
-        const alarm = new cloudwatch.AnomalyDetectionAlarm(this, `${id}${name}`, {
-          alarmDescription: `GitLab runner fleet ${fleet.name}: ${what} (outside the anomaly band of 2 standard deviations).`,
-          metric,
-          stdDevs: 2,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_UPPER_THRESHOLD,
-          evaluationPeriods: 3,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        });
-        alarm.node.addDependency(detector);
-        if (this.alarmTopic) alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
-        this.alarms.push(alarm);
-      }
-      this.addAlarm(`${id}ScalingErrors`, {
-        alarmDescription: `GitLab runner fleet ${fleet.name}: the demand scaler could not scale the group; see its logs.`,
-        metric: fleetDemandMetric(fleet.name, DEMAND_METRICS.scalingErrors, { period: ALARM_PERIOD, statistic: 'Sum' }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-      });
+  /** A dashboard with a row per fleet of `fleets` (at most {@link FLEETS_PER_DASHBOARD}), in `scope`. */
+  public addDashboard(scope: Construct, id: string, fleets: readonly FleetSpec[]): cloudwatch.Dashboard {
+    if (fleets.length > FLEETS_PER_DASHBOARD) {
+      throw new Error(`addDashboard: ${fleets.length} fleets, at most ${FLEETS_PER_DASHBOARD} fit one dashboard`);
     }
-    // Pending:Wait longer than the launch hook's timeout means registration is failing or hanging.
-    this.addAlarm(`${id}StuckPending`, {
-      alarmDescription: `GitLab runner fleet ${fleet.name}: instances stayed in Pending (launch hook) longer than its ${LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS} s timeout; runner registration is failing.`,
-      metric: fleetGroupMetric(fleet.name, 'GroupPendingInstances', { period: ALARM_PERIOD, statistic: 'Minimum' }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: periodsFor(LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS + ALARM_PERIOD.toSeconds()),
-    });
-    const drainSeconds = terminateHookTiming(fleet.maxJobTimeoutMinutes).maxDrainSeconds;
-    this.addAlarm(`${id}StuckTerminating`, {
-      alarmDescription: `GitLab runner fleet ${fleet.name}: instances stayed in Terminating (drain hook) longer than the ${drainSeconds} s a drain may take.`,
-      metric: fleetGroupMetric(fleet.name, 'GroupTerminatingInstances', { period: ALARM_PERIOD, statistic: 'Minimum' }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: periodsFor(drainSeconds + ALARM_PERIOD.toSeconds()),
-    });
-  }
-
-  private createDashboard(props: FleetMonitoringProps): cloudwatch.Dashboard {
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+    const dashboard = new cloudwatch.Dashboard(scope, id, {
       defaultInterval: Duration.days(1),
       periodOverride: cloudwatch.PeriodOverride.AUTO,
     });
     dashboard.addWidgets(
       new cloudwatch.TextWidget({
-        markdown: `# GitLab runner fleets\nOne row per fleet. Cost per hour: instances in service x ${props.priceSource}. See docs/scaling.md.`,
+        markdown: `# GitLab runner fleets\nOne row per fleet. Cost per hour: instances in service x ${this.priceSource}. See docs/scaling.md.`,
         width: 24,
         height: 2,
       }),
     );
-    for (const fleet of props.fleets) {
+    for (const fleet of fleets) {
       const slots = fleet.concurrency;
-      const inService = fleetGroupMetric(fleet.name, 'GroupInServiceInstances', { period: Duration.minutes(5) });
-      const price = props.hourlyPrices[fleet.name] ?? 0;
+      const inService = fleetGroupMetric(fleet, 'GroupInServiceInstances', { period: Duration.minutes(5) });
+      const price = this.hourlyPrices[fleet.name] ?? 0;
       dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: `${fleet.name}: capacity vs busy slots vs queued jobs`,
@@ -184,8 +137,8 @@ export class FleetMonitoring extends Construct {
           title: `${fleet.name}: booting and draining instances`,
           width: 5,
           left: [
-            fleetGroupMetric(fleet.name, 'GroupPendingInstances', { label: 'booting (Pending, launch hook)' }),
-            fleetGroupMetric(fleet.name, 'GroupTerminatingInstances', { label: 'draining (Terminating, drain hook)' }),
+            fleetGroupMetric(fleet, 'GroupPendingInstances', { label: 'booting (Pending, launch hook)' }),
+            fleetGroupMetric(fleet, 'GroupTerminatingInstances', { label: 'draining (Terminating, drain hook)' }),
           ],
         }),
         new cloudwatch.GraphWidget({
@@ -202,17 +155,7 @@ export class FleetMonitoring extends Construct {
         }),
       );
     }
+    this.dashboards.push(dashboard);
     return dashboard;
   }
-}
-
-function periodsFor(seconds: number): number {
-  return Math.min(MAX_EVALUATION_PERIODS, Math.ceil(seconds / ALARM_PERIOD.toSeconds()));
-}
-
-function pascal(name: string): string {
-  return name
-    .split('-')
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
 }

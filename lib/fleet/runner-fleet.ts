@@ -254,12 +254,12 @@ export class RunnerFleet extends Construct {
 
   /** Instances in service (AWS/AutoScaling GroupInServiceInstances). */
   public metricInServiceInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return fleetGroupMetric(this.fleet.name, 'GroupInServiceInstances', props);
+    return fleetGroupMetric(this.fleet, 'GroupInServiceInstances', props);
   }
 
   /** Instances leaving, draining their jobs through the terminate hook (GroupTerminatingInstances). */
   public metricDrainingInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return fleetGroupMetric(this.fleet.name, 'GroupTerminatingInstances', props);
+    return fleetGroupMetric(this.fleet, 'GroupTerminatingInstances', props);
   }
 }
 

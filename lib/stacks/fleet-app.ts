@@ -5,7 +5,8 @@
  */
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { FleetConfig } from '../config';
+import { DEFAULT_MONITORING_SETTINGS, type FleetConfig } from '../config';
+import { FLEETS_PER_DASHBOARD } from '../fleet/fleet-monitoring';
 import { FleetStack } from './fleet-stack';
 import { SharedStack } from './shared-stack';
 import { fleetStackName, sharedStackName } from '../identity/deployment';
@@ -59,11 +60,21 @@ export function addFleetStacks(app: App, config: FleetConfig, options: FleetStac
       gitlab: config.gitlab,
       defaultVpc: fleet.network ? undefined : shared.vpc,
       awsTags: config.awsTags,
+      alarms: (config.monitoring ?? DEFAULT_MONITORING_SETTINGS).alarms,
+      alarmTopic: shared.monitoring?.alarmTopic,
     });
     // The safety net's event rules should exist before the first instance launches.
     stack.addStackDependency(shared, 'the safety net watches fleet instances from the first launch');
     return stack;
   });
+  const monitoring = shared.monitoring;
+  if (monitoring && (config.monitoring ?? DEFAULT_MONITORING_SETTINGS).dashboard && fleets.length > FLEETS_PER_DASHBOARD) {
+    // One dashboard per chunk of fleets, in the chunk's first fleet stack: a dashboard body grows
+    // with its rows, and 1,000 rows would not fit the shared stack's template.
+    for (let first = 0; first < fleets.length; first += FLEETS_PER_DASHBOARD) {
+      monitoring.addDashboard(fleets[first], 'FleetsDashboard', config.fleets.slice(first, first + FLEETS_PER_DASHBOARD));
+    }
+  }
   let catalog: CatalogStack | undefined;
   let catalogLaunchRoles: CatalogLaunchRolesStack | undefined;
   if (config.catalog) {

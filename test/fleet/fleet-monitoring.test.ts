@@ -2,6 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { FLEETS_PER_DASHBOARD } from '../../lib/fleet/fleet-monitoring';
 import { addFleetStacks } from '../../lib/stacks/fleet-app';
 import { rawFleet, testConfig } from '../support/stack-helpers';
 
@@ -11,7 +12,8 @@ function shared(
 ) {
   const app = new App({ builtinCloudFormationValidation: false });
   const stacks = addFleetStacks(app, testConfig(fleets, extra));
-  return { app, shared: stacks.shared, template: Template.fromStack(stacks.shared) };
+  const [spotA, plainB] = stacks.fleets.map((stack) => Template.fromStack(stack));
+  return { app, shared: stacks.shared, template: Template.fromStack(stacks.shared), spotA, plainB, stacks };
 }
 
 function dashboardBody(template: Template): string {
@@ -44,17 +46,19 @@ describe('FleetMonitoring', () => {
     expect(body).toMatch(/inService \* 0\.0\d+/);
   });
 
-  it('creates anomaly detectors and band alarms on queued jobs and time to start of demand-scaled fleets', () => {
-    const { template } = shared();
-    template.resourceCountIs('AWS::CloudWatch::AnomalyDetector', 2);
-    template.hasResourceProperties('AWS::CloudWatch::AnomalyDetector', {
+  it('creates anomaly detectors and band alarms on queued jobs and time to start of demand-scaled fleets, in the fleet stack', () => {
+    const { template, spotA: fleetTemplate, plainB } = shared();
+    template.resourceCountIs('AWS::CloudWatch::AnomalyDetector', 0);
+    plainB.resourceCountIs('AWS::CloudWatch::AnomalyDetector', 0);
+    fleetTemplate.resourceCountIs('AWS::CloudWatch::AnomalyDetector', 2);
+    fleetTemplate.hasResourceProperties('AWS::CloudWatch::AnomalyDetector', {
       SingleMetricAnomalyDetector: {
         Namespace: 'GitLabRunnerFleet',
         MetricName: 'QueuedJobs',
         Dimensions: [{ Name: 'Fleet', Value: 'spot-a' }],
       },
     });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    fleetTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
       ComparisonOperator: 'GreaterThanUpperThreshold',
       ThresholdMetricId: Match.anyValue(),
       Metrics: Match.arrayWith([
@@ -65,7 +69,7 @@ describe('FleetMonitoring', () => {
   });
 
   it('alarms on instances stuck in Pending:Wait longer than the launch hook timeout', () => {
-    shared().template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    shared().plainB.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'GroupPendingInstances',
       Dimensions: [{ Name: 'AutoScalingGroupName', Value: 'gitlab-runner-fleet-plain-b' }],
       Statistic: 'Minimum',
@@ -75,7 +79,7 @@ describe('FleetMonitoring', () => {
   });
 
   it('alarms on instances stuck in Terminating:Wait longer than a drain may take', () => {
-    shared().template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    shared().spotA.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'GroupTerminatingInstances',
       Dimensions: [{ Name: 'AutoScalingGroupName', Value: 'gitlab-runner-fleet-spot-a' }],
       Statistic: 'Minimum',
@@ -83,44 +87,73 @@ describe('FleetMonitoring', () => {
   });
 
   it('alarms on scaling errors of a demand-scaled fleet', () => {
-    shared().template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+    shared().spotA.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ScalingErrors',
       Dimensions: [{ Name: 'Fleet', Value: 'spot-a' }],
     });
   });
 
   it('sends every alarm to a new topic with the configured email', () => {
-    const { template } = shared({ monitoring: { alarmEmail: 'ops@example.com' } });
+    const { template, spotA, plainB } = shared({ monitoring: { alarmEmail: 'ops@example.com' } });
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    const alarms = [template, spotA, plainB].flatMap((t) => Object.values(t.findResources('AWS::CloudWatch::Alarm')));
     expect(alarms.length).toBeGreaterThan(5);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
   });
 
   it('uses an existing topic when alarmTopicArn is set', () => {
     const arn = 'arn:aws:sns:eu-central-1:123456789012:ops';
-    const { template } = shared({ monitoring: { alarmTopicArn: arn } });
+    const { template, spotA } = shared({ monitoring: { alarmTopicArn: arn } });
     template.resourceCountIs('AWS::SNS::Topic', 0);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: [arn] });
+    spotA.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: [arn] });
   });
 
   it('has no alarm actions and no topic by default', () => {
-    const { template } = shared();
+    const { template, spotA, plainB } = shared();
     template.resourceCountIs('AWS::SNS::Topic', 0);
-    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm')))
+    for (const alarm of [template, spotA, plainB].flatMap((t) => Object.values(t.findResources('AWS::CloudWatch::Alarm'))))
       expect(alarm.Properties.AlarmActions).toBeUndefined();
   });
 
   it('can be turned off', () => {
-    const { template, shared: stack } = shared({ monitoring: { dashboard: false, alarms: false } });
+    const { template, shared: stack, spotA } = shared({ monitoring: { dashboard: false, alarms: false } });
     expect(stack.monitoring).toBeUndefined();
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
-    template.resourceCountIs('AWS::CloudWatch::AnomalyDetector', 0);
+    spotA.resourceCountIs('AWS::CloudWatch::AnomalyDetector', 0);
+    spotA.resourceCountIs('AWS::CloudWatch::Alarm', 0);
   });
 
   it('is clean under cdk-nag AwsSolutions with an email topic', () => {
     const { app } = shared({ monitoring: { alarmEmail: 'ops@example.com' } });
     const report = new AwsSolutionsChecks().validateScope(app);
     expect(report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`))).toEqual([]);
+  });
+
+  it('keeps the shared stack the same size as fleets are added: the fleet alarms live in the fleet stacks', () => {
+    const two = shared().template;
+    const many = shared(
+      {},
+      Array.from({ length: 12 }, (_, i) => rawFleet({ name: `fleet-${i}`, demandScaling: {} })),
+    ).template;
+    expect(Object.keys(many.findResources('AWS::CloudWatch::Alarm')).length).toBe(
+      Object.keys(two.findResources('AWS::CloudWatch::Alarm')).length,
+    );
+  });
+
+  it("above FLEETS_PER_DASHBOARD fleets, puts one dashboard per chunk of fleets in the chunk's first fleet stack, none in the shared stack", () => {
+    const fleets = Array.from({ length: FLEETS_PER_DASHBOARD + 1 }, (_, i) => rawFleet({ name: `fleet-${i}` }));
+    const { template, shared: stack, stacks } = shared({ deployment: 'big', monitoring: { alarms: false } }, fleets);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    expect(stack.monitoring?.dashboards).toHaveLength(2);
+    const bodyOf = (index: number) =>
+      Object.values(Template.fromStack(stacks.fleets[index]).findResources('AWS::CloudWatch::Dashboard')).map((d) =>
+        JSON.stringify(d.Properties.DashboardBody),
+      );
+    const [first] = bodyOf(0);
+    const [second] = bodyOf(FLEETS_PER_DASHBOARD);
+    expect(bodyOf(1)).toEqual([]);
+    expect(first).toContain(`fleet-${FLEETS_PER_DASHBOARD - 1}: time to start (s)`);
+    expect(first).not.toContain(`fleet-${FLEETS_PER_DASHBOARD}: time to start (s)`);
+    expect(second).toContain(`fleet-${FLEETS_PER_DASHBOARD}: time to start (s)`);
   });
 });

@@ -41,7 +41,7 @@ export function demandHandlerConfig(
       .filter((fleet) => fleet.demandScaling !== undefined)
       .map((fleet) => ({
         name: fleet.name,
-        autoScalingGroupName: autoScalingGroupName(fleet.name),
+        autoScalingGroupName: autoScalingGroupName(fleet.name, fleet.deployment),
         runnerTags: fleet.runnerTags,
         timeZone: fleet.schedule?.timeZone ?? 'UTC',
         envelope: envelopeFleetOf(fleet),
