@@ -4,12 +4,14 @@
  * with a `register...Command(program)` line below. Loads no CDK code.
  */
 import { registerCostCommand } from '../lib/cli/cost-command';
+import { registerDeployRolesCommand } from '../lib/cli/deploy-roles-command';
 import { registerOrphansCommand } from '../lib/cli/orphans';
 import { createProgram, runProgram } from '../lib/cli/program';
 
 const program = createProgram();
 registerCostCommand(program);
 registerOrphansCommand(program);
+registerDeployRolesCommand(program);
 
 void runProgram(program, process.argv).then((code) => {
   process.exitCode = code;

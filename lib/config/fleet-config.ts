@@ -2,6 +2,8 @@
  * The validated, normalized fleet configuration that the rest of the app consumes.
  * Defaults are resolved here, once, so constructs, the cost model and the CLI agree.
  */
+import { defaultRunnerTokenSecretName } from '../identity/deployment';
+import type { CatalogProductId, FleetSize } from './catalog-products';
 import type { Architecture } from './instance-types';
 import {
   capacityProfile,
@@ -17,6 +19,7 @@ import {
   DEFAULT_GRAVITON_PERFORMANCE_FACTOR,
   DEFAULT_SPOT_FALLBACK_AFTER_MINUTES,
   DEFAULT_SPOT_FALLBACK_RETURN_AFTER_MINUTES,
+  pinnedRunnerSha256,
   type ParsedFleet,
   type ParsedFleetConfig,
 } from './schema';
@@ -26,6 +29,8 @@ export type Executor = 'docker' | 'shell';
 
 export interface GitLabSettings {
   readonly url: string;
+  /** Existing IAM OIDC provider for this GitLab, trusted by the deploy roles instead of a new one. */
+  readonly oidcProviderArn?: string;
   readonly caCertificate?: string;
   readonly registryMirror?: string;
   readonly runnerDownloadUrl?: string;
@@ -67,6 +72,34 @@ export interface SpotFallbackSettings {
   readonly returnAfterMinutes: number;
 }
 
+/** Demand scaling of one fleet, defaults resolved. */
+export interface DemandScalingSpec {
+  /** Share of slots kept busy in working hours, 10-100. */
+  readonly targetBusyPercent: number;
+  readonly scaleFromZero: boolean;
+  readonly warmInstances: number;
+  readonly scaleInIdleMinutes: number;
+}
+
+/** The webhook and scaler shared by demand-scaled fleets. */
+export interface DemandSettings {
+  readonly webhookSecretName: string;
+  readonly scalerIntervalMinutes: number;
+  /** The poll fallback, when configured. */
+  readonly poll?: { readonly apiTokenSecretName: string; readonly projectIds: readonly number[] };
+}
+
+/** Dashboard and alarms of a deployment. */
+export interface MonitoringSettings {
+  readonly dashboard: boolean;
+  readonly alarms: boolean;
+  readonly alarmEmail?: string;
+  readonly alarmTopicArn?: string;
+}
+
+export const DEFAULT_DEMAND_SETTINGS: DemandSettings = { webhookSecretName: 'gitlab-runner-fleet/webhook-token', scalerIntervalMinutes: 1 };
+export const DEFAULT_MONITORING_SETTINGS: MonitoringSettings = { dashboard: true, alarms: true };
+
 /** One fleet, every default resolved. */
 export interface FleetSpec {
   readonly name: string;
@@ -85,6 +118,11 @@ export interface FleetSpec {
   readonly runnerTokenSecretName: string;
   readonly maxJobTimeoutMinutes: number;
   readonly runnerVersion: string;
+  /**
+   * SHA-256 the runner binary must have (the fleet's `runnerSha256`, else the repository's pin for
+   * the version and architecture). Undefined: checked against the release's own release.sha256.
+   */
+  readonly runnerSha256?: string;
   readonly minHealthyPercentage: number;
   readonly schedule?: FleetScheduleSpec;
   /**
@@ -92,6 +130,13 @@ export interface FleetSpec {
    * @default - on for spot fleets (see {@link spotFallbackOf}), off for on-demand fleets
    */
   readonly spotFallback?: SpotFallbackSettings;
+  /**
+   * The config's `deployment` name: prefixes the group and default secret names (lib/identity/deployment.ts).
+   * Undefined in configs without one, whose names are unprefixed.
+   */
+  readonly deployment?: string;
+  /** Present when demand scaling is on. */
+  readonly demandScaling?: DemandScalingSpec;
 }
 
 /** The fleet's fallback settings with defaults resolved; disabled for on-demand fleets. */
@@ -113,13 +158,67 @@ export interface CostSettings {
   readonly prices: Readonly<Record<string, { readonly onDemand?: number; readonly spot?: number }>>;
 }
 
+/** Limits of one catalog product. */
+export interface CatalogProductSettings {
+  readonly allowedSizes: readonly FleetSize[];
+  readonly maxInstances: number;
+}
+
+/** The Service Catalog portfolio, defaults resolved. */
+export interface CatalogSettings {
+  readonly portfolioName: string;
+  readonly assetBucketName: string;
+  readonly owner: string;
+  readonly supportEmail?: string;
+  readonly principals: { readonly roleArns: readonly string[]; readonly roleNamePatterns: readonly string[] };
+  readonly sharing: { readonly accounts: readonly string[]; readonly organizationalUnits: readonly string[] };
+  /** Tag key -> allowed values. */
+  readonly tagOptions: Readonly<Record<string, readonly string[]>>;
+  /** The offered products, in catalog order. */
+  readonly products: Readonly<Partial<Record<CatalogProductId, CatalogProductSettings>>>;
+}
+
+/** One IAM statement a deploy role grants. */
+export interface DeployRoleStatement {
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+}
+
+/** A role CD jobs assume with a GitLab OIDC ID token (see lib/identity/gitlab-oidc.ts). */
+export interface DeployRoleSpec {
+  readonly name: string;
+  /** Project path, or `group/*` for every project of a group. */
+  readonly projectPath: string;
+  readonly refType: 'branch' | 'tag';
+  readonly refs: readonly string[];
+  readonly protectedRefsOnly: boolean;
+  readonly environment?: string;
+  readonly managedPolicyArns: readonly string[];
+  readonly inlineStatements: readonly DeployRoleStatement[];
+  /** Fleets the deploy job is routed to; empty: any runner. */
+  readonly fleets: readonly string[];
+  readonly maxSessionDurationMinutes: number;
+}
+
 export interface FleetConfig {
+  /** Scopes names and the shared stack's grants to this deployment (lib/identity/deployment.ts). */
+  readonly deployment?: string;
   readonly gitlab: GitLabSettings;
   readonly orphanReaper: OrphanReaperSettings;
   readonly awsTags: Readonly<Record<string, string>>;
   readonly fleets: readonly FleetSpec[];
+  /**
+   * Roles for CD jobs (GitLab OIDC). Always set by {@link normalizeFleetConfig}; optional so hand-built configs need not carry it.
+   */
+  readonly deployRoles?: readonly DeployRoleSpec[];
   /** Always set by {@link normalizeFleetConfig}; optional so hand-built configs need not carry it. */
   readonly cost?: CostSettings;
+  /** Always set by {@link normalizeFleetConfig}. @default DEFAULT_DEMAND_SETTINGS */
+  readonly demand?: DemandSettings;
+  /** Always set by {@link normalizeFleetConfig}. @default DEFAULT_MONITORING_SETTINGS */
+  readonly monitoring?: MonitoringSettings;
+  /** Present when the config has a `catalog:` section. */
+  readonly catalog?: CatalogSettings;
 }
 
 /** The GitLab runner tag that routes jobs by compute type, as the seed names them. */
@@ -127,10 +226,7 @@ export function computeTypeTag(computeType: ComputeType): 'computetype-spot' | '
   return computeType === 'spot' ? 'computetype-spot' : 'computetype-ondemand';
 }
 
-/** Default Secrets Manager name for a fleet's glrt- runner authentication token. */
-export function defaultRunnerTokenSecretName(fleetName: string): string {
-  return `gitlab-runner-fleet/${fleetName}/runner-token`;
-}
+export { defaultRunnerTokenSecretName };
 
 /** The fleet's desired capacity over a local week (constant when it has no schedule). */
 export function fleetCapacityProfile(fleet: FleetSpec): CapacitySegment[] {
@@ -141,20 +237,42 @@ export function fleetCapacityProfile(fleet: FleetSpec): CapacitySegment[] {
 /** Resolves defaults on a schema-validated config. */
 export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
   return {
+    ...(parsed.deployment === undefined ? {} : { deployment: parsed.deployment }),
     gitlab: parsed.gitlab,
     orphanReaper: parsed.orphanReaper,
     awsTags: parsed.awsTags,
-    fleets: parsed.fleets.map(normalizeFleet),
+    fleets: parsed.fleets.map((fleet) => normalizeFleet(fleet, parsed.deployment)),
+    demand: parsed.demand ?? DEFAULT_DEMAND_SETTINGS,
+    monitoring: parsed.monitoring ?? DEFAULT_MONITORING_SETTINGS,
+    deployRoles: parsed.deployRoles,
     cost: {
       region: parsed.cost?.region,
       baselineInstanceType: parsed.cost?.baselineInstanceType ?? DEFAULT_BASELINE_INSTANCE_TYPE,
       gravitonPerformanceFactor: parsed.cost?.gravitonPerformanceFactor ?? DEFAULT_GRAVITON_PERFORMANCE_FACTOR,
       prices: parsed.cost?.prices ?? {},
     },
+    ...(parsed.catalog ? { catalog: normalizeCatalog(parsed.catalog) } : {}),
   };
 }
 
-function normalizeFleet(fleet: ParsedFleet): FleetSpec {
+function normalizeCatalog(catalog: NonNullable<ParsedFleetConfig['catalog']>): CatalogSettings {
+  const products: Partial<Record<CatalogProductId, CatalogProductSettings>> = {};
+  for (const [id, settings] of Object.entries(catalog.products) as Array<[CatalogProductId, CatalogProductSettings | undefined]>) {
+    if (settings) products[id] = { allowedSizes: [...new Set(settings.allowedSizes)], maxInstances: settings.maxInstances };
+  }
+  return {
+    portfolioName: catalog.portfolioName,
+    assetBucketName: catalog.assetBucketName,
+    owner: catalog.owner,
+    supportEmail: catalog.supportEmail,
+    principals: catalog.principals,
+    sharing: { accounts: catalog.sharing?.accounts ?? [], organizationalUnits: catalog.sharing?.organizationalUnits ?? [] },
+    tagOptions: catalog.tagOptions,
+    products,
+  };
+}
+
+function normalizeFleet(fleet: ParsedFleet, deployment: string | undefined): FleetSpec {
   const runnerTags = [computeTypeTag(fleet.computeType), fleet.architecture, ...fleet.runnerTags];
   return {
     name: fleet.name,
@@ -169,9 +287,10 @@ function normalizeFleet(fleet: ParsedFleet): FleetSpec {
     runnerTags: [...new Set(runnerTags)],
     volumeSizeGiB: fleet.volumeSizeGiB,
     network: fleet.network,
-    runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name),
+    runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name, deployment),
     maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
     runnerVersion: fleet.runnerVersion,
+    runnerSha256: fleet.runnerSha256 ?? pinnedRunnerSha256(fleet.runnerVersion, fleet.architecture),
     minHealthyPercentage: fleet.minHealthyPercentage,
     spotFallback: spotFallbackOf({
       computeType: fleet.computeType,
@@ -188,5 +307,15 @@ function normalizeFleet(fleet: ParsedFleet): FleetSpec {
         desired: w.desired ?? fleet.capacity.desired,
       })),
     },
+    ...(deployment === undefined ? {} : { deployment }),
+    demandScaling:
+      fleet.demandScaling?.enabled === true
+        ? {
+            targetBusyPercent: fleet.demandScaling.targetBusyPercent,
+            scaleFromZero: fleet.demandScaling.scaleFromZero ?? fleet.computeType === 'spot',
+            warmInstances: fleet.demandScaling.warmInstances,
+            scaleInIdleMinutes: fleet.demandScaling.scaleInIdleMinutes,
+          }
+        : undefined,
   };
 }

@@ -5,12 +5,36 @@
  * from the parsed result, so they work from other CDK apps without any YAML.
  */
 import { z } from 'zod';
-import { ARCHITECTURES, architectureOf } from './instance-types';
+import { ARCHITECTURES, architectureOf, type Architecture } from './instance-types';
 import { formatPath, type ConfigProblem } from './errors';
+import { DEPLOYMENT_NAME_LENGTH, deploymentNameProblem, MAX_UNSCOPED_FLEETS } from '../identity/deployment';
 import { minuteOfDay, overlappingWindows, parseDays, WEEKDAYS, type UptimeWindow, type Weekday } from './schedule';
+import { CATALOG_MAX_INSTANCES_LIMIT, CATALOG_PRODUCT_IDS, FLEET_SIZES } from './catalog-products';
 
-/** GitLab Runner version installed when a fleet does not pin one; bump it in a reviewed change. */
+/**
+ * GitLab Runner version installed when a fleet does not pin one; bump it in a reviewed change,
+ * together with its entry in {@link RUNNER_BINARY_SHA256}.
+ */
 export const DEFAULT_RUNNER_VERSION = '18.5.0';
+
+/**
+ * SHA-256 of GitLab's runner binaries (`/v<version>/binaries/gitlab-runner-linux-<amd64|arm64>`)
+ * by version and architecture, lowercase hex, taken from the release's `release.sha256` after
+ * checking its GPG signature (`release.sha256.asc`) with GitLab's release key. Instances install
+ * only a binary that matches, whichever host (or `gitlab.runnerDownloadUrl` mirror) served it.
+ *
+ * A version without an entry (and without a fleet `runnerSha256`) is checked against the
+ * `release.sha256` next to the binary instead: still fail-closed, but the checksum then comes
+ * from the same host as the binary, and synth warns. No entry for 18.5.0 yet: its published
+ * values could not be obtained and checked when this table was added (no network), and a
+ * checksum is never written from memory.
+ */
+export const RUNNER_BINARY_SHA256: Readonly<Record<string, Readonly<Partial<Record<Architecture, string>>>>> = {};
+
+/** The SHA-256 pinned in {@link RUNNER_BINARY_SHA256} for a runner version and architecture, if any. */
+export function pinnedRunnerSha256(version: string, architecture: Architecture): string | undefined {
+  return RUNNER_BINARY_SHA256[version]?.[architecture];
+}
 export const DEFAULT_MAX_JOB_TIMEOUT_MINUTES = 60;
 export const DEFAULT_MAX_JITTER_MINUTES = 9;
 export const COMPUTE_TYPES = ['spot', 'on-demand'] as const;
@@ -106,6 +130,42 @@ const spotFallbackSchema = z
   })
   .strict();
 
+export const DEFAULT_TARGET_BUSY_PERCENT = 70;
+export const DEFAULT_WARM_INSTANCES = 1;
+export const DEFAULT_SCALE_IN_IDLE_MINUTES = 10;
+
+const demandScalingSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Scale on queued jobs and busy slots inside the schedule. false: follow the schedule only.'),
+    targetBusyPercent: z
+      .number()
+      .int()
+      .min(10)
+      .max(100)
+      .default(DEFAULT_TARGET_BUSY_PERCENT)
+      .describe('Share of job slots kept busy in working hours; the rest is headroom so the next job starts at once.'),
+    scaleFromZero: z
+      .boolean()
+      .optional()
+      .describe(
+        'Outside the schedule windows, a pending job may still start instances (up to capacity.max). Default: true for spot fleets, false for on-demand.',
+      ),
+    warmInstances: nonNegativeInt
+      .default(DEFAULT_WARM_INSTANCES)
+      .describe('Idle instances kept in working hours (at most the window capacity), so the first job of a quiet hour starts at once.'),
+    scaleInIdleMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(240)
+      .default(DEFAULT_SCALE_IN_IDLE_MINUTES)
+      .describe('An idle instance leaves only after this long without a job (the end of a window removes idle instances at once).'),
+  })
+  .strict();
+
 const fleetSchema = z
   .object({
     name: z.string().regex(FLEET_NAME, 'must be 2-32 characters of a-z, 0-9 and -, starting with a letter and not ending with -'),
@@ -136,7 +196,9 @@ const fleetSchema = z
       .string()
       .regex(SECRET_NAME)
       .optional()
-      .describe('Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<name>/runner-token.'),
+      .describe(
+        'Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<deployment>/<name>/runner-token, or gitlab-runner-fleet/<name>/runner-token without a deployment name.',
+      ),
     maxJobTimeoutMinutes: z
       .number()
       .int()
@@ -145,6 +207,13 @@ const fleetSchema = z
       .default(DEFAULT_MAX_JOB_TIMEOUT_MINUTES)
       .describe('Longest job the runners accept; a draining instance waits this long for running jobs.'),
     runnerVersion: z.string().regex(RUNNER_VERSION, 'must be a GitLab Runner release such as 18.5.0').default(DEFAULT_RUNNER_VERSION),
+    runnerSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lowercase hex (64 characters)')
+      .optional()
+      .describe(
+        "SHA-256 of the runner binary for this fleet's runnerVersion and architecture (from GitLab's signed release.sha256). Instances refuse any other binary. Default: the checksum pinned in the repository for the version, else the release.sha256 published beside the binary.",
+      ),
     minHealthyPercentage: z
       .number()
       .int()
@@ -158,6 +227,61 @@ const fleetSchema = z
       .describe(
         'Spot fleets: raise the on-demand base by the shortfall while spot capacity is gone, and return to spot later. On by default.',
       ),
+    demandScaling: demandScalingSchema
+      .optional()
+      .describe('Scaling on demand inside the schedule (see docs/scaling.md). Default: off, the fleet follows the schedule only.'),
+  })
+  .strict();
+
+const demandSchema = z
+  .object({
+    webhookSecretName: z
+      .string()
+      .regex(SECRET_NAME)
+      .default('gitlab-runner-fleet/webhook-token')
+      .describe('Secret holding the X-Gitlab-Token value the GitLab job-events webhook sends (a random string you choose).'),
+    scalerIntervalMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(15)
+      .default(1)
+      .describe('How often the scaler re-evaluates every demand-scaled fleet (idle scale-in, missed events), besides each webhook burst.'),
+    poll: z
+      .object({
+        apiTokenSecretName: z
+          .string()
+          .regex(SECRET_NAME)
+          .describe(
+            'Secret holding a GitLab token with read_api on the projects (or an administrator token for the instance-wide jobs API).',
+          ),
+        projectIds: z
+          .array(z.number().int().positive())
+          .max(50)
+          .default([])
+          .describe(
+            'Projects whose pending jobs are polled. Empty: the instance-wide jobs API (administrator token, self-managed GitLab).',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe('Fallback for setups without a job-events webhook: the scaler polls pending jobs on every tick.'),
+  })
+  .strict();
+
+const monitoringSchema = z
+  .object({
+    dashboard: z.boolean().default(true).describe('One CloudWatch dashboard for the deployment, one row per fleet.'),
+    alarms: z
+      .boolean()
+      .default(true)
+      .describe('Anomaly-band alarms on queued jobs and time to start, plain alarms on failures and stuck instances.'),
+    alarmEmail: z.string().email().optional().describe('Subscribe this address to the alarm topic (it must confirm the subscription).'),
+    alarmTopicArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN')
+      .optional()
+      .describe('Existing SNS topic the alarms notify. Default: a new topic when alarmEmail is set, otherwise no notification.'),
   })
   .strict();
 
@@ -196,6 +320,63 @@ const gitlabSchema = z
     runnerDownloadUrl: httpsUrl
       .optional()
       .describe('Base URL for GitLab Runner binaries (a mirror); /v<version>/binaries/gitlab-runner-linux-<arch> is appended.'),
+    oidcProviderArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/,
+        'must be an IAM OIDC provider ARN such as arn:aws:iam::123456789012:oidc-provider/gitlab.com',
+      )
+      .optional()
+      .describe(
+        'Existing IAM OIDC provider for this GitLab (one per URL and account) that deploy roles trust. Default: deployRoles creates one.',
+      ),
+  })
+  .strict();
+
+const DEPLOY_ROLE_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+const PROJECT_PATH = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*(\/\*)?$/;
+const IAM_POLICY_ARN = /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/;
+
+const inlineStatementSchema = z
+  .object({
+    actions: z.array(z.string().regex(/^[a-z0-9-]+:[A-Za-z0-9*]+$/, 'must be an IAM action such as s3:PutObject')).min(1),
+    resources: z.array(z.string().min(1)).min(1).describe('Resource ARNs (or "*" where an action names no resource).'),
+  })
+  .strict();
+
+const deployRoleSchema = z
+  .object({
+    name: z.string().regex(DEPLOY_ROLE_NAME, 'must be 2-32 characters of a-z, 0-9 and -, starting with a letter and not ending with -'),
+    projectPath: z
+      .string()
+      .regex(PROJECT_PATH, 'must be a GitLab project path such as group/subgroup/project, or group/* for every project of a group')
+      .describe("GitLab project whose jobs may assume the role (the ID token's project_path), or group/* for every project of a group."),
+    refType: z.enum(['branch', 'tag']).default('branch').describe('Whether refs are branch or tag names.'),
+    refs: z
+      .array(z.string().regex(/^[^:\s]+$/, 'must be a branch or tag name without spaces or colons; * matches any characters'))
+      .min(1)
+      .describe('Branch or tag names (or patterns with *) whose pipelines may assume the role. Exact names are safest.'),
+    protectedRefsOnly: z
+      .boolean()
+      .default(true)
+      .describe(
+        'The snippet runs the job only on protected refs. AWS cannot check this claim for GitLab: protect the refs in GitLab too (see docs/security.md).',
+      ),
+    environment: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('GitLab environment the deploy job declares (use a protected environment; AWS cannot check this claim for GitLab).'),
+    managedPolicyArns: z.array(z.string().regex(IAM_POLICY_ARN, 'must be an IAM policy ARN')).default([]),
+    inlineStatements: z
+      .array(inlineStatementSchema)
+      .default([])
+      .describe('Allow statements granted to the role, besides managedPolicyArns.'),
+    fleets: z
+      .array(z.string())
+      .default([])
+      .describe('Fleets whose runners the deploy job is routed to (by their runner tags). Empty: any runner.'),
+    maxSessionDurationMinutes: z.number().int().min(60).max(720).default(60).describe('Longest session of the role, 60 to 720 minutes.'),
   })
   .strict();
 
@@ -239,6 +420,93 @@ const costSchema = z
   })
   .strict();
 
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const ROLE_NAME_PATTERN = /^[\w+=,.@*?-]{1,64}$/;
+const TAG_KEY = /^[A-Za-z0-9 _.:/=+@-]{1,127}$/;
+
+const catalogProductSchema = z
+  .object({
+    allowedSizes: z
+      .array(z.enum(FLEET_SIZES))
+      .min(1)
+      .default([...FLEET_SIZES])
+      .describe('Sizes the form offers (small = 2 vCPUs, medium = 4, large = 8 per instance).'),
+    maxInstances: z
+      .number()
+      .int()
+      .min(1)
+      .max(CATALOG_MAX_INSTANCES_LIMIT)
+      .default(10)
+      .describe('Highest "maximum instances" an end user may choose for one fleet.'),
+  })
+  .strict();
+
+const catalogSchema = z
+  .object({
+    portfolioName: z.string().min(1).max(100).default('GitLab runner fleets'),
+    assetBucketName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name: 3-63 characters of a-z, 0-9, . and -')
+      .describe('S3 bucket (created by the catalog stack, globally unique name) holding the Lambda code of the product versions.'),
+    owner: z.string().min(1).max(8191).default('Platform team').describe('Shown as the provider of the portfolio and its products.'),
+    supportEmail: z.string().email().optional().describe('Where end users ask for help; shown with every product.'),
+    principals: z
+      .object({
+        roleArns: z
+          .array(z.string().regex(ROLE_ARN, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/Developers'))
+          .default([])
+          .describe('IAM roles of this account granted the portfolio.'),
+        roleNamePatterns: z
+          .array(z.string().regex(ROLE_NAME_PATTERN, 'must be an IAM role name, * and ? allowed, such as AWSReservedSSO_RunnerUsers_*'))
+          .max(10)
+          .default([])
+          .describe(
+            'Role name patterns (IAM_PATTERN), e.g. the IAM Identity Center permission-set roles AWSReservedSSO_<set>_*; they also apply in accounts the portfolio is shared with. At most 10 (AWS limit).',
+          ),
+      })
+      .strict()
+      .describe('Who may launch products: at least one role ARN or name pattern.'),
+    sharing: z
+      .object({
+        accounts: z
+          .array(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'))
+          .default([])
+          .describe('Accounts the portfolio is shared with (tag options included).'),
+        organizationalUnits: z
+          .array(
+            z
+              .string()
+              .regex(/^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/, 'must be an OU id (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)'),
+          )
+          .default([])
+          .describe(
+            'Organizational units (or the root) shared with, with principal sharing so the role name patterns apply there too. Needs the management or a delegated administrator account.',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe('Sharing with other accounts of the AWS Organization. Default: not shared.'),
+    tagOptions: z
+      .record(
+        z.string().regex(TAG_KEY, 'must be a tag key of letters, digits, spaces and _ . : / = + @ -'),
+        z.array(z.string().min(1).max(255)).min(1),
+      )
+      .default({})
+      .describe(
+        'Tag keys every launched fleet carries, each with the values an end user picks from, e.g. { team: [platform, web], cost-center: ["1001"] }.',
+      ),
+    products: z
+      .object(
+        Object.fromEntries(CATALOG_PRODUCT_IDS.map((id) => [id, catalogProductSchema.optional()])) as Record<
+          (typeof CATALOG_PRODUCT_IDS)[number],
+          z.ZodOptional<typeof catalogProductSchema>
+        >,
+      )
+      .strict()
+      .describe('Products the portfolio offers, with their limits; at least one. {} takes the defaults.'),
+  })
+  .strict();
+
 export const fleetConfigSchema = z
   .object({
     $schema: z.string().optional(),
@@ -251,7 +519,27 @@ export const fleetConfigSchema = z
     }),
     awsTags: z.record(z.string(), z.string()).default({}).describe('Tags applied to every AWS resource.'),
     fleets: z.array(fleetSchema).min(1),
+    deployment: z
+      .string()
+      .min(DEPLOYMENT_NAME_LENGTH.min)
+      .max(DEPLOYMENT_NAME_LENGTH.max)
+      .refine((name) => deploymentNameProblem(name) === undefined, {
+        message: 'must be a-z and 0-9 in words joined by single hyphens, starting with a letter (e.g. ci, team-a)',
+      })
+      .optional()
+      .describe(
+        `Names this deployment of the fleets in its account and region. Prefixes the Auto Scaling group names (gitlab-runner-fleet.<deployment>.<fleet>), the default token secret names (gitlab-runner-fleet/<deployment>/<fleet>/runner-token) and the stack names, so the shared stack's Lambdas reach only this deployment's groups and secrets, by prefix, at any fleet count. Required above ${MAX_UNSCOPED_FLEETS} fleets. Default: none (unprefixed names, each fleet listed).`,
+      ),
+    demand: demandSchema.optional().describe('The job-events webhook and scaler shared by the demand-scaled fleets.'),
+    monitoring: monitoringSchema.optional().describe('Dashboard and alarms. Default: both on, no notification target.'),
+    deployRoles: z
+      .array(deployRoleSchema)
+      .default([])
+      .describe('IAM roles CD jobs assume with GitLab OIDC ID tokens, instead of deploy rights on the instance role.'),
     cost: costSchema.optional().describe('Settings of the `runner-fleet cost` estimate.'),
+    catalog: catalogSchema
+      .optional()
+      .describe('An AWS Service Catalog portfolio of runner fleet products (the gitlab-runner-fleet-catalog stack). Default: none.'),
   })
   .strict();
 
@@ -264,6 +552,12 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (path: PropertyKey[], message: string) => problems.push({ path: formatPath(path), message });
   const fleets = isRecord(raw) && Array.isArray(raw.fleets) ? raw.fleets : [];
+  if (isRecord(raw) && raw.deployment === undefined && fleets.length > MAX_UNSCOPED_FLEETS) {
+    add(
+      ['deployment'],
+      `is required above ${MAX_UNSCOPED_FLEETS} fleets (this config has ${fleets.length}): it scopes the shared Lambdas' access to this deployment's groups and token secrets by name prefix (e.g. deployment: ci)`,
+    );
+  }
   const seen = new Map<string, number>();
   fleets.forEach((fleet: unknown, i) => {
     if (!isRecord(fleet)) return;
@@ -308,8 +602,35 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
     ) {
       add([...path, 'network', 'availabilityZones'], 'must list one AZ per subnetIds entry, in the same order');
     }
+    const demand = isRecord(fleet.demandScaling) ? fleet.demandScaling : undefined;
+    if (demand && typeof demand.warmInstances === 'number' && demand.warmInstances > max) {
+      add([...path, 'demandScaling', 'warmInstances'], `warmInstances (${demand.warmInstances}) must be <= capacity.max (${max})`);
+    }
     if (isRecord(fleet.schedule)) scheduleProblems(fleet.schedule, { min, max, desired }, [...path, 'schedule'], add);
   });
+  const roles = isRecord(raw) && Array.isArray(raw.deployRoles) ? raw.deployRoles : [];
+  const fleetNames = new Set(fleets.filter(isRecord).map((fleet) => fleet.name));
+  const seenRoles = new Map<string, number>();
+  roles.forEach((role: unknown, i) => {
+    if (!isRecord(role)) return;
+    const path = ['deployRoles', i];
+    if (typeof role.name === 'string') {
+      const first = seenRoles.get(role.name);
+      if (first !== undefined) add([...path, 'name'], `"${role.name}" is already the name of deployRoles[${first}]; names must be unique`);
+      else seenRoles.set(role.name, i);
+    }
+    const managed = Array.isArray(role.managedPolicyArns) ? role.managedPolicyArns : [];
+    const inline = Array.isArray(role.inlineStatements) ? role.inlineStatements : [];
+    if (managed.length === 0 && inline.length === 0) {
+      add(path, 'grants nothing: give managedPolicyArns or inlineStatements');
+    }
+    (Array.isArray(role.fleets) ? role.fleets : []).forEach((fleet: unknown, f) => {
+      if (typeof fleet === 'string' && !fleetNames.has(fleet)) {
+        add([...path, 'fleets', f], `"${fleet}" is not a fleet of this config (fleets: ${[...fleetNames].join(', ')})`);
+      }
+    });
+  });
+  if (isRecord(raw) && isRecord(raw.catalog)) catalogProblems(raw.catalog, add);
   return problems;
 }
 
@@ -358,6 +679,30 @@ function scheduleProblems(
   }
 }
 
+function catalogProblems(catalog: Record<string, unknown>, add: (path: PropertyKey[], message: string) => void): void {
+  const principals = isRecord(catalog.principals) ? catalog.principals : {};
+  const listed = (value: unknown) => (Array.isArray(value) ? value.length : 0);
+  if (isRecord(catalog.principals) && listed(principals.roleArns) + listed(principals.roleNamePatterns) === 0) {
+    add(['catalog', 'principals'], 'must grant the portfolio to at least one role: list roleArns or roleNamePatterns');
+  }
+  if (isRecord(catalog.products) && Object.keys(catalog.products).length === 0) {
+    add(['catalog', 'products'], `must offer at least one product: ${CATALOG_PRODUCT_IDS.join(', ')}`);
+  }
+  const sharing = isRecord(catalog.sharing) ? catalog.sharing : {};
+  if (listed(sharing.organizationalUnits) > 0 && listed(principals.roleNamePatterns) === 0) {
+    add(
+      ['catalog', 'sharing', 'organizationalUnits'],
+      'principal sharing only carries role name patterns to member accounts; list catalog.principals.roleNamePatterns',
+    );
+  }
+  for (const [key, values] of Object.entries(isRecord(catalog.tagOptions) ? catalog.tagOptions : {})) {
+    if (!Array.isArray(values)) continue;
+    values.forEach((value: unknown, i) => {
+      if (values.indexOf(value) !== i) add(['catalog', 'tagOptions', key, i], `${JSON.stringify(value)} is listed twice`);
+    });
+  }
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -366,15 +711,28 @@ function numberOr(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
 }
 
+/** Answers of {@link isTimeZone}: building a DateTimeFormat is costly, and 1,000 fleets share a few zones. */
+const timeZoneAnswers = new Map<string, boolean>();
+let canonicalTimeZones: ReadonlySet<string> | undefined;
+
 /** True for names the runtime's IANA database knows (the same names AWS accepts). */
 export function isTimeZone(name: string): boolean {
   if (!name.includes('/') && name !== 'UTC') return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
+  // The canonical list is cheap to read; a DateTimeFormat (its first one costs ~25 ms of CPU)
+  // is only built for other names, such as links like Asia/Calcutta.
+  canonicalTimeZones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  if (canonicalTimeZones.has(name)) return true;
+  let known = timeZoneAnswers.get(name);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: name });
+      known = true;
+    } catch {
+      known = false;
+    }
+    timeZoneAnswers.set(name, known);
   }
+  return known;
 }
 
 export type RawFleetConfig = z.input<typeof fleetConfigSchema>;

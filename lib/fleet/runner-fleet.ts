@@ -18,6 +18,9 @@ import { renderUserData } from './instance/user-data';
 import { LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS, terminateHookTiming, type TerminateHookTiming } from './lifecycle-timing';
 import { autoScalingGroupName, FLEET_TAGS, LIFECYCLE_HOOKS } from '../identity/runner-identity';
 import { FleetScheduledScaling } from './scheduled-scaling';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { DEMAND_METRICS } from '../identity/demand-metrics';
+import { fleetDemandMetric, fleetGroupMetric } from './fleet-metrics';
 
 export interface RunnerFleetProps {
   /** The fleet: instance types, capacity, schedule, runner settings (see FleetSpec in lib/config). */
@@ -38,6 +41,13 @@ export interface RunnerFleetProps {
    * @default - the existing secret named `fleet.runnerTokenSecretName`, imported by name
    */
   readonly runnerTokenSecret?: secretsmanager.ISecret;
+  /**
+   * Something other than `fleet.schedule` owns the group's desired capacity, e.g. scheduled
+   * actions built from CloudFormation parameters (the Service Catalog products), so the group
+   * is created without a desired capacity, as for a scheduled fleet.
+   * @default false - the group follows `fleet.schedule`, or runs `capacity.desired` without one
+   */
+  readonly externallyScheduled?: boolean;
 }
 
 /**
@@ -51,7 +61,7 @@ export interface RunnerFleetProps {
  */
 export class RunnerFleet extends Construct {
   public readonly fleet: FleetSpec;
-  /** The group's name, `gitlab-runner-fleet-<fleet name>`. */
+  /** The group's name: `gitlab-runner-fleet-<fleet name>`, or `gitlab-runner-fleet.<deployment>.<fleet name>` in a named deployment. */
   public readonly autoScalingGroupName: string;
   public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   public readonly launchTemplate: ec2.LaunchTemplate;
@@ -70,7 +80,7 @@ export class RunnerFleet extends Construct {
     validateProps(props);
     const { fleet, gitlab } = props;
     this.fleet = fleet;
-    this.autoScalingGroupName = autoScalingGroupName(fleet.name);
+    this.autoScalingGroupName = autoScalingGroupName(fleet.name, fleet.deployment);
     this.terminateHook = terminateHookTiming(fleet.maxJobTimeoutMinutes);
     this.heartbeatInterval = Duration.seconds(this.terminateHook.heartbeatIntervalSeconds);
     this.runnerTokenSecret =
@@ -90,6 +100,7 @@ export class RunnerFleet extends Construct {
       registryMirror: gitlab.registryMirror,
       runnerVersion: fleet.runnerVersion,
       runnerDownloadUrl: gitlab.runnerDownloadUrl ?? DEFAULT_RUNNER_DOWNLOAD_URL,
+      runnerSha256: fleet.runnerSha256,
       architecture: fleet.architecture,
       computeType: fleet.computeType,
       executor: fleet.executor,
@@ -116,7 +127,7 @@ export class RunnerFleet extends Construct {
     this.securityGroup = template.securityGroup;
 
     const spot = fleet.computeType === 'spot';
-    const scheduled = fleet.schedule !== undefined;
+    const scheduled = fleet.schedule !== undefined || props.externallyScheduled === true;
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
@@ -187,11 +198,19 @@ export class RunnerFleet extends Construct {
       [FLEET_TAGS.fleet]: fleet.name,
       [FLEET_TAGS.gitlabUrl]: gitlab.url,
       [FLEET_TAGS.tokenSecret]: tokenSecretName,
+      ...(fleet.deployment === undefined ? {} : { [FLEET_TAGS.deployment]: fleet.deployment }),
     };
     for (const [key, value] of Object.entries(tags)) Tags.of(this).add(key, value);
     // Above the launch template's own Name tag (its construct path), so the console shows the group name.
     Tags.of(this).add('Name', this.autoScalingGroupName, { priority: 200 });
 
+    if (fleet.runnerSha256 === undefined) {
+      Annotations.of(this).addWarningV2(
+        'gitlab-runner-fleet:runner-checksum-unpinned',
+        `no SHA-256 is pinned for GitLab Runner ${fleet.runnerVersion} (${fleet.architecture}): instances check the binary against ` +
+          'the release.sha256 served by the same host. Set fleet.runnerSha256 from the signed release.sha256 to pin it.',
+      );
+    }
     if (this.terminateHook.maxDrainSeconds < fleet.maxJobTimeoutMinutes * 60) {
       Annotations.of(this).addWarningV2(
         'gitlab-runner-fleet:drain-capped',
@@ -211,6 +230,36 @@ export class RunnerFleet extends Construct {
         'The rule only reads a LaunchTemplate set directly on the group and errors on one inside MixedInstancesPolicy. The root ' +
         'volume is encrypted in the launch template (asserted by test/fleet/runner-fleet-launch-template.test.ts).',
     });
+  }
+
+  /** Jobs running on the fleet (sum of the runners' `gitlab_runner_jobs`), published by the demand scaler. */
+  public metricBusySlots(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.busySlots, props);
+  }
+
+  /** Job slots of the instances in service (instances x concurrency), published by the demand scaler. */
+  public metricTotalSlots(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.totalSlots, props);
+  }
+
+  /** Jobs pending in GitLab that this fleet can take, as the demand scaler last saw them. */
+  public metricQueuedJobs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.queuedJobs, props);
+  }
+
+  /** Seconds from pending to running per job, from job events (default statistic p95). */
+  public metricTimeToStart(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.timeToStart, props);
+  }
+
+  /** Instances in service (AWS/AutoScaling GroupInServiceInstances). */
+  public metricInServiceInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetGroupMetric(this.fleet, 'GroupInServiceInstances', props);
+  }
+
+  /** Instances leaving, draining their jobs through the terminate hook (GroupTerminatingInstances). */
+  public metricDrainingInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetGroupMetric(this.fleet, 'GroupTerminatingInstances', props);
   }
 }
 
@@ -240,6 +289,9 @@ function validateProps(props: RunnerFleetProps): void {
   }
   if (known(fleet.concurrency) && (!Number.isInteger(fleet.concurrency) || fleet.concurrency < 1)) {
     problems.push(`fleet.concurrency (${fleet.concurrency}) must be a whole number >= 1`);
+  }
+  if (fleet.runnerSha256 !== undefined && !/^[0-9a-f]{64}$/.test(fleet.runnerSha256)) {
+    problems.push(`fleet.runnerSha256 (${fleet.runnerSha256}) must be a SHA-256 in lowercase hex (64 characters)`);
   }
   if (!Token.isUnresolved(gitlab.url) && !/^https:\/\/[^/]/.test(gitlab.url))
     problems.push(`gitlab.url (${gitlab.url}) must be an https:// URL`);

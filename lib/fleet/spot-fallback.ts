@@ -21,9 +21,10 @@ import { Construct } from 'constructs';
 import { spotFallbackOf, type FleetSpec, type GitLabSettings } from '../config/fleet-config';
 import { jitterMinutes } from '../config/schedule';
 import { FALLBACK_DETAIL_TYPES } from '../lambda/spot-fallback/core';
-import { fleetTargets, type HandlerConfig } from '../lambda/shared/handler-config';
+import { handlerConfig, type HandlerConfig } from '../lambda/shared/handler-config';
+import { autoScalingGroupNamePrefix } from '../identity/deployment';
 import { autoScalingGroupName } from '../identity/runner-identity';
-import { FleetLambdaFunction } from './fleet-lambda';
+import { deploymentOfFleets, FleetLambdaFunction } from './fleet-lambda';
 import { chunkGroupNames } from './safety-net';
 
 export interface SpotFallbackProps {
@@ -56,9 +57,10 @@ const FUNCTION_TIMEOUT = Duration.seconds(60);
 /** The handler configuration: spot fleets with their fallback settings. */
 export function spotFallbackConfig(fleets: readonly FleetSpec[], gitlab: GitLabSettings): HandlerConfig {
   const spot = fleets.filter((f) => f.computeType === 'spot');
+  const config = handlerConfig(spot, gitlab);
   return {
-    gitlabUrl: gitlab.url,
-    fleets: fleetTargets(spot).map((target, i) => {
+    ...config,
+    fleets: config.fleets.map((target, i) => {
       const settings = spotFallbackOf(spot[i]);
       return { ...target, spotFallback: { ...settings, onDemandBase: spot[i].onDemandBase } };
     }),
@@ -85,6 +87,7 @@ export class SpotFallback extends Construct {
       problems.push(`maxReceiveCount (${maxReceiveCount}) must be a whole number from 1 to 1000`);
     }
     if (problems.length > 0) throw new Error(`SpotFallback: ${problems.join('; ')}`);
+    const deployment = deploymentOfFleets(spotFleets);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       fifo: true,
@@ -116,6 +119,7 @@ export class SpotFallback extends Construct {
       'SetFleetOnDemandBase',
       ['autoscaling:UpdateAutoScalingGroup', 'autoscaling:CreateOrUpdateTags'],
       fleetNames,
+      deployment,
     );
     lambdaFunction.grantDescribe(
       'DescribeFleetGroups',
@@ -131,7 +135,13 @@ export class SpotFallback extends Construct {
       maxEventAge: Duration.hours(24),
     });
     const rules: events.Rule[] = [];
-    chunkGroupNames(spotFleets.map((f) => autoScalingGroupName(f.name))).forEach((groupNames, i) => {
+    // A named deployment's groups share a prefix: one rule of constant size at any fleet count (the
+    // Lambda ignores launch failures of the deployment's on-demand groups).
+    const groupNameMatches: string[][] =
+      deployment !== undefined
+        ? [events.Match.prefix(autoScalingGroupNamePrefix(deployment))]
+        : chunkGroupNames(spotFleets.map((f) => autoScalingGroupName(f.name)));
+    groupNameMatches.forEach((groupNames, i) => {
       rules.push(
         new events.Rule(this, i === 0 ? 'LaunchFailures' : `LaunchFailures${i + 1}`, {
           description: 'Failed launches in the GitLab runner spot fleets, for the spot fallback',

@@ -9,16 +9,16 @@
  * instances (seed 001): a new instance is a new manager.
  */
 
+import { fleetAutoScalingGroupName } from './deployment';
+
 /** Tag keys on fleet instances, volumes and groups. */
 export const FLEET_TAGS = {
   /** `spot` or `on-demand`, the seed's compute type. */
   computeType: 'computetype',
+  /** The config's `deployment` name, on fleets of a named deployment (see ./deployment.ts). */
+  deployment: 'gitlab-runner-fleet:deployment',
   fleet: 'gitlab-runner-fleet:fleet',
   gitlabUrl: 'gitlab-runner-fleet:gitlab-url',
-  /** Set by the instance at boot, once it knows its id. */
-  runnerName: 'gitlab-runner-fleet:runner-name',
-  /** Set by the instance at boot. */
-  systemId: 'gitlab-runner-fleet:system-id',
   /** Secrets Manager name of the fleet's glrt- token (a name, never the value), for the safety-net Lambda. */
   tokenSecret: 'gitlab-runner-fleet:token-secret',
 } as const;
@@ -54,7 +54,10 @@ export const LIFECYCLE_HOOKS = {
   terminate: 'gitlab-runner-fleet-drained',
 } as const;
 
-/** The Auto Scaling group name of a fleet: deterministic, so IAM and EventBridge can be scoped to it. */
-export function autoScalingGroupName(fleetName: string): string {
-  return `gitlab-runner-fleet-${fleetName}`;
+/**
+ * The Auto Scaling group name of a fleet: deterministic, so IAM and EventBridge can be scoped to
+ * it. With a deployment name it starts with that deployment's prefix (see ./deployment.ts).
+ */
+export function autoScalingGroupName(fleetName: string, deployment?: string): string {
+  return fleetAutoScalingGroupName(fleetName, deployment);
 }

@@ -4,8 +4,10 @@
  */
 import { CrossStackReferences, ReferenceStrength, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { FleetSpec, GitLabSettings } from '../config';
+import { FleetAlarms } from '../fleet/fleet-alarms';
 import { importFleetNetwork } from '../fleet/fleet-network';
 import { RunnerFleet } from '../fleet/runner-fleet';
 
@@ -22,10 +24,23 @@ export interface FleetStackProps extends StackProps {
    * @default - none
    */
   readonly awsTags?: Readonly<Record<string, string>>;
+  /**
+   * Add the fleet's alarms (anomaly bands, scaling errors, instances stuck in a lifecycle hook)
+   * to this stack, so the shared stack does not grow with the number of fleets.
+   * @default false
+   */
+  readonly alarms?: boolean;
+  /**
+   * Where the fleet's alarms send their state changes.
+   * @default - no alarm actions
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 export class FleetStack extends Stack {
   public readonly runnerFleet: RunnerFleet;
+  /** Present when `alarms` is true. */
+  public readonly alarms?: FleetAlarms;
 
   constructor(scope: Construct, id: string, props: FleetStackProps) {
     super(scope, id, {
@@ -45,6 +60,7 @@ export class FleetStack extends Stack {
       vpcSubnets = { subnetType: ec2.SubnetType.PUBLIC };
     }
     this.runnerFleet = new RunnerFleet(this, 'Fleet', { fleet, gitlab: props.gitlab, vpc, vpcSubnets });
+    if (props.alarms) this.alarms = new FleetAlarms(this, 'Alarms', { fleet, alarmTopic: props.alarmTopic });
     for (const [key, value] of Object.entries(props.awsTags ?? {})) Tags.of(this).add(key, value);
   }
 }

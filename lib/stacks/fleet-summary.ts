@@ -34,7 +34,7 @@ export function fleetSummaryRows(config: FleetConfig): string[][] {
     fleet.instanceTypes.join(','),
     `${fleet.capacity.min}..${fleet.capacity.max}`,
     scheduleText(fleet),
-    fleetStackName(fleet.name),
+    fleetStackName(fleet.name, fleet.deployment),
     fleet.runnerTags.join(','),
   ]);
 }

@@ -28,12 +28,37 @@ function arnText(resource: unknown): string {
 const bySid = (list: Statement[], sid: string) => list.find((s) => s.Sid === sid) as Statement;
 
 describe('RunnerFleet instance role', () => {
-  it('is assumed by EC2 and carries the SSM Session Manager core policy', () => {
+  it('is assumed by EC2 and carries no managed policy at all (AmazonSSMManagedInstanceCore reads every SSM parameter)', () => {
     const { template } = buildFleet();
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] }),
-      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+      ManagedPolicyArns: Match.absent(),
     });
+  });
+
+  it('allows exactly the Session Manager actions: agent registration and the four ssmmessages channels', () => {
+    const statement = bySid(statements(), 'SessionManager');
+    expect(statement.Action).toEqual([
+      'ssm:UpdateInstanceInformation',
+      'ssmmessages:CreateControlChannel',
+      'ssmmessages:CreateDataChannel',
+      'ssmmessages:OpenControlChannel',
+      'ssmmessages:OpenDataChannel',
+    ]);
+    expect(statement.Resource).toBe('*');
+  });
+
+  it('allows the Session Manager actions only from an EC2 instance of its own account and region (ec2:SourceInstanceARN)', () => {
+    const statement = bySid(statements(), 'SessionManager');
+    const condition = (statement.Condition as { ArnLike: Record<string, unknown> }).ArnLike['ec2:SourceInstanceARN'];
+    expect(arnText(condition)).toBe('arn:<AWS::Partition>:ec2:eu-central-1:123456789012:instance/*');
+  });
+
+  it('cannot read SSM parameters, run commands (ec2messages) or tag instances beyond the busy-reporter keys', () => {
+    const actions = statements()
+      .filter((s) => s.Sid !== 'TagSelfWithBusySlots')
+      .flatMap((s) => ([] as string[]).concat(s.Action));
+    expect(actions.filter((a) => /^ssm:Get|^ssm:SendCommand|^ec2messages:|^ec2:CreateTags$/.test(a))).toEqual([]);
   });
 
   it('reads only its own token secret, by name with the Secrets Manager suffix', () => {
@@ -67,13 +92,13 @@ describe('RunnerFleet instance role', () => {
     );
   });
 
-  it('tags only instances of its own fleet, and only with the runner-name and system-id keys', () => {
-    const statement = bySid(statements({ name: 'own-tags' }), 'TagSelfWithRunnerIdentity');
+  it('tags only instances of its own fleet, and only with the two busy-reporter keys (demand scaling)', () => {
+    const statement = bySid(statements({ name: 'own-tags' }), 'TagSelfWithBusySlots');
     expect(statement.Action).toBe('ec2:CreateTags');
     expect(arnText(statement.Resource)).toBe('arn:<AWS::Partition>:ec2:eu-central-1:123456789012:instance/*');
     expect(statement.Condition).toEqual({
       StringEquals: { 'aws:ResourceTag/gitlab-runner-fleet:fleet': 'own-tags' },
-      'ForAllValues:StringEquals': { 'aws:TagKeys': ['gitlab-runner-fleet:runner-name', 'gitlab-runner-fleet:system-id'] },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['gitlab-runner-fleet:busy-slots', 'gitlab-runner-fleet:idle-since'] },
     });
   });
 
@@ -84,19 +109,21 @@ describe('RunnerFleet instance role', () => {
     expect(statement.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'GitLabRunnerFleet' } });
   });
 
-  it('grants no wildcard action, and a wildcard resource only where a condition narrows it', () => {
+  it('grants no wildcard action, and a wildcard resource only to Session Manager and conditioned PutMetricData', () => {
     for (const statement of statements()) {
       const actions = ([] as string[]).concat(statement.Action);
       expect(actions.some((a) => a === '*' || a.endsWith(':*'))).toBe(false);
+      if (statement.Sid !== 'SessionManager' && statement.Sid !== 'PutFleetMetrics') expect(statement.Resource).not.toBe('*');
       if (statement.Resource === '*') expect(statement.Condition).toBeDefined();
     }
   });
 
-  it('has exactly the four statements the runner needs', () => {
+  it('has exactly the five statements the runner, the drain agent and the busy reporter need', () => {
     expect(statements().map((s) => s.Sid)).toEqual([
+      'SessionManager',
       'ReadOwnRunnerToken',
       'OwnLifecycleActions',
-      'TagSelfWithRunnerIdentity',
+      'TagSelfWithBusySlots',
       'PutFleetMetrics',
     ]);
   });

@@ -5,8 +5,9 @@ import { parseFleetConfig, type FleetConfig } from '../../lib/config';
 import { SpotFallback, spotFallbackConfig, spotFallbackSchedule, type SpotFallbackProps } from '../../lib/fleet/spot-fallback';
 import { awsSolutionsFindings } from './nag';
 
-function config(fleets: Array<Record<string, unknown>>): FleetConfig {
+function config(fleets: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}): FleetConfig {
   return parseFleetConfig({
+    ...extra,
     gitlab: { url: 'https://gitlab.example.com' },
     fleets: fleets.map((f) => ({ instanceTypes: ['m7g.large'], capacity: { max: 4 }, ...f })),
   });
@@ -24,10 +25,10 @@ function synth(): ReturnType<typeof build> {
   return defaultSynth;
 }
 
-function build(fleets = DEFAULT_FLEETS, props: Partial<SpotFallbackProps> = {}) {
+function build(fleets = DEFAULT_FLEETS, props: Partial<SpotFallbackProps> = {}, extra: Record<string, unknown> = {}) {
   const app = new App();
   const stack = new Stack(app, 'Shared', { env: { account: '123456789012', region: 'eu-central-1' } });
-  const c = config(fleets);
+  const c = config(fleets, extra);
   const fallback = new SpotFallback(stack, 'SpotFallback', { fleets: c.fleets, gitlab: c.gitlab, ...props });
   return { stack, fallback, template: Template.fromStack(stack) };
 }
@@ -148,13 +149,29 @@ describe('SpotFallback', () => {
     );
   });
 
-  it('splits the group names of many fleets across rules that fit the event pattern limit', () => {
-    const { template } = build(Array.from({ length: 100 }, (_, i) => ({ name: `fleet-number-${i}`, computeType: 'spot' })));
+  it('splits the group names of up to 30 unnamed-deployment fleets across rules that fit the event pattern limit', () => {
+    const { template } = build(Array.from({ length: 30 }, (_, i) => ({ name: `fleet-with-a-long-name-number-${i}`, computeType: 'spot' })));
 
     const scoped = Object.values(template.findResources('AWS::Events::Rule'))
       .map((r) => (r as { Properties: { EventPattern?: { detail: { AutoScalingGroupName: string[] } } } }).Properties.EventPattern)
       .filter((p) => p !== undefined);
-    expect(scoped.length).toBeGreaterThan(1);
-    expect(scoped.flatMap((p) => p.detail.AutoScalingGroupName)).toHaveLength(100);
+    expect(scoped.flatMap((p) => p.detail.AutoScalingGroupName)).toHaveLength(30);
+    for (const pattern of scoped) expect(JSON.stringify(pattern).length).toBeLessThanOrEqual(2048);
+  });
+
+  it('in a named deployment, matches and grants by group name prefix: constant size at any fleet count', () => {
+    const { template } = build(
+      Array.from({ length: 100 }, (_, i) => ({ name: `fleet-number-${i}`, computeType: 'spot' })),
+      {},
+      { deployment: 'ci' },
+    );
+
+    const scoped = Object.values(template.findResources('AWS::Events::Rule'))
+      .map((r) => (r as { Properties: { EventPattern?: { detail: { AutoScalingGroupName: unknown[] } } } }).Properties.EventPattern)
+      .filter((p) => p !== undefined);
+    expect(scoped).toHaveLength(1);
+    expect(scoped[0].detail.AutoScalingGroupName).toEqual([{ prefix: expect.stringContaining('ci') }]);
+    const text = JSON.stringify(policyStatements(template));
+    expect(text).not.toContain('fleet-number-');
   });
 });

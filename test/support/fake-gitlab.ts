@@ -13,6 +13,8 @@
  * - POST   /api/v4/projects/:id/jobs/:job_id/cancel  PRIVATE-TOKEN (api scope) -> 201 job canceled; 403 without write access
  * - POST   /api/v4/projects/:id/jobs/:job_id/retry   PRIVATE-TOKEN (api scope) -> 201 new pending job; 403 when not retryable
  * - DELETE /api/v4/runners                 (the whole runner) -> always recorded, answers 204: tests assert it is never called
+ * - GET    /api/v4/projects/:id/jobs        PRIVATE-TOKEN, scope[]=pending, per_page, page -> 200 [job], x-next-page
+ * - GET    /api/v4/jobs                     the same, instance-wide, for admin tokens only (403 otherwise)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startLoopbackServer, type LoopbackServer } from './loopback-server';
@@ -40,12 +42,14 @@ export interface FakeRunner {
 export interface FakeJob {
   id: number;
   projectId: number;
-  runnerId: number;
+  /** The runner that picked it up; null while pending. */
+  runnerId: number | null;
   /** The machine that ran it; null when GitLab does not say. */
   systemId: string | null;
   status: 'pending' | 'running' | 'success' | 'failed' | 'canceled';
   /** Set once the job was retried: GitLab retries a job once (the new job can be retried in turn). */
   retried: boolean;
+  tagList: string[];
 }
 
 export interface RecordedRequest {
@@ -58,7 +62,7 @@ export interface RecordedRequest {
 }
 
 export type FaultMode =
-  | { kind: 'status'; status: number; times: number; path?: RegExp }
+  | { kind: 'status'; status: number; times: number; path?: RegExp; headers?: Record<string, string> }
   | { kind: 'hang'; times: number; path?: RegExp }
   | { kind: 'reset'; times: number; path?: RegExp };
 
@@ -73,6 +77,7 @@ export class FakeGitLab {
   private readonly apiTokens = new Set<string>();
   /** API tokens with the api scope (may cancel and retry jobs); others are read-only. */
   private readonly writeTokens = new Set<string>();
+  private readonly adminTokens = new Set<string>();
   private nextJobId = 5000;
   private faults: FaultMode[] = [];
   private server?: LoopbackServer;
@@ -111,18 +116,35 @@ export class FakeGitLab {
     if (canWrite) this.writeTokens.add(token);
   }
 
-  /** Adds a job of `runner`, run by the machine `systemId`. */
-  addJob(runner: FakeRunner, systemId: string | null, opts: Partial<Pick<FakeJob, 'status' | 'projectId'>> = {}): FakeJob {
-    const job: FakeJob = {
-      id: this.nextJobId++,
-      projectId: opts.projectId ?? 42,
-      runnerId: runner.id,
-      systemId,
-      status: opts.status ?? 'running',
-      retried: false,
-    };
+  /** Adds a job of `runner`, run by the machine `systemId`; or a job of a project by id, with tags (for the jobs API). */
+  addJob(runner: FakeRunner, systemId: string | null, opts?: Partial<Pick<FakeJob, 'status' | 'projectId'>>): FakeJob;
+  addJob(projectId: number, id: number, tags: string[], status?: FakeJob['status']): FakeJob;
+  addJob(
+    first: FakeRunner | number,
+    second: string | number | null,
+    third: Partial<Pick<FakeJob, 'status' | 'projectId'>> | string[] = {},
+    status: FakeJob['status'] = 'pending',
+  ): FakeJob {
+    const job: FakeJob =
+      typeof first === 'number'
+        ? { id: second as number, projectId: first, runnerId: null, systemId: null, status, retried: false, tagList: third as string[] }
+        : {
+            id: this.nextJobId++,
+            projectId: (third as Partial<FakeJob>).projectId ?? 42,
+            runnerId: first.id,
+            systemId: second as string | null,
+            status: (third as Partial<FakeJob>).status ?? 'running',
+            retried: false,
+            tagList: [],
+          };
     this.jobs.push(job);
     return job;
+  }
+
+  /** A PRIVATE-TOKEN of an administrator: may also read the instance-wide jobs API. */
+  allowAdminToken(token: string): void {
+    this.apiTokens.add(token);
+    this.adminTokens.add(token);
   }
 
   /** Injects a fault for the next `times` matching requests. */
@@ -175,7 +197,10 @@ export class FakeGitLab {
     }
     if (fault?.kind === 'status') {
       record(fault.status);
-      return json(res, fault.status, { message: `${fault.status} injected` });
+      res
+        .writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers })
+        .end(JSON.stringify({ message: `${fault.status} injected` }));
+      return;
     }
 
     const method = req.method ?? 'GET';
@@ -199,6 +224,26 @@ export class FakeGitLab {
     }
     if (method === 'DELETE' && path === '/api/v4/runners') {
       return this.reply(res, record, 204, undefined);
+    }
+    const projectJobsMatch = /^\/api\/v4\/(?:projects\/(\d+)\/)?jobs$/.exec(path);
+    if (method === 'GET' && projectJobsMatch) {
+      const token = req.headers['private-token'];
+      if (typeof token !== 'string' || !token) return this.reply(res, record, 401, { message: '401 Unauthorized' });
+      if (!this.apiTokens.has(token)) return this.reply(res, record, 403, { message: '403 Forbidden' });
+      if (!projectJobsMatch[1] && !this.adminTokens.has(token)) return this.reply(res, record, 403, { message: '403 Forbidden' });
+      const scopes = url.searchParams.getAll('scope[]');
+      const selected = this.jobs.filter(
+        (j) => (!projectJobsMatch[1] || j.projectId === Number(projectJobsMatch[1])) && (scopes.length === 0 || scopes.includes(j.status)),
+      );
+      const perPage = Number(url.searchParams.get('per_page') ?? '20');
+      const page = Number(url.searchParams.get('page') ?? '1');
+      const slice = selected
+        .slice((page - 1) * perPage, page * perPage)
+        .map(({ id, status, tagList }) => ({ id, status, tag_list: tagList }));
+      record(200);
+      const next = page * perPage < selected.length ? String(page + 1) : '';
+      res.writeHead(200, { 'content-type': 'application/json', 'x-next-page': next }).end(JSON.stringify(slice));
+      return;
     }
     const jobsMatch = /^\/api\/v4\/runners\/(\d+)\/jobs$/.exec(path);
     const jobActionMatch = /^\/api\/v4\/projects\/(\d+)\/jobs\/(\d+)\/(cancel|retry)$/.exec(path);

@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, gzipSync } from 'node:zlib';
+import { Token } from 'aws-cdk-lib';
 import { FLEET_METRIC_NAMESPACE } from '../../identity/fleet-metrics';
 import type { InstanceScriptParams } from './params';
 
@@ -29,7 +30,10 @@ interface ScriptFiles {
   readonly common: string;
   readonly bootstrap: string;
   readonly drainAgent: string;
+  readonly imdsGuard: string;
   readonly drainAgentUnit: string;
+  readonly busyReporter: string;
+  readonly busyReporterUnit: string;
 }
 
 // Read once per process: a synth of 100 fleets renders 100 user data scripts.
@@ -42,7 +46,10 @@ function scriptFiles(): ScriptFiles {
       common: compact(read('common.sh')),
       bootstrap: compact(read('bootstrap.sh')),
       drainAgent: compact(read('drain-agent.sh')),
+      imdsGuard: compact(read('imds-guard.sh')),
       drainAgentUnit: read('drain-agent.service'),
+      busyReporter: compact(read('busy-reporter.sh')),
+      busyReporterUnit: read('busy-reporter.service'),
     };
   }
   return filesCache;
@@ -84,6 +91,7 @@ export function userDataParameters(params: InstanceScriptParams): ReadonlyArray<
     ['GRF_REGISTRY_MIRROR', params.registryMirror ?? ''],
     ['GRF_RUNNER_VERSION', params.runnerVersion],
     ['GRF_RUNNER_DOWNLOAD_URL', params.runnerDownloadUrl.replace(/\/+$/, '')],
+    ['GRF_RUNNER_SHA256', params.runnerSha256 ?? ''],
     ['GRF_ARCHITECTURE', params.architecture],
     ['GRF_COMPUTE_TYPE', params.computeType],
     ['GRF_EXECUTOR', params.executor],
@@ -102,6 +110,8 @@ export function userDataParameters(params: InstanceScriptParams): ReadonlyArray<
 function validate(params: InstanceScriptParams): void {
   const problems: string[] = [];
   const positiveInteger = (name: keyof InstanceScriptParams, value: number) => {
+    // A deploy-time value (a CloudFormation parameter or mapping) is checked by the template that supplies it.
+    if (Token.isUnresolved(value)) return;
     if (!Number.isInteger(value) || value < 1) problems.push(`${name} (${value}) must be a whole number >= 1`);
   };
   positiveInteger('concurrency', params.concurrency);
@@ -109,6 +119,9 @@ function validate(params: InstanceScriptParams): void {
   positiveInteger('heartbeatIntervalSeconds', params.heartbeatIntervalSeconds);
   if (!/^\d+\.\d+\.\d+$/.test(params.runnerVersion)) {
     problems.push(`runnerVersion (${params.runnerVersion}) must be a pinned version such as 18.5.0`);
+  }
+  if (params.runnerSha256 !== undefined && !/^[0-9a-f]{64}$/.test(params.runnerSha256)) {
+    problems.push(`runnerSha256 (${params.runnerSha256}) must be 64 lowercase hex digits`);
   }
   if (!['arm64', 'x86_64'].includes(params.architecture)) {
     problems.push(`architecture (${params.architecture}) must be one of arm64, x86_64`);
@@ -151,7 +164,14 @@ export function renderInstaller(): string {
     installFile(`${INSTANCE_LIB_DIR}/common.sh`, '0644', 'GRF_EOF_COMMON', files.common),
     installFile(`${INSTANCE_LIB_DIR}/bootstrap.sh`, '0755', 'GRF_EOF_BOOTSTRAP', files.bootstrap),
     installFile(`${INSTANCE_LIB_DIR}/drain-agent.sh`, '0755', 'GRF_EOF_DRAIN_AGENT', files.drainAgent),
+    installFile(`${INSTANCE_LIB_DIR}/imds-guard.sh`, '0755', 'GRF_EOF_IMDS_GUARD', files.imdsGuard),
     installFile('/etc/systemd/system/gitlab-runner-fleet-drain.service', '0644', 'GRF_EOF_UNIT', files.drainAgentUnit),
+    // The busy reporter (demand scaling) lives in its own file and unit; it waits for the bootstrap's instance.env.
+    installFile(`${INSTANCE_LIB_DIR}/busy-reporter.sh`, '0755', 'GRF_EOF_BUSY_REPORTER', files.busyReporter),
+    installFile('/etc/systemd/system/gitlab-runner-fleet-busy.service', '0644', 'GRF_EOF_BUSY_UNIT', files.busyReporterUnit),
+    'install -d "$GRF_ROOT/etc/systemd/system/multi-user.target.wants"',
+    'ln -sf /etc/systemd/system/gitlab-runner-fleet-busy.service "$GRF_ROOT/etc/systemd/system/multi-user.target.wants/gitlab-runner-fleet-busy.service"',
+    'systemctl start --no-block gitlab-runner-fleet-busy.service || true',
     `ln -sf ${INSTANCE_LIB_DIR}/bootstrap.sh "$GRF_ROOT/var/lib/cloud/scripts/per-boot/gitlab-runner-fleet-bootstrap.sh"`,
     '',
   ].join('\n');
@@ -166,7 +186,8 @@ export function renderUserData(params: InstanceScriptParams): string {
   const assignments = userDataParameters(params);
   const script = [
     '#!/bin/bash',
-    `# gitlab-runner-fleet user data for fleet ${params.fleetName.replace(/[^A-Za-z0-9_.-]/g, '?')}: no secrets below;`,
+    // A deploy-time fleet name (a Service Catalog parameter) would put its token's internal number here, which changes between synths.
+    `# gitlab-runner-fleet user data for fleet ${Token.isUnresolved(params.fleetName) ? '$GRF_FLEET_NAME' : params.fleetName.replace(/[^A-Za-z0-9_.-]/g, '?')}: no secrets below;`,
     '# the runner token is read from Secrets Manager at boot. Scripts: lib/fleet/instance/ in the repository.',
     'set -euo pipefail',
     'umask 022',

@@ -12,9 +12,10 @@ import { GitLabRunnerClient } from '../../gitlab/client';
 import type { DeleteManagerResult } from '../../gitlab/types';
 import type { HandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
+import { withCurrentFleets, type FleetSource } from '../shared/fleet-source';
 import { runtimeClients } from '../shared/runtime';
 import type { TokenSource } from '../shared/secrets';
-import { fleetMetricLine } from '../shared/metrics';
+import { fleetMetricRecord } from '../shared/emf';
 import {
   decideSafetyNet,
   orphanedJobs,
@@ -36,6 +37,11 @@ export interface SafetyNetDeps {
   readonly logger?: (tokens: TokenSource) => Logger;
   /** Where EMF metric lines go. @default console.log */
   readonly metrics?: (line: string) => void;
+  /**
+   * Lists the fleets at each invocation (the fleet registry).
+   * @default - the fleets in `config`
+   */
+  readonly fleetSource?: FleetSource;
 }
 
 export type LifecycleResult = 'completed' | 'already-completed';
@@ -45,9 +51,10 @@ const GROUP_TAG = 'aws:autoscaling:groupName';
 /** Builds the SQS handler around its dependencies. */
 export function createSafetyNetHandler(deps: () => SafetyNetDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
   return async (event) => {
-    const d = deps();
-    const tokens = d.tokens();
-    const log = d.logger ? d.logger(tokens) : jsonLogger(() => tokens.known());
+    const base = deps();
+    const tokens = base.tokens();
+    const log = base.logger ? base.logger(tokens) : jsonLogger(() => tokens.known());
+    const d = { ...base, config: await withCurrentFleets(base.config, base.fleetSource, log) };
     const results = await Promise.all(event.Records.map((record) => handleRecord(record, d, tokens, log)));
     return { batchItemFailures: event.Records.filter((_r, i) => !results[i]).map((r) => ({ itemIdentifier: r.messageId })) };
   };
@@ -151,7 +158,7 @@ async function requeueOrphanedJobs(
   } catch (error) {
     log('error', 'could not look for orphaned jobs; any there fail at their timeout', { ...fields, error: errorMessage(error) });
   }
-  if (requeued > 0) (deps.metrics ?? console.log)(fleetMetricLine(fleet.name, { OrphanedJobsRequeued: requeued }, Date.now()));
+  if (requeued > 0) (deps.metrics ?? console.log)(JSON.stringify(fleetMetricRecord(fleet.name, { OrphanedJobsRequeued: requeued })));
   return requeued;
 }
 

@@ -17,7 +17,7 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { fleetByGroup, type FleetTarget, type HandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
-import { fleetMetricLine } from '../shared/metrics';
+import { fleetMetricRecord } from '../shared/emf';
 import { runtimeClients } from '../shared/runtime';
 import {
   decideFallback,
@@ -149,7 +149,9 @@ async function apply(plan: FallbackPlan, fleet: FleetTarget, deps: SpotFallbackD
       onDemandBase: plan.onDemandBase,
       fallbackMinutes: plan.fallbackMinutes,
     });
-    (deps.metrics ?? console.log)(fleetMetricLine(fleet.name, { SpotFallbackMinutes: plan.fallbackMinutes ?? 0 }, now(deps)));
+    (deps.metrics ?? console.log)(
+      JSON.stringify(fleetMetricRecord(fleet.name, { SpotFallbackMinutes: plan.fallbackMinutes ?? 0 }, {}, now(deps))),
+    );
   } else log('info', plan.reason, { ...fields, outcome: plan.action });
 }
 
