@@ -17,6 +17,7 @@ import { buildSync } from 'esbuild';
 export const LAMBDA_HANDLERS = {
   'safety-net': join(__dirname, 'safety-net', 'handler.ts'),
   'orphan-reaper': join(__dirname, 'orphan-reaper', 'handler.ts'),
+  'gitlab-runner': join(__dirname, 'gitlab-runner', 'handler.ts'),
 } as const;
 
 export type LambdaHandlerName = keyof typeof LAMBDA_HANDLERS;
