@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GitLabRunnerClient } from '../../lib/gitlab';
 import { createRunnerResourceHandler } from '../../lib/lambda/gitlab-runner/handler';
 import { mockedAwsClients } from '../support/aws-mocks';
-import { FakeGitLab, fakeRunnerToken } from '../support/fake-gitlab';
+import { FakeGitLab } from '../support/fake-gitlab';
 import { startLoopbackServer, type LoopbackServer } from '../support/loopback-server';
 
 const ACCESS_SECRET = 'gitlab-runner-fleet/access-token';
