@@ -4,6 +4,7 @@
  * account or region), so synth needs no credentials.
  */
 import { App, Validations } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { FleetConfig } from '../config';
 import { FleetStack } from './fleet-stack';
@@ -53,6 +54,8 @@ export function addFleetStacks(app: App, config: FleetConfig, options: FleetStac
       gitlab: config.gitlab,
       defaultVpc: fleet.network ? undefined : shared.vpc,
       awsTags: config.awsTags,
+      // Referenced only by fleets that own their runner: they deny token reads to everyone else.
+      tokenReaders: fleet.managedRunner ? sharedTokenReaders(shared) : undefined,
     });
     // The safety net's event rules should exist before the first instance launches.
     stack.addStackDependency(shared, 'the safety net watches fleet instances from the first launch');
@@ -60,6 +63,11 @@ export function addFleetStacks(app: App, config: FleetConfig, options: FleetStac
   });
   if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { shared, fleets };
+}
+
+/** The shared Lambdas that deregister runner managers with the fleets' runner tokens. */
+function sharedTokenReaders(shared: SharedStack): iam.IRole[] {
+  return [shared.safetyNet.function.role, shared.orphanReaper?.function.role].filter((role): role is iam.IRole => role !== undefined);
 }
 
 /** A new app holding the fleet stacks for `config`. */

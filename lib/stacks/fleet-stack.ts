@@ -4,6 +4,7 @@
  */
 import { CrossStackReferences, ReferenceStrength, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { FleetSpec, GitLabSettings } from '../config';
 import { importFleetNetwork } from '../fleet/fleet-network';
@@ -22,6 +23,11 @@ export interface FleetStackProps extends StackProps {
    * @default - none
    */
   readonly awsTags?: Readonly<Record<string, string>>;
+  /**
+   * Fleets that own their GitLab runner: the roles of the shared Lambdas that read runner tokens.
+   * @default - none
+   */
+  readonly tokenReaders?: readonly iam.IRole[];
 }
 
 export class FleetStack extends Stack {
@@ -44,7 +50,7 @@ export class FleetStack extends Stack {
       vpc = props.defaultVpc;
       vpcSubnets = { subnetType: ec2.SubnetType.PUBLIC };
     }
-    this.runnerFleet = new RunnerFleet(this, 'Fleet', { fleet, gitlab: props.gitlab, vpc, vpcSubnets });
+    this.runnerFleet = new RunnerFleet(this, 'Fleet', { fleet, gitlab: props.gitlab, vpc, vpcSubnets, tokenReaders: props.tokenReaders });
     for (const [key, value] of Object.entries(props.awsTags ?? {})) Tags.of(this).add(key, value);
   }
 }
