@@ -14,26 +14,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import {
-  fleetRunnerObjects,
-  type ComputeType,
-  type FleetRunnerObject,
-  type FleetSpec,
-  type GitLabSettings,
-  type ManagedRunnerSpec,
-} from '../config/fleet-config';
-import type { RunnerType } from '../gitlab/types';
+import { fleetRunnerObjects, type ComputeType, type FleetRunnerObject, type FleetSpec, type GitLabSettings } from '../config/fleet-config';
+import { managedRunnerSettings, runnerDescription, RUNNER_TYPES } from '../identity/managed-runner-settings';
 import { handlerConfig } from '../lambda/shared/handler-config';
 import { FleetLambdaFunction } from './fleet-lambda';
-
-/** GitLab refuses a runner maximum_timeout under 10 minutes. */
-export const MIN_RUNNER_MAXIMUM_TIMEOUT_SECONDS = 600;
-
-const RUNNER_TYPES: Record<ManagedRunnerSpec['scope'], RunnerType> = {
-  instance: 'instance_type',
-  group: 'group_type',
-  project: 'project_type',
-};
 
 export interface ManagedGitLabRunnersProps {
   /** The fleet; `fleet.managedRunner` says where and how the runners are created. */
@@ -84,10 +68,9 @@ export class ManagedGitLabRunners extends Construct {
       'Name-based secret ARN: Secrets Manager appends "-" and six random characters to the name; the wildcard matches only those six.',
     );
 
-    const maximumTimeout = Token.isUnresolved(fleet.maxJobTimeoutMinutes)
-      ? fleet.maxJobTimeoutMinutes * 60
-      : Math.max(MIN_RUNNER_MAXIMUM_TIMEOUT_SECONDS, fleet.maxJobTimeoutMinutes * 60);
     const stack = Stack.of(this);
+    const account = Token.isUnresolved(stack.account) ? Aws.ACCOUNT_ID : stack.account;
+    const region = Token.isUnresolved(stack.region) ? Aws.REGION : stack.region;
     this.runners = fleetRunnerObjects(fleet).map((spec) => {
       const suffix = spec.computeType === 'spot' ? 'Spot' : 'OnDemand';
       const tokenSecret = new secretsmanager.Secret(this, `${suffix}Token`, {
@@ -111,6 +94,7 @@ export class ManagedGitLabRunners extends Construct {
           },
         ],
       });
+      const settings = managedRunnerSettings(fleet, spec, runnerDescription(fleet.name, spec.computeType, account, region));
       const resource = new CustomResource(this, `${suffix}Runner`, {
         serviceToken: this.handler.function.functionArn,
         resourceType: 'Custom::GitLabRunner',
@@ -121,13 +105,13 @@ export class ManagedGitLabRunners extends Construct {
           Namespace: managed.namespace === undefined ? '' : String(managed.namespace),
           AccessTokenSecretId: managed.accessTokenSecretName,
           TokenSecretId: tokenSecret.secretArn,
-          Description: runnerDescription(fleet.name, spec.computeType, stack),
-          TagList: [...spec.tags],
-          RunUntagged: String(managed.runUntagged),
-          Locked: String(managed.locked),
-          AccessLevel: managed.accessLevel,
-          Paused: String(managed.paused),
-          MaximumTimeout: String(maximumTimeout),
+          Description: settings.description,
+          TagList: [...settings.tag_list],
+          RunUntagged: String(settings.run_untagged),
+          Locked: String(settings.locked),
+          AccessLevel: settings.access_level,
+          Paused: String(settings.paused),
+          MaximumTimeout: String(settings.maximum_timeout),
         },
       });
       // The token is written before the resource reports success.
@@ -169,11 +153,4 @@ export class ManagedGitLabRunners extends Construct {
       );
     }
   }
-}
-
-/** The runner description GitLab shows: fleet, compute type, account and region (seed 003: map runners to AWS). */
-function runnerDescription(fleetName: string, computeType: ComputeType, stack: Stack): string {
-  const account = Token.isUnresolved(stack.account) ? Aws.ACCOUNT_ID : stack.account;
-  const region = Token.isUnresolved(stack.region) ? Aws.REGION : stack.region;
-  return `gitlab-runner-fleet ${fleetName} (${computeType}) in ${account}/${region}`;
 }
