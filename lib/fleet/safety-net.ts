@@ -111,7 +111,7 @@ export class RunnerFleetSafetyNet extends Construct {
     lambdaFunction.grantOnFleetGroups('CompleteFleetLifecycleActions', ['autoscaling:CompleteLifecycleAction'], fleetNames);
     lambdaFunction.grantReadSecrets(
       'ReadFleetRunnerTokens',
-      props.fleets.map((f) => f.runnerTokenSecretName),
+      props.fleets.flatMap((f) => [f.runnerTokenSecretName, ...(f.onDemandRunnerTokenSecretName ? [f.onDemandRunnerTokenSecretName] : [])]),
       'Name-based secret ARN: Secrets Manager appends "-" and six random characters to the name; the wildcard matches only those six.',
     );
     lambdaFunction.grantDescribe(
