@@ -251,6 +251,19 @@ describe('gitlab-runner custom resource handler', () => {
     expect(responses[0]).toMatchObject({ Status: 'FAILED', Reason: expect.stringContaining('did not answer in time') });
   });
 
+  it('creates a runner of the new type when the scope changes, keeping the old one for the running instances', async () => {
+    await handler(event('Create'));
+    const [old] = gitlab.runners;
+    const instanceScope = properties({ RunnerType: 'instance_type', Namespace: '' });
+
+    const result = await handler(event('Update', instanceScope, properties()));
+
+    expect(result.Status).toBe('SUCCESS');
+    expect(gitlab.runners.map((r) => r.runner_type)).toEqual(['group_type', 'instance_type']);
+    expect(secretStore.get(TOKEN_SECRET)).toBe(gitlab.runners[1].token);
+    expect(logs.join('\n')).toContain(`"oldRunnerId":${old.id}`);
+  });
+
   it('fails with the property at fault on malformed properties', async () => {
     const result = await handler(event('Create', properties({ MaximumTimeout: 'soon' })));
 

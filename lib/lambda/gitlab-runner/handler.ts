@@ -135,6 +135,14 @@ async function runRequest(
     log('info', 'runner updated in place; its token is unchanged', { ...fields, runnerId: action.id, tags: props.settings.tag_list });
     return { Status: 'SUCCESS', PhysicalResourceId: id, Data: { RunnerId: String(action.id) } };
   }
+  if (current) {
+    // The scope changed: a runner cannot change its type, and instances still use the old one.
+    log('warn', 'creating a runner of the configured type; delete the old runner once the fleet has rolled', {
+      ...fields,
+      oldRunnerId: current.id,
+      oldRunnerType: current.runner_type,
+    });
+  }
   const namespaceId =
     props.runnerType === 'instance_type' || props.namespace === undefined
       ? undefined
