@@ -123,7 +123,7 @@ describe('runner-fleet rotate-token', () => {
     registerRotateTokenCommand(program, output, {
       env: {},
       clients: { autoScaling: aws.autoScaling, ec2: aws.ec2, secrets: aws.secrets },
-      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 500, maxAttempts: 2, sleep: async () => {} }),
+      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 5000, maxAttempts: 2, sleep: async () => {} }),
       sleep: async () => fleet.tick(),
     });
     return runProgram(program, ['node', 'runner-fleet', 'rotate-token', ...args, '--config', configFile, '--poll-seconds', '10'], output);

@@ -61,7 +61,7 @@ describe('runner-fleet status', () => {
     registerStatusCommand(program, output, {
       env: {},
       clients: { autoScaling: aws.autoScaling, ec2: aws.ec2, secrets: aws.secrets },
-      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 500, maxAttempts: 2, sleep: async () => {} }),
+      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 5000, maxAttempts: 2, sleep: async () => {} }),
       now: () => NOW,
     });
     return runProgram(program, ['node', 'runner-fleet', 'status', '--config', configFile, ...args], output);

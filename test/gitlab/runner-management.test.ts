@@ -24,7 +24,7 @@ describe('GitLabRunnerClient runner management against the fake GitLab', () => {
     apiToken = ['glpat', 'manager0000000000000'].join('-');
     gitlab.allowApiToken(apiToken, ['create_runner', 'manage_runner']);
     sleeps = [];
-    client = new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 500, maxAttempts: 3, sleep: async (ms) => void sleeps.push(ms) });
+    client = new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 5000, maxAttempts: 3, sleep: async (ms) => void sleeps.push(ms) });
   });
 
   afterEach(async () => {

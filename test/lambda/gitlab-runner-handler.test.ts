@@ -101,7 +101,7 @@ describe('gitlab-runner custom resource handler', () => {
     sleeps = [];
     const client = new GitLabRunnerClient({
       baseUrl: gitlab.url,
-      timeoutMs: 500,
+      timeoutMs: 5000,
       maxAttempts: 4,
       sleep: async (ms) => void sleeps.push(ms),
     });

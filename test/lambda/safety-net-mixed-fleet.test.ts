@@ -39,7 +39,7 @@ describe('safety net in a mixed fleet with an on-demand runner', () => {
       },
       autoScaling,
       ec2,
-      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 300, maxAttempts: 2, sleep: async () => {} }),
+      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: 5000, maxAttempts: 3, sleep: async () => {} }),
       tokens: () => new SecretsManagerTokens(secrets),
     }));
   });
