@@ -4,6 +4,7 @@
  * with a `register...Command(program)` line below. Loads no CDK code.
  */
 import { registerCostCommand } from '../lib/cli/cost-command';
+import { registerDeployRolesCommand } from '../lib/cli/deploy-roles-command';
 import { registerOrphansCommand } from '../lib/cli/orphans';
 import { createProgram, runProgram } from '../lib/cli/program';
 import { registerRotateTokenCommand } from '../lib/cli/rotate-token';
@@ -14,6 +15,7 @@ registerCostCommand(program);
 registerOrphansCommand(program);
 registerStatusCommand(program);
 registerRotateTokenCommand(program);
+registerDeployRolesCommand(program);
 
 void runProgram(program, process.argv).then((code) => {
   process.exitCode = code;

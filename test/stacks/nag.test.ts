@@ -18,6 +18,8 @@ const CONFIGS = [
   'examples/on-demand.yaml',
   'examples/mixed-floor-spot.yaml',
   'examples/gitlab-managed.yaml',
+  'examples/private-ca.yaml',
+  'examples/deploy-roles.yaml',
 ];
 
 describe('cdk-nag AwsSolutions', () => {
