@@ -39,6 +39,9 @@ export const DEFAULT_MAX_JOB_TIMEOUT_MINUTES = 60;
 export const DEFAULT_MAX_JITTER_MINUTES = 9;
 export const COMPUTE_TYPES = ['spot', 'on-demand'] as const;
 export const EXECUTORS = ['docker', 'shell'] as const;
+/** Where a fleet-managed GitLab runner is created (POST /api/v4/user/runners `runner_type`). */
+export const RUNNER_SCOPES = ['instance', 'group', 'project'] as const;
+export const RUNNER_ACCESS_LEVELS = ['not_protected', 'ref_protected'] as const;
 
 const FLEET_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -137,6 +140,36 @@ const demandScalingSchema = z
   })
   .strict();
 
+/** A GitLab group or project: its numeric id or its full path (`my-org/platform`). */
+const namespaceRef = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_./-]*$/, 'must be a numeric id or a full path such as my-org/platform'),
+]);
+
+const gitlabRunnerSchema = z
+  .object({
+    scope: z.enum(RUNNER_SCOPES).describe('Runner type: instance (admin token), group or project.'),
+    group: namespaceRef.optional().describe('scope group: the group id or full path, e.g. my-org/platform.'),
+    project: namespaceRef.optional().describe('scope project: the project id or full path, e.g. my-org/platform/app.'),
+    accessTokenSecretName: z
+      .string()
+      .regex(SECRET_NAME)
+      .describe(
+        'Secrets Manager secret holding a GitLab access token with the create_runner and manage_runner scopes (GitLab 17.1+), used to create, update and delete the runner.',
+      ),
+    runUntagged: z
+      .boolean()
+      .default(false)
+      .describe('Let the runner pick jobs without tags. Off: only jobs that ask for its tags land here.'),
+    locked: z
+      .boolean()
+      .optional()
+      .describe('Lock the runner to its project, so it cannot be enabled for others. Default: true for scope project, else false.'),
+    accessLevel: z.enum(RUNNER_ACCESS_LEVELS).default('not_protected').describe('ref_protected: only jobs on protected branches and tags.'),
+    paused: z.boolean().default(false).describe('Create (or set) the runner paused: it takes no jobs.'),
+  })
+  .strict();
+
 const fleetSchema = z
   .object({
     name: z.string().regex(FLEET_NAME, 'must be 2-32 characters of a-z, 0-9 and -, starting with a letter and not ending with -'),
@@ -168,7 +201,19 @@ const fleetSchema = z
       .regex(SECRET_NAME)
       .optional()
       .describe(
-        'Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<deployment>/<name>/runner-token, or gitlab-runner-fleet/<name>/runner-token without a deployment name.',
+        'Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<deployment>/<name>/runner-token, or gitlab-runner-fleet/<name>/runner-token without a deployment name. With gitlabRunner, the fleet creates it.',
+      ),
+    onDemandRunnerTokenSecretName: z
+      .string()
+      .regex(SECRET_NAME)
+      .optional()
+      .describe(
+        'Spot fleets with onDemandBase: secret of a second runner tagged computetype-ondemand, used by the on-demand instances. Default: none without gitlabRunner (every instance uses runnerTokenSecretName); gitlab-runner-fleet/<name>/runner-token-ondemand with gitlabRunner.',
+      ),
+    gitlabRunner: gitlabRunnerSchema
+      .optional()
+      .describe(
+        'Let the fleet create and own its GitLab runner(s) and token secret(s). Default: a runner you created, its token in runnerTokenSecretName.',
       ),
     maxJobTimeoutMinutes: z
       .number()
@@ -567,6 +612,13 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
     if (demand && typeof demand.warmInstances === 'number' && demand.warmInstances > max) {
       add([...path, 'demandScaling', 'warmInstances'], `warmInstances (${demand.warmInstances}) must be <= capacity.max (${max})`);
     }
+    if (isRecord(fleet.gitlabRunner)) gitlabRunnerProblems(fleet.gitlabRunner, [...path, 'gitlabRunner'], add);
+    if (fleet.onDemandRunnerTokenSecretName !== undefined && (fleet.computeType !== 'spot' || onDemandBase === 0)) {
+      add(
+        [...path, 'onDemandRunnerTokenSecretName'],
+        'only applies to spot fleets with onDemandBase > 0 (their on-demand instances use it)',
+      );
+    }
     if (isRecord(fleet.schedule)) scheduleProblems(fleet.schedule, { min, max, desired }, [...path, 'schedule'], add);
   });
   const roles = isRecord(raw) && Array.isArray(raw.deployRoles) ? raw.deployRoles : [];
@@ -593,6 +645,18 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
   });
   if (isRecord(raw) && isRecord(raw.catalog)) catalogProblems(raw.catalog, add);
   return problems;
+}
+
+function gitlabRunnerProblems(
+  runner: Record<string, unknown>,
+  path: PropertyKey[],
+  add: (path: PropertyKey[], message: string) => void,
+): void {
+  const scope = runner.scope;
+  for (const key of ['group', 'project'] as const) {
+    if (scope === key && runner[key] === undefined) add([...path, key], `is required with scope ${key} (an id or a full path)`);
+    if (scope !== key && runner[key] !== undefined) add([...path, key], `only applies to scope ${key}; scope is ${String(scope)}`);
+  }
 }
 
 function scheduleProblems(

@@ -21,6 +21,7 @@ import { FleetScheduledScaling } from './scheduled-scaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { DEMAND_METRICS } from '../identity/demand-metrics';
 import { fleetDemandMetric, fleetGroupMetric } from './fleet-metrics';
+import { ManagedGitLabRunners } from './managed-runner';
 
 export interface RunnerFleetProps {
   /** The fleet: instance types, capacity, schedule, runner settings (see FleetSpec in lib/config). */
@@ -38,7 +39,7 @@ export interface RunnerFleetProps {
   /**
    * Secret holding the fleet's `glrt-` runner authentication token. Only its name reaches the
    * template; instances read the value at boot.
-   * @default - the existing secret named `fleet.runnerTokenSecretName`, imported by name
+   * @default - with `fleet.managedRunner`, a secret the fleet creates and fills; else the existing secret named `fleet.runnerTokenSecretName`, imported by name
    */
   readonly runnerTokenSecret?: secretsmanager.ISecret;
   /**
@@ -48,6 +49,12 @@ export interface RunnerFleetProps {
    * @default false - the group follows `fleet.schedule`, or runs `capacity.desired` without one
    */
   readonly externallyScheduled?: boolean;
+  /**
+   * With `fleet.managedRunner`: roles besides the instance role that must read the runner tokens
+   * (the safety net and orphan reaper deregister managers with them). Everyone else is denied.
+   * @default - none: only the instance role and the runner handler
+   */
+  readonly tokenReaders?: readonly iam.IRole[];
 }
 
 /**
@@ -69,6 +76,10 @@ export class RunnerFleet extends Construct {
   public readonly securityGroup: ec2.SecurityGroup;
   public readonly role: iam.IRole;
   public readonly runnerTokenSecret: secretsmanager.ISecret;
+  /** Mixed fleets with a second runner: the token secret of the on-demand instances. */
+  public readonly onDemandRunnerTokenSecret?: secretsmanager.ISecret;
+  /** Present with `fleet.managedRunner`: the GitLab runner objects the fleet owns. */
+  public readonly managedRunners?: ManagedGitLabRunners;
   /** Terminate hook timing: heartbeat timeout and the heartbeat interval the drain agent uses. */
   public readonly terminateHook: TerminateHookTiming;
   /** How often the drain agent records a lifecycle heartbeat while jobs run. */
@@ -83,15 +94,29 @@ export class RunnerFleet extends Construct {
     this.autoScalingGroupName = autoScalingGroupName(fleet.name, fleet.deployment);
     this.terminateHook = terminateHookTiming(fleet.maxJobTimeoutMinutes);
     this.heartbeatInterval = Duration.seconds(this.terminateHook.heartbeatIntervalSeconds);
+    if (fleet.managedRunner && !props.runnerTokenSecret) {
+      this.managedRunners = new ManagedGitLabRunners(this, 'GitLabRunners', { fleet, gitlab });
+    }
+    const managedSecret = this.managedRunners?.tokenSecret(fleet.computeType);
     this.runnerTokenSecret =
-      props.runnerTokenSecret ?? secretsmanager.Secret.fromSecretNameV2(this, 'RunnerTokenSecret', fleet.runnerTokenSecretName);
+      props.runnerTokenSecret ??
+      managedSecret ??
+      secretsmanager.Secret.fromSecretNameV2(this, 'RunnerTokenSecret', fleet.runnerTokenSecretName);
+    // Names, not ARNs, reach the instances: the fleet's names are deterministic either way.
     const tokenSecretName = props.runnerTokenSecret ? props.runnerTokenSecret.secretName : fleet.runnerTokenSecretName;
+    if (fleet.onDemandRunnerTokenSecretName && fleet.computeType === 'spot') {
+      this.onDemandRunnerTokenSecret =
+        this.managedRunners?.tokenSecret('on-demand') ??
+        secretsmanager.Secret.fromSecretNameV2(this, 'OnDemandRunnerTokenSecret', fleet.onDemandRunnerTokenSecretName);
+    }
 
     this.role = new RunnerInstanceRole(this, 'InstanceRole', {
       fleetName: fleet.name,
       autoScalingGroupName: this.autoScalingGroupName,
       runnerTokenSecret: this.runnerTokenSecret,
+      onDemandRunnerTokenSecret: this.onDemandRunnerTokenSecret,
     }).role;
+    this.managedRunners?.restrictReadTo([this.role, ...(props.tokenReaders ?? [])]);
 
     const scriptParams: InstanceScriptParams = {
       fleetName: fleet.name,
@@ -108,6 +133,7 @@ export class RunnerFleet extends Construct {
       concurrency: fleet.concurrency,
       maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
       runnerTokenSecretId: tokenSecretName,
+      onDemandRunnerTokenSecretId: this.onDemandRunnerTokenSecret ? fleet.onDemandRunnerTokenSecretName : undefined,
       autoScalingGroupName: this.autoScalingGroupName,
       launchHookName: LIFECYCLE_HOOKS.launch,
       terminateHookName: LIFECYCLE_HOOKS.terminate,
@@ -156,6 +182,9 @@ export class RunnerFleet extends Construct {
       groupMetrics: [autoscaling.GroupMetrics.all()],
       updatePolicy: autoscaling.UpdatePolicy.rollingUpdate(),
     });
+
+    // No instance boots before its runner exists and the token is in the secret.
+    if (this.managedRunners) this.autoScalingGroup.node.addDependency(this.managedRunners);
 
     if (!scheduled) {
       Annotations.of(this.autoScalingGroup).acknowledgeWarning(

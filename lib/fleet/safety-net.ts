@@ -127,7 +127,13 @@ export class RunnerFleetSafetyNet extends Construct {
     }
     lambdaFunction.grantReadSecrets(
       'ReadFleetRunnerTokens',
-      [...props.fleets.map((f) => f.runnerTokenSecretName), ...(props.registryPath ? [`${REGISTERED_TOKEN_SECRET_PREFIX}*`] : [])],
+      [
+        ...props.fleets.flatMap((f) => [
+          f.runnerTokenSecretName,
+          ...(f.onDemandRunnerTokenSecretName ? [f.onDemandRunnerTokenSecretName] : []),
+        ]),
+        ...(props.registryPath ? [`${REGISTERED_TOKEN_SECRET_PREFIX}*`] : []),
+      ],
       props.registryPath
         ? 'Registered fleets keep their token secrets under the gitlab-runner-fleet/ prefix (a fleet product allows no other name), and are only known at run time.'
         : 'Name-based secret ARN: Secrets Manager appends "-" and six random characters to the name; the wildcard matches only those six.',

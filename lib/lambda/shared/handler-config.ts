@@ -23,6 +23,8 @@ export interface FleetTarget {
   readonly autoScalingGroupName: string;
   /** Secrets Manager name of the fleet's glrt- runner token. */
   readonly tokenSecretName: string;
+  /** Mixed fleets with a second runner: the token secret of the on-demand instances' runner. */
+  readonly onDemandTokenSecretName?: string;
 }
 
 export interface HandlerConfig {
@@ -52,6 +54,7 @@ export function fleetTargets(fleets: readonly FleetSpec[]): FleetTarget[] {
     name: fleet.name,
     autoScalingGroupName: autoScalingGroupName(fleet.name, fleet.deployment),
     tokenSecretName: fleet.runnerTokenSecretName,
+    ...(fleet.onDemandRunnerTokenSecretName ? { onDemandTokenSecretName: fleet.onDemandRunnerTokenSecretName } : {}),
   }));
 }
 
