@@ -32,7 +32,7 @@
  */
 import type { ComputeType, FleetConfig, FleetSpec } from '../config/fleet-config';
 import type { Architecture } from '../config/instance-types';
-import { fleetCapacityProfile } from '../config/fleet-config';
+import { fleetCapacityProfile, neverRunsWarning } from '../config/fleet-config';
 import { DEFAULT_BASELINE_INSTANCE_TYPE, DEFAULT_GRAVITON_PERFORMANCE_FACTOR } from '../config/schema';
 import { MINUTES_PER_WEEK, type CapacitySegment } from '../config/schedule';
 import { CostError } from './errors';
@@ -179,7 +179,7 @@ export function estimateCost(config: Pick<FleetConfig, 'fleets'>, options: CostO
         : describeWeek(week),
     fleets,
     total: totals(fleets, options.prices.hostedCi),
-    warnings: options.prices.warnings,
+    warnings: [...options.prices.warnings, ...config.fleets.flatMap((fleet) => neverRunsWarning(fleet) ?? [])],
   };
 }
 
