@@ -6,10 +6,12 @@
 import { registerCostCommand } from '../lib/cli/cost-command';
 import { registerOrphansCommand } from '../lib/cli/orphans';
 import { createProgram, runProgram } from '../lib/cli/program';
+import { registerValidateCommand } from '../lib/cli/validate-command';
 
 const program = createProgram();
 registerCostCommand(program);
 registerOrphansCommand(program);
+registerValidateCommand(program);
 
 void runProgram(program, process.argv).then((code) => {
   process.exitCode = code;

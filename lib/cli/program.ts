@@ -9,6 +9,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors';
 import { CostError } from '../cost/errors';
+import packageJson from '../../package.json';
 
 export const PROGRAM_NAME = 'runner-fleet';
 
@@ -51,7 +52,8 @@ export class ExitCodeError extends Error {
 /** The bare program; register subcommands on it (`registerCostCommand(program)`), then {@link runProgram}. */
 export function createProgram(output: CliOutput = PROCESS_OUTPUT): Command {
   return new Command(PROGRAM_NAME)
-    .description('Fleets of self-hosted GitLab CI runners on AWS: estimate costs, inspect runners.')
+    .description('Fleets of self-hosted GitLab CI runners on AWS: validate the config, estimate costs, inspect runners.')
+    .version(packageJson.version, '-V, --version', 'print the runner-fleet version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: output.out, writeErr: output.err })
     .exitOverride();

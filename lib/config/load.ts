@@ -58,7 +58,13 @@ function parseYaml(text: string, source: string): unknown {
   const [first] = document.errors;
   if (first) {
     const reason = first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    const { line, col } = first.linePos?.[0] ?? { line: 1, col: 1 };
+    let { line, col } = first.linePos?.[0] ?? { line: 1, col: 1 };
+    // An error found at the start of a blank line (often the end of the file) belongs to the end of the last line with text.
+    const lines = text.split('\n');
+    while (line > 1 && col === 1 && (lines[line - 1] ?? '').trim() === '') {
+      line -= 1;
+      col = lines[line - 1].replace(/\r$/, '').length + 1;
+    }
     throw syntaxError(source, 'YAML', text, line, col, reason);
   }
   return document.contents === null ? undefined : document.toJS();
