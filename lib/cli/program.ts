@@ -9,7 +9,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors';
 import { CostError } from '../cost/errors';
-import packageJson from '../../package.json';
+import { version as packageVersion } from '../../package.json';
 
 export const PROGRAM_NAME = 'runner-fleet';
 
@@ -53,7 +53,7 @@ export class ExitCodeError extends Error {
 export function createProgram(output: CliOutput = PROCESS_OUTPUT): Command {
   return new Command(PROGRAM_NAME)
     .description('Fleets of self-hosted GitLab CI runners on AWS: validate the config, estimate costs, inspect runners.')
-    .version(packageJson.version, '-V, --version', 'print the runner-fleet version')
+    .version(packageVersion, '-V, --version', 'print the runner-fleet version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: output.out, writeErr: output.err })
     .exitOverride();

@@ -169,7 +169,7 @@ const gitlabSchema = z
   })
   .strict();
 
-/** The cost estimate's baseline: the always-on x86 instance one runner replaces (the seed's). */
+/** The cost estimate's baseline: the always-on x86 instance one runner replaces (as in the GitLab blog's 97% example). */
 export const DEFAULT_BASELINE_INSTANCE_TYPE = 'm5.xlarge';
 /** No performance credit for Graviton unless the user states one (see lib/cost/estimate.ts for why). */
 export const DEFAULT_GRAVITON_PERFORMANCE_FACTOR = 1;
@@ -193,7 +193,9 @@ const costSchema = z
       .positive()
       .max(2)
       .default(DEFAULT_GRAVITON_PERFORMANCE_FACTOR)
-      .describe('Share of the time arm64 instances need for the same work: 1 = no credit, 0.735 = 36% faster (1/1.36), 0.64 = the seed.'),
+      .describe(
+        "Share of the time arm64 instances need for the same work: 1 = no credit, 0.735 = 36% faster (1/1.36), 0.64 = the GitLab blog's 97% example.",
+      ),
     prices: z
       .record(
         z.string(),

@@ -11,7 +11,7 @@
 
 /** Tag keys on fleet instances, volumes and groups. */
 export const FLEET_TAGS = {
-  /** `spot` or `on-demand`, the seed's compute type. */
+  /** `spot` or `on-demand`, as the GitLab blog's 97% example names it. */
   computeType: 'computetype',
   fleet: 'gitlab-runner-fleet:fleet',
   gitlabUrl: 'gitlab-runner-fleet:gitlab-url',
