@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const dirs: string[] = [];
+/** A cold synth with Lambda bundling took 61 s on a 2-core machine running two CI suites at once; this is a hang guard, not a budget. */
+const SYNTH_TIMEOUT_MS = 180_000;
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /**
@@ -21,20 +23,29 @@ function runApp(configFile: string): Promise<{ status: number | null; stderr: st
     AWS_EC2_METADATA_DISABLED: 'true',
   };
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'bin/app.ts'], { encoding: 'utf8', env, timeout: 60_000 }, (error, _stdout, stderr) => {
-      resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr, outdir });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'bin/app.ts'],
+      { encoding: 'utf8', env, timeout: SYNTH_TIMEOUT_MS },
+      (error, _stdout, stderr) => {
+        resolve({ status: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr, outdir });
+      },
+    );
   });
 }
 
 describe.concurrent('bin/app.ts', () => {
-  it('prints a fleet summary and synthesizes one stack per fleet for the bundled config', async () => {
-    const result = await runApp('fleet.config.yaml');
-    expect(result.status).toBe(0);
-    expect(result.stderr).toMatch(/graviton-spot\s+spot\s+arm64/);
-    expect(existsSync(join(result.outdir, 'gitlab-runner-fleet-graviton-spot.template.json'))).toBe(true);
-    expect(existsSync(join(result.outdir, 'gitlab-runner-fleet-graviton-ondemand.template.json'))).toBe(true);
-  });
+  it(
+    'prints a fleet summary and synthesizes one stack per fleet for the bundled config',
+    async () => {
+      const result = await runApp('fleet.config.yaml');
+      expect(result.status).toBe(0);
+      expect(result.stderr).toMatch(/graviton-spot\s+spot\s+arm64/);
+      expect(existsSync(join(result.outdir, 'gitlab-runner-fleet-graviton-spot.template.json'))).toBe(true);
+      expect(existsSync(join(result.outdir, 'gitlab-runner-fleet-graviton-ondemand.template.json'))).toBe(true);
+    },
+    SYNTH_TIMEOUT_MS + 10_000,
+  );
 
   it('exits 1 with the config problems and no stack trace on an invalid config', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bad-config-'));
