@@ -4,6 +4,7 @@
  * with a `register...Command(program)` line below. Loads no CDK code.
  */
 import { registerCostCommand } from '../lib/cli/cost-command';
+import { registerDeployRolesCommand } from '../lib/cli/deploy-roles-command';
 import { registerOrphansCommand } from '../lib/cli/orphans';
 import { createProgram, runProgram } from '../lib/cli/program';
 import { registerValidateCommand } from '../lib/cli/validate-command';
@@ -12,6 +13,7 @@ const program = createProgram();
 registerCostCommand(program);
 registerOrphansCommand(program);
 registerValidateCommand(program);
+registerDeployRolesCommand(program);
 
 void runProgram(program, process.argv).then((code) => {
   process.exitCode = code;

@@ -15,13 +15,21 @@ import {
   type UptimeWindow,
   type Weekday,
 } from './schedule';
-import { DEFAULT_BASELINE_INSTANCE_TYPE, DEFAULT_GRAVITON_PERFORMANCE_FACTOR, type ParsedFleet, type ParsedFleetConfig } from './schema';
+import {
+  DEFAULT_BASELINE_INSTANCE_TYPE,
+  DEFAULT_GRAVITON_PERFORMANCE_FACTOR,
+  pinnedRunnerSha256,
+  type ParsedFleet,
+  type ParsedFleetConfig,
+} from './schema';
 
 export type ComputeType = 'spot' | 'on-demand';
 export type Executor = 'docker' | 'shell';
 
 export interface GitLabSettings {
   readonly url: string;
+  /** Existing IAM OIDC provider for this GitLab, trusted by the deploy roles instead of a new one. */
+  readonly oidcProviderArn?: string;
   readonly caCertificate?: string;
   readonly registryMirror?: string;
   readonly runnerDownloadUrl?: string;
@@ -72,6 +80,11 @@ export interface FleetSpec {
   readonly runnerTokenSecretName: string;
   readonly maxJobTimeoutMinutes: number;
   readonly runnerVersion: string;
+  /**
+   * SHA-256 the runner binary must have (the fleet's `runnerSha256`, else the repository's pin for
+   * the version and architecture). Undefined: checked against the release's own release.sha256.
+   */
+  readonly runnerSha256?: string;
   readonly minHealthyPercentage: number;
   readonly schedule?: FleetScheduleSpec;
 }
@@ -86,11 +99,37 @@ export interface CostSettings {
   readonly prices: Readonly<Record<string, { readonly onDemand?: number; readonly spot?: number }>>;
 }
 
+/** One IAM statement a deploy role grants. */
+export interface DeployRoleStatement {
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+}
+
+/** A role CD jobs assume with a GitLab OIDC ID token (see lib/identity/gitlab-oidc.ts). */
+export interface DeployRoleSpec {
+  readonly name: string;
+  /** Project path, or `group/*` for every project of a group. */
+  readonly projectPath: string;
+  readonly refType: 'branch' | 'tag';
+  readonly refs: readonly string[];
+  readonly protectedRefsOnly: boolean;
+  readonly environment?: string;
+  readonly managedPolicyArns: readonly string[];
+  readonly inlineStatements: readonly DeployRoleStatement[];
+  /** Fleets the deploy job is routed to; empty: any runner. */
+  readonly fleets: readonly string[];
+  readonly maxSessionDurationMinutes: number;
+}
+
 export interface FleetConfig {
   readonly gitlab: GitLabSettings;
   readonly orphanReaper: OrphanReaperSettings;
   readonly awsTags: Readonly<Record<string, string>>;
   readonly fleets: readonly FleetSpec[];
+  /**
+   * Roles for CD jobs (GitLab OIDC). Always set by {@link normalizeFleetConfig}; optional so hand-built configs need not carry it.
+   */
+  readonly deployRoles?: readonly DeployRoleSpec[];
   /** Always set by {@link normalizeFleetConfig}; optional so hand-built configs need not carry it. */
   readonly cost?: CostSettings;
 }
@@ -141,6 +180,7 @@ export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
     orphanReaper: parsed.orphanReaper,
     awsTags: parsed.awsTags,
     fleets: parsed.fleets.map(normalizeFleet),
+    deployRoles: parsed.deployRoles,
     cost: {
       region: parsed.cost?.region,
       baselineInstanceType: parsed.cost?.baselineInstanceType ?? DEFAULT_BASELINE_INSTANCE_TYPE,
@@ -168,6 +208,7 @@ function normalizeFleet(fleet: ParsedFleet): FleetSpec {
     runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name),
     maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
     runnerVersion: fleet.runnerVersion,
+    runnerSha256: fleet.runnerSha256 ?? pinnedRunnerSha256(fleet.runnerVersion, fleet.architecture),
     minHealthyPercentage: fleet.minHealthyPercentage,
     schedule: fleet.schedule && {
       timeZone: fleet.schedule.timeZone,

@@ -5,12 +5,34 @@
  * from the parsed result, so they work from other CDK apps without any YAML.
  */
 import { z } from 'zod';
-import { ARCHITECTURES, architectureOf } from './instance-types';
+import { ARCHITECTURES, architectureOf, type Architecture } from './instance-types';
 import { formatPath, type ConfigProblem } from './errors';
 import { minuteOfDay, overlappingWindows, parseDays, WEEKDAYS, type UptimeWindow, type Weekday } from './schedule';
 
-/** GitLab Runner version installed when a fleet does not pin one; bump it in a reviewed change. */
+/**
+ * GitLab Runner version installed when a fleet does not pin one; bump it in a reviewed change,
+ * together with its entry in {@link RUNNER_BINARY_SHA256}.
+ */
 export const DEFAULT_RUNNER_VERSION = '18.5.0';
+
+/**
+ * SHA-256 of GitLab's runner binaries (`/v<version>/binaries/gitlab-runner-linux-<amd64|arm64>`)
+ * by version and architecture, lowercase hex, taken from the release's `release.sha256` after
+ * checking its GPG signature (`release.sha256.asc`) with GitLab's release key. Instances install
+ * only a binary that matches, whichever host (or `gitlab.runnerDownloadUrl` mirror) served it.
+ *
+ * A version without an entry (and without a fleet `runnerSha256`) is checked against the
+ * `release.sha256` next to the binary instead: still fail-closed, but the checksum then comes
+ * from the same host as the binary, and synth warns. No entry for 18.5.0 yet: its published
+ * values could not be obtained and checked when this table was added (no network), and a
+ * checksum is never written from memory.
+ */
+export const RUNNER_BINARY_SHA256: Readonly<Record<string, Readonly<Partial<Record<Architecture, string>>>>> = {};
+
+/** The SHA-256 pinned in {@link RUNNER_BINARY_SHA256} for a runner version and architecture, if any. */
+export function pinnedRunnerSha256(version: string, architecture: Architecture): string | undefined {
+  return RUNNER_BINARY_SHA256[version]?.[architecture];
+}
 export const DEFAULT_MAX_JOB_TIMEOUT_MINUTES = 60;
 export const DEFAULT_MAX_JITTER_MINUTES = 9;
 export const COMPUTE_TYPES = ['spot', 'on-demand'] as const;
@@ -122,6 +144,13 @@ const fleetSchema = z
       .default(DEFAULT_MAX_JOB_TIMEOUT_MINUTES)
       .describe('Longest job the runners accept; a draining instance waits this long for running jobs.'),
     runnerVersion: z.string().regex(RUNNER_VERSION, 'must be a GitLab Runner release such as 18.5.0').default(DEFAULT_RUNNER_VERSION),
+    runnerSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lowercase hex (64 characters)')
+      .optional()
+      .describe(
+        "SHA-256 of the runner binary for this fleet's runnerVersion and architecture (from GitLab's signed release.sha256). Instances refuse any other binary. Default: the checksum pinned in the repository for the version, else the release.sha256 published beside the binary.",
+      ),
     minHealthyPercentage: z
       .number()
       .int()
@@ -166,6 +195,63 @@ const gitlabSchema = z
     runnerDownloadUrl: httpsUrl
       .optional()
       .describe('Base URL for GitLab Runner binaries (a mirror); /v<version>/binaries/gitlab-runner-linux-<arch> is appended.'),
+    oidcProviderArn: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/.+$/,
+        'must be an IAM OIDC provider ARN such as arn:aws:iam::123456789012:oidc-provider/gitlab.com',
+      )
+      .optional()
+      .describe(
+        'Existing IAM OIDC provider for this GitLab (one per URL and account) that deploy roles trust. Default: deployRoles creates one.',
+      ),
+  })
+  .strict();
+
+const DEPLOY_ROLE_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+const PROJECT_PATH = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*(\/[A-Za-z0-9_.][A-Za-z0-9_.-]*)*(\/\*)?$/;
+const IAM_POLICY_ARN = /^arn:aws[a-z-]*:iam::(aws|\d{12}):policy\/.+$/;
+
+const inlineStatementSchema = z
+  .object({
+    actions: z.array(z.string().regex(/^[a-z0-9-]+:[A-Za-z0-9*]+$/, 'must be an IAM action such as s3:PutObject')).min(1),
+    resources: z.array(z.string().min(1)).min(1).describe('Resource ARNs (or "*" where an action names no resource).'),
+  })
+  .strict();
+
+const deployRoleSchema = z
+  .object({
+    name: z.string().regex(DEPLOY_ROLE_NAME, 'must be 2-32 characters of a-z, 0-9 and -, starting with a letter and not ending with -'),
+    projectPath: z
+      .string()
+      .regex(PROJECT_PATH, 'must be a GitLab project path such as group/subgroup/project, or group/* for every project of a group')
+      .describe("GitLab project whose jobs may assume the role (the ID token's project_path), or group/* for every project of a group."),
+    refType: z.enum(['branch', 'tag']).default('branch').describe('Whether refs are branch or tag names.'),
+    refs: z
+      .array(z.string().regex(/^[^:\s]+$/, 'must be a branch or tag name without spaces or colons; * matches any characters'))
+      .min(1)
+      .describe('Branch or tag names (or patterns with *) whose pipelines may assume the role. Exact names are safest.'),
+    protectedRefsOnly: z
+      .boolean()
+      .default(true)
+      .describe(
+        'The snippet runs the job only on protected refs. AWS cannot check this claim for GitLab: protect the refs in GitLab too (see docs/security.md).',
+      ),
+    environment: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('GitLab environment the deploy job declares (use a protected environment; AWS cannot check this claim for GitLab).'),
+    managedPolicyArns: z.array(z.string().regex(IAM_POLICY_ARN, 'must be an IAM policy ARN')).default([]),
+    inlineStatements: z
+      .array(inlineStatementSchema)
+      .default([])
+      .describe('Allow statements granted to the role, besides managedPolicyArns.'),
+    fleets: z
+      .array(z.string())
+      .default([])
+      .describe('Fleets whose runners the deploy job is routed to (by their runner tags). Empty: any runner.'),
+    maxSessionDurationMinutes: z.number().int().min(60).max(720).default(60).describe('Longest session of the role, 60 to 720 minutes.'),
   })
   .strict();
 
@@ -223,6 +309,10 @@ export const fleetConfigSchema = z
     }),
     awsTags: z.record(z.string(), z.string()).default({}).describe('Tags applied to every AWS resource.'),
     fleets: z.array(fleetSchema).min(1),
+    deployRoles: z
+      .array(deployRoleSchema)
+      .default([])
+      .describe('IAM roles CD jobs assume with GitLab OIDC ID tokens, instead of deploy rights on the instance role.'),
     cost: costSchema.optional().describe('Settings of the `runner-fleet cost` estimate.'),
   })
   .strict();
@@ -285,6 +375,28 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
       add([...path, 'network', 'availabilityZones'], 'must list one AZ per subnetIds entry, in the same order');
     }
     if (isRecord(fleet.schedule)) scheduleProblems(fleet.schedule, { min, max, desired }, [...path, 'schedule'], add);
+  });
+  const roles = isRecord(raw) && Array.isArray(raw.deployRoles) ? raw.deployRoles : [];
+  const fleetNames = new Set(fleets.filter(isRecord).map((fleet) => fleet.name));
+  const seenRoles = new Map<string, number>();
+  roles.forEach((role: unknown, i) => {
+    if (!isRecord(role)) return;
+    const path = ['deployRoles', i];
+    if (typeof role.name === 'string') {
+      const first = seenRoles.get(role.name);
+      if (first !== undefined) add([...path, 'name'], `"${role.name}" is already the name of deployRoles[${first}]; names must be unique`);
+      else seenRoles.set(role.name, i);
+    }
+    const managed = Array.isArray(role.managedPolicyArns) ? role.managedPolicyArns : [];
+    const inline = Array.isArray(role.inlineStatements) ? role.inlineStatements : [];
+    if (managed.length === 0 && inline.length === 0) {
+      add(path, 'grants nothing: give managedPolicyArns or inlineStatements');
+    }
+    (Array.isArray(role.fleets) ? role.fleets : []).forEach((fleet: unknown, f) => {
+      if (typeof fleet === 'string' && !fleetNames.has(fleet)) {
+        add([...path, 'fleets', f], `"${fleet}" is not a fleet of this config (fleets: ${[...fleetNames].join(', ')})`);
+      }
+    });
   });
   return problems;
 }

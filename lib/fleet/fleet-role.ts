@@ -5,10 +5,9 @@ import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { FLEET_TAGS } from '../identity/runner-identity';
 
 export interface RunnerInstanceRoleProps {
-  /** Fleet name; CreateTags is allowed only on instances tagged with it. */
+  /** Fleet name, for the role description. */
   readonly fleetName: string;
   /** The fleet's Auto Scaling group name; lifecycle calls are allowed only on this group. */
   readonly autoScalingGroupName: string;
@@ -17,9 +16,22 @@ export interface RunnerInstanceRoleProps {
 }
 
 /**
- * Instance role: SSM Session Manager (no SSH, no key pair), read of the fleet's own token
- * secret, lifecycle calls on the fleet's own group, and tagging itself with its runner name
- * and system id.
+ * Session Manager's instance-side actions: the agent registers (UpdateInstanceInformation) and
+ * opens the control and data channels of a session. Nothing else of AmazonSSMManagedInstanceCore:
+ * no ssm:GetParameter(s) on every parameter of the account, no Run Command (ec2messages), which
+ * this project does not use.
+ */
+export const SESSION_MANAGER_ACTIONS = [
+  'ssm:UpdateInstanceInformation',
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:CreateDataChannel',
+  'ssmmessages:OpenControlChannel',
+  'ssmmessages:OpenDataChannel',
+] as const;
+
+/**
+ * Instance role, inline statements only (no managed policy): Session Manager (no SSH, no key
+ * pair), read of the fleet's own token secret, and lifecycle calls on the fleet's own group.
  */
 export class RunnerInstanceRole extends Construct {
   public readonly role: iam.Role;
@@ -31,8 +43,20 @@ export class RunnerInstanceRole extends Construct {
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `GitLab runner instances of fleet ${props.fleetName}`,
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
+    // These actions name no resource ("*" is the only choice); the condition keeps the role's
+    // credentials working for them only from an EC2 instance of this account and region, not
+    // from wherever a copy of the credentials ends up.
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SessionManager',
+        actions: [...SESSION_MANAGER_ACTIONS],
+        resources: ['*'],
+        conditions: {
+          ArnLike: { 'ec2:SourceInstanceARN': stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }) },
+        },
+      }),
+    );
 
     // A name-based ARN has no random suffix; Secrets Manager appends "-" and 6 characters.
     const secretResource = props.runnerTokenSecret.secretFullArn ?? `${props.runnerTokenSecret.secretArn}-??????`;
@@ -47,6 +71,9 @@ export class RunnerInstanceRole extends Construct {
       resourceName: `*:autoScalingGroupName/${props.autoScalingGroupName}`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
+    // No condition key names the instance for these actions (the instance id is a request
+    // parameter, not a key), so an instance could complete a sibling's action in its own group:
+    // the group is the narrowest scope IAM offers.
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'OwnLifecycleActions',
@@ -55,34 +82,18 @@ export class RunnerInstanceRole extends Construct {
       }),
     );
 
-    const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'TagSelfWithRunnerIdentity',
-        actions: ['ec2:CreateTags'],
-        resources: [instances],
-        conditions: {
-          StringEquals: { [`aws:ResourceTag/${FLEET_TAGS.fleet}`]: props.fleetName },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [FLEET_TAGS.runnerName, FLEET_TAGS.systemId] },
-        },
-      }),
-    );
-
     // Each acknowledgement names the one finding it covers, on this role only.
     Validations.of(this.role).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager, which replaces SSH, key pairs and inbound rules.',
+        'Only the Session Manager actions (ssm:UpdateInstanceInformation and the four ssmmessages channel actions), which name ' +
+        'no resource: they register the agent and open sessions, read no parameter, secret or other data, and are conditioned ' +
+        'on ec2:SourceInstanceARN being an instance of this account and region.',
     });
     Validations.of(this.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, groupArn)}]`,
       reason:
         'The wildcard is the group id segment of the ARN of the fleet own, deterministically named group; lifecycle calls reach no other group.',
-    });
-    Validations.of(this.role).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, instances)}]`,
-      reason:
-        'Instance ids are not known before launch; conditions limit CreateTags to instances tagged with this fleet and to the runner-name and system-id keys.',
     });
   }
 }

@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import type { FleetSpec, GitLabSettings, OrphanReaperSettings } from '../config/fleet-config';
 import { jitterMinutes } from '../config/schedule';
 import { handlerConfig } from '../lambda/shared/handler-config';
+import { gitlabUrlProblem } from '../identity/gitlab-url';
 import { FleetLambdaFunction } from './fleet-lambda';
 
 export interface OrphanReaperProps {
@@ -84,6 +85,8 @@ export class OrphanReaper extends Construct {
     const { settings } = props;
     const problems: string[] = [];
     if (props.fleets.length === 0) problems.push('fleets must hold at least one fleet');
+    const urlProblem = Token.isUnresolved(props.gitlab.url) ? undefined : gitlabUrlProblem(props.gitlab.url);
+    if (urlProblem) problems.push(`gitlab.url ${urlProblem}`);
     if (!Token.isUnresolved(settings.graceMinutes) && !(settings.graceMinutes >= 5))
       problems.push(`settings.graceMinutes (${settings.graceMinutes}) must be >= 5`);
     if (!settings.apiTokenSecretName)

@@ -93,6 +93,7 @@ export class RunnerFleet extends Construct {
       registryMirror: gitlab.registryMirror,
       runnerVersion: fleet.runnerVersion,
       runnerDownloadUrl: gitlab.runnerDownloadUrl ?? DEFAULT_RUNNER_DOWNLOAD_URL,
+      runnerSha256: fleet.runnerSha256,
       architecture: fleet.architecture,
       computeType: fleet.computeType,
       executor: fleet.executor,
@@ -197,6 +198,13 @@ export class RunnerFleet extends Construct {
     // Above the launch template's own Name tag (its construct path), so the console shows the group name.
     Tags.of(this).add('Name', this.autoScalingGroupName, { priority: 200 });
 
+    if (fleet.runnerSha256 === undefined) {
+      Annotations.of(this).addWarningV2(
+        'gitlab-runner-fleet:runner-checksum-unpinned',
+        `no SHA-256 is pinned for GitLab Runner ${fleet.runnerVersion} (${fleet.architecture}): instances check the binary against ` +
+          'the release.sha256 served by the same host. Set fleet.runnerSha256 from the signed release.sha256 to pin it.',
+      );
+    }
     if (this.terminateHook.maxDrainSeconds < fleet.maxJobTimeoutMinutes * 60) {
       Annotations.of(this).addWarningV2(
         'gitlab-runner-fleet:drain-capped',
@@ -245,6 +253,9 @@ function validateProps(props: RunnerFleetProps): void {
   }
   if (known(fleet.concurrency) && (!Number.isInteger(fleet.concurrency) || fleet.concurrency < 1)) {
     problems.push(`fleet.concurrency (${fleet.concurrency}) must be a whole number >= 1`);
+  }
+  if (fleet.runnerSha256 !== undefined && !/^[0-9a-f]{64}$/.test(fleet.runnerSha256)) {
+    problems.push(`fleet.runnerSha256 (${fleet.runnerSha256}) must be a SHA-256 in lowercase hex (64 characters)`);
   }
   if (!Token.isUnresolved(gitlab.url) && !/^https:\/\/[^/]/.test(gitlab.url))
     problems.push(`gitlab.url (${gitlab.url}) must be an https:// URL`);

@@ -21,6 +21,7 @@ import type { FleetSpec, GitLabSettings } from '../config/fleet-config';
 import { DETAIL_TYPES, SPOT_MAX_CHECKS } from '../lambda/safety-net/core';
 import { handlerConfig } from '../lambda/shared/handler-config';
 import { FleetLambdaFunction } from './fleet-lambda';
+import { gitlabUrlProblem } from '../identity/gitlab-url';
 import { autoScalingGroupName } from '../identity/runner-identity';
 
 /** EventBridge rejects event patterns above 2048 characters (default quota); names are split across rules below that. */
@@ -169,6 +170,8 @@ export class RunnerFleetSafetyNet extends Construct {
 function validate(props: RunnerFleetSafetyNetProps, deliveryDelay: Duration, maxReceiveCount: number): void {
   const problems: string[] = [];
   if (props.fleets.length === 0) problems.push('fleets must hold at least one fleet');
+  const urlProblem = Token.isUnresolved(props.gitlab.url) ? undefined : gitlabUrlProblem(props.gitlab.url);
+  if (urlProblem) problems.push(`gitlab.url ${urlProblem}`);
   if (!Token.isUnresolved(deliveryDelay.toSeconds()) && deliveryDelay.toSeconds() > 900) {
     problems.push(`deliveryDelay (${deliveryDelay.toSeconds()} s) must be at most 900 s (SQS limit)`);
   }

@@ -10,12 +10,16 @@
  * There is deliberately no method for `DELETE /api/v4/runners`: with the fleet's shared token
  * it would delete the runner for every machine of the fleet.
  */
+import { gitlabUrlProblem } from '../identity/gitlab-url';
 import { GitLabApiError, redactSecrets } from './errors';
 import { backoffDelayMs, isRetryableStatus } from './retry';
 import type { DeleteManagerResult, RunnerManager, VerifiedRunner } from './types';
 
 export interface GitLabRunnerClientOptions {
-  /** GitLab base URL, e.g. `https://gitlab.example.com` (a trailing slash is ignored). */
+  /**
+   * GitLab base URL, e.g. `https://gitlab.example.com` (a trailing slash is ignored). Must be
+   * https: tokens are never sent in clear text (plain http only to a loopback address).
+   */
   readonly baseUrl: string;
   /**
    * Time allowed for one HTTP attempt, in ms.
@@ -89,8 +93,8 @@ export class GitLabRunnerClient {
   private readonly userAgent: string;
 
   constructor(options: GitLabRunnerClientOptions) {
-    if (!URL.canParse(options.baseUrl))
-      throw new Error(`baseUrl "${options.baseUrl}" is not a URL; expected e.g. https://gitlab.example.com`);
+    const problem = gitlabUrlProblem(options.baseUrl, true);
+    if (problem) throw new Error(`baseUrl ${problem}`);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = positive('timeoutMs', options.timeoutMs ?? 5000);
     this.maxAttempts = positive('maxAttempts', options.maxAttempts ?? 4);

@@ -15,10 +15,6 @@ export const FLEET_TAGS = {
   computeType: 'computetype',
   fleet: 'gitlab-runner-fleet:fleet',
   gitlabUrl: 'gitlab-runner-fleet:gitlab-url',
-  /** Set by the instance at boot, once it knows its id. */
-  runnerName: 'gitlab-runner-fleet:runner-name',
-  /** Set by the instance at boot. */
-  systemId: 'gitlab-runner-fleet:system-id',
   /** Secrets Manager name of the fleet's glrt- token (a name, never the value), for the safety-net Lambda. */
   tokenSecret: 'gitlab-runner-fleet:token-secret',
 } as const;

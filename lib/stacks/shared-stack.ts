@@ -1,11 +1,12 @@
 /**
  * Resources every fleet of an app shares: the default VPC (only when some fleet has no
- * `network`), and the fleet-wide safety net and orphan reaper.
+ * `network`), the fleet-wide safety net and orphan reaper, and the GitLab OIDC deploy roles.
  */
 import { Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import type { FleetConfig } from '../config';
+import { GitLabDeployRoles } from '../fleet/deploy-roles';
 import { RunnerVpc } from '../fleet/fleet-network';
 import { OrphanReaper } from '../fleet/orphan-reaper';
 import { RunnerFleetSafetyNet } from '../fleet/safety-net';
@@ -21,6 +22,8 @@ export class SharedStack extends Stack {
   public readonly safetyNet: RunnerFleetSafetyNet;
   /** Present when `orphanReaper.enabled` is true in the config. */
   public readonly orphanReaper?: OrphanReaper;
+  /** Present when the config has `deployRoles`: roles CD jobs assume with GitLab OIDC ID tokens. */
+  public readonly deployRoles?: GitLabDeployRoles;
 
   constructor(scope: Construct, id: string, props: SharedStackProps) {
     super(scope, id, {
@@ -34,6 +37,13 @@ export class SharedStack extends Stack {
     this.safetyNet = new RunnerFleetSafetyNet(this, 'SafetyNet', { fleets, gitlab });
     if (orphanReaper.enabled) {
       this.orphanReaper = new OrphanReaper(this, 'OrphanReaper', { fleets, gitlab, settings: orphanReaper });
+    }
+    if (props.config.deployRoles?.length) {
+      this.deployRoles = new GitLabDeployRoles(this, 'DeployRoles', {
+        gitlabUrl: gitlab.url,
+        oidcProviderArn: gitlab.oidcProviderArn,
+        roles: props.config.deployRoles,
+      });
     }
     for (const [key, value] of Object.entries(props.config.awsTags)) Tags.of(this).add(key, value);
   }

@@ -48,3 +48,21 @@ describe('FleetLambdaFunction props, through the orphan reaper', () => {
     ).toThrow(`reservedConcurrentExecutions (${reservedConcurrentExecutions}) must be a whole number >= 1`);
   });
 });
+
+describe('constructs that hand the GitLab URL to a Lambda refuse http://', () => {
+  const insecure = (url: string) => ({ ...config().gitlab, url });
+
+  it.each(['http://gitlab.example.com', 'http://127.0.0.1:8080'])('RunnerFleetSafetyNet refuses gitlab.url %s', (url) => {
+    expect(() => new RunnerFleetSafetyNet(stack(), 'Net', { fleets: config().fleets, gitlab: insecure(url) })).toThrow(
+      `RunnerFleetSafetyNet: gitlab.url "${url}" is not an https:// URL`,
+    );
+  });
+
+  it('OrphanReaper refuses an http:// gitlab.url', () => {
+    const c = config();
+
+    expect(
+      () => new OrphanReaper(stack(), 'R', { fleets: c.fleets, gitlab: insecure('http://gitlab.example.com'), settings: c.orphanReaper }),
+    ).toThrow('OrphanReaper: gitlab.url "http://gitlab.example.com" is not an https:// URL');
+  });
+});

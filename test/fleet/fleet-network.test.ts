@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { importFleetNetwork, RunnerVpc } from '../../lib/fleet/fleet-network';
@@ -29,12 +29,54 @@ describe('RunnerVpc (the default network)', () => {
     });
   });
 
-  it('keeps flow logs for a month by default', () => {
-    vpcTemplate().hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  it('keeps flow logs for 90 days by default, and keeps the log group when the stack is deleted', () => {
+    vpcTemplate().hasResource('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: 90 },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
   });
 
   it('keeps flow logs as long as flowLogRetention says', () => {
     vpcTemplate({ flowLogRetention: logs.RetentionDays.ONE_YEAR }).hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+
+  it('refuses a flow-log retention under 90 days, naming the prop', () => {
+    expect(() => vpcTemplate({ flowLogRetention: logs.RetentionDays.ONE_MONTH })).toThrow(
+      'flowLogRetention (30 days) must be at least 90 days',
+    );
+  });
+
+  it('lets VPC Flow Logs assume its role only for flow logs of this account (aws:SourceAccount, aws:SourceArn)', () => {
+    vpcTemplate().hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          {
+            Action: 'sts:AssumeRole',
+            Effect: 'Allow',
+            Principal: { Service: 'vpc-flow-logs.amazonaws.com' },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: {
+                'aws:SourceArn': {
+                  'Fn::Join': [
+                    '',
+                    ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':vpc-flow-log/*'],
+                  ],
+                },
+              },
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  it('restricts the default security group: its ingress and egress rules are removed', () => {
+    const template = vpcTemplate();
+    template.hasResourceProperties('Custom::VpcRestrictDefaultSG', {
+      DefaultSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^NetworkVpc'), 'DefaultSecurityGroup'] },
+    });
   });
 });
 

@@ -28,12 +28,35 @@ function arnText(resource: unknown): string {
 const bySid = (list: Statement[], sid: string) => list.find((s) => s.Sid === sid) as Statement;
 
 describe('RunnerFleet instance role', () => {
-  it('is assumed by EC2 and carries the SSM Session Manager core policy', () => {
+  it('is assumed by EC2 and carries no managed policy at all (AmazonSSMManagedInstanceCore reads every SSM parameter)', () => {
     const { template } = buildFleet();
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })] }),
-      ManagedPolicyArns: [{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] }],
+      ManagedPolicyArns: Match.absent(),
     });
+  });
+
+  it('allows exactly the Session Manager actions: agent registration and the four ssmmessages channels', () => {
+    const statement = bySid(statements(), 'SessionManager');
+    expect(statement.Action).toEqual([
+      'ssm:UpdateInstanceInformation',
+      'ssmmessages:CreateControlChannel',
+      'ssmmessages:CreateDataChannel',
+      'ssmmessages:OpenControlChannel',
+      'ssmmessages:OpenDataChannel',
+    ]);
+    expect(statement.Resource).toBe('*');
+  });
+
+  it('allows the Session Manager actions only from an EC2 instance of its own account and region (ec2:SourceInstanceARN)', () => {
+    const statement = bySid(statements(), 'SessionManager');
+    const condition = (statement.Condition as { ArnLike: Record<string, unknown> }).ArnLike['ec2:SourceInstanceARN'];
+    expect(arnText(condition)).toBe('arn:<AWS::Partition>:ec2:eu-central-1:123456789012:instance/*');
+  });
+
+  it('cannot read SSM parameters, run commands (ec2messages) or tag instances', () => {
+    const actions = statements().flatMap((s) => ([] as string[]).concat(s.Action));
+    expect(actions.filter((a) => /^ssm:Get|^ssm:SendCommand|^ec2messages:|^ec2:CreateTags$/.test(a))).toEqual([]);
   });
 
   it('reads only its own token secret, by name with the Secrets Manager suffix', () => {
@@ -67,25 +90,15 @@ describe('RunnerFleet instance role', () => {
     );
   });
 
-  it('tags only instances of its own fleet, and only with the runner-name and system-id keys', () => {
-    const statement = bySid(statements({ name: 'own-tags' }), 'TagSelfWithRunnerIdentity');
-    expect(statement.Action).toBe('ec2:CreateTags');
-    expect(arnText(statement.Resource)).toBe('arn:<AWS::Partition>:ec2:eu-central-1:123456789012:instance/*');
-    expect(statement.Condition).toEqual({
-      StringEquals: { 'aws:ResourceTag/gitlab-runner-fleet:fleet': 'own-tags' },
-      'ForAllValues:StringEquals': { 'aws:TagKeys': ['gitlab-runner-fleet:runner-name', 'gitlab-runner-fleet:system-id'] },
-    });
-  });
-
-  it('grants no wildcard action and no wildcard resource', () => {
+  it('grants no wildcard action, and a wildcard resource only to the Session Manager actions', () => {
     for (const statement of statements()) {
       const actions = ([] as string[]).concat(statement.Action);
       expect(actions.some((a) => a === '*' || a.endsWith(':*'))).toBe(false);
-      expect(statement.Resource).not.toBe('*');
+      if (statement.Sid !== 'SessionManager') expect(statement.Resource).not.toBe('*');
     }
   });
 
   it('has exactly the three statements the runner needs', () => {
-    expect(statements().map((s) => s.Sid)).toEqual(['ReadOwnRunnerToken', 'OwnLifecycleActions', 'TagSelfWithRunnerIdentity']);
+    expect(statements().map((s) => s.Sid)).toEqual(['SessionManager', 'ReadOwnRunnerToken', 'OwnLifecycleActions']);
   });
 });

@@ -175,6 +175,17 @@ describe('RunnerFleetSafetyNet', () => {
     });
   });
 
+  it('carries a reasoned checkov skip of CKV_AWS_173 on the function only when it has the CA variable', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const withCa = synth(['alpha'], {}, { caCertificate: pem }).template;
+    const without = synth().template;
+
+    withCa.hasResource('AWS::Lambda::Function', {
+      Metadata: { checkov: { skip: [{ id: 'CKV_AWS_173', comment: Match.stringLikeRegexp('file path inside the package') }] } },
+    });
+    for (const fn of Object.values(without.findResources('AWS::Lambda::Function'))) expect(fn.Metadata?.checkov).toBeUndefined();
+  });
+
   it('is clean under the cdk-nag AwsSolutions checks', () => {
     const { stack } = synth();
 

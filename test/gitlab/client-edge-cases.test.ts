@@ -55,6 +55,20 @@ describe('GitLabRunnerClient edge cases', () => {
   });
 
   describe('options', () => {
+    it.each(['http://gitlab.example.com', 'http://10.0.0.5', 'ftp://gitlab.example.com'])(
+      'refuses %s before any token is sent: GitLab tokens go over https only',
+      (baseUrl) => {
+        expect(() => new GitLabRunnerClient({ baseUrl })).toThrow(`baseUrl "${baseUrl}" is not an https:// URL`);
+      },
+    );
+
+    it.each(['https://gitlab.example.com', 'http://127.0.0.1:8080', 'http://localhost:8080', 'http://[::1]:8080'])(
+      'accepts %s (https, or http that never leaves the machine)',
+      (baseUrl) => {
+        expect(new GitLabRunnerClient({ baseUrl }).baseUrl).toBe(baseUrl);
+      },
+    );
+
     it('refuses a baseUrl that is not a URL, naming the option', () => {
       expect(() => new GitLabRunnerClient({ baseUrl: 'gitlab.example.com' })).toThrow(/baseUrl "gitlab.example.com" is not a URL/);
     });

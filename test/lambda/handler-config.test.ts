@@ -22,6 +22,16 @@ describe('handler config parsing', () => {
     );
   });
 
+  it('refuses an http:// gitlabUrl, so a hand-edited config cannot send tokens in clear text', () => {
+    expect(() => parseHandlerConfig(text({ gitlabUrl: 'http://gitlab.example.com', fleets: [] }))).toThrow(
+      'handler-config.json: gitlabUrl "http://gitlab.example.com" is not an https:// URL',
+    );
+  });
+
+  it('accepts http:// only to a loopback address, where the request never leaves the machine', () => {
+    expect(parseHandlerConfig(text({ gitlabUrl: 'http://127.0.0.1:4000', fleets: [] })).gitlabUrl).toBe('http://127.0.0.1:4000');
+  });
+
   it('refuses a gitlabUrl that is not a string', () => {
     expect(() => parseHandlerConfig(text({ gitlabUrl: 42, fleets: [] }))).toThrow(/gitlabUrl must be a URL/);
   });

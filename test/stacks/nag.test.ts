@@ -12,7 +12,14 @@ function findings(app: App | Stack): string[] {
   return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} (${v.severity}) at ${r.constructPath}`));
 }
 
-const CONFIGS = ['fleet.config.yaml', 'examples/graviton-spot.yaml', 'examples/on-demand.yaml', 'examples/mixed-floor-spot.yaml'];
+const CONFIGS = [
+  'fleet.config.yaml',
+  'examples/graviton-spot.yaml',
+  'examples/on-demand.yaml',
+  'examples/mixed-floor-spot.yaml',
+  'examples/private-ca.yaml',
+  'examples/deploy-roles.yaml',
+];
 
 describe('cdk-nag AwsSolutions', () => {
   it.each(CONFIGS)('reports nothing unacknowledged for %s', (file) => {

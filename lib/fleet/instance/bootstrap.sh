@@ -13,6 +13,7 @@ umask 022
 GRF_COMPONENT=bootstrap
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+GRF_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [[ -f "$GRF_PARAMS_FILE" ]]; then
   # shellcheck disable=SC1090
   . "$GRF_PARAMS_FILE"
@@ -124,7 +125,7 @@ else
   retry 5 dnf install -y git || fail "could not install git for the shell executor"
 fi
 
-# --- GitLab Runner binary, pinned and checksummed -------------------------------------------
+# --- GitLab Runner binary, pinned and checksummed (fail closed) ---------------------------
 case "$GRF_ARCHITECTURE" in
   arm64) binary=gitlab-runner-linux-arm64 ;;
   x86_64) binary=gitlab-runner-linux-amd64 ;;
@@ -134,19 +135,31 @@ release_url="$GRF_RUNNER_DOWNLOAD_URL/v$GRF_RUNNER_VERSION"
 download="$GRF_RUN_DIR/$binary"
 retry 5 curl -fsSL --max-time 300 -o "$download" "$release_url/binaries/$binary" ||
   fail "could not download GitLab Runner $GRF_RUNNER_VERSION from $release_url/binaries/$binary"
-if retry 3 curl -fsSL --max-time 60 -o "$GRF_RUN_DIR/release.sha256" "$release_url/release.sha256"; then
+# A SHA-256 pinned at synth (the repository's table or the fleet's runnerSha256) does not come from
+# the host that serves the binary, so a mirror must serve GitLab's exact bytes. Without a pin the
+# release's own release.sha256 is the reference; either way no checksum means no install.
+if [[ -n "${GRF_RUNNER_SHA256:-}" ]]; then
+  expected="${GRF_RUNNER_SHA256,,}"
+  reference="the pinned SHA-256"
+else
+  retry 3 curl -fsSL --max-time 60 -o "$GRF_RUN_DIR/release.sha256" "$release_url/release.sha256" ||
+    fail "could not fetch $release_url/release.sha256 and no SHA-256 is pinned: refusing to install an unverified $binary"
   expected=$(awk -v f="binaries/$binary" '{ p = $2; sub(/^\*/, "", p); sub(/^\.\//, "", p); if (p == f) print $1 }' \
     "$GRF_RUN_DIR/release.sha256")
-  actual=$(sha256sum "$download" | awk '{ print $1 }')
-  [[ -n "$expected" && "$expected" == "$actual" ]] ||
-    fail "checksum of $binary does not match $release_url/release.sha256"
-  log "verified $binary against release.sha256"
-else
-  log "WARNING: $release_url/release.sha256 is not available: $binary installed without checksum verification"
+  rm -f "$GRF_RUN_DIR/release.sha256"
+  [[ -n "$expected" ]] || fail "$release_url/release.sha256 lists no checksum for binaries/$binary: refusing to install it"
+  reference="$release_url/release.sha256"
 fi
+actual=$(sha256sum "$download" | awk '{ print $1 }')
+if [[ "$expected" != "$actual" ]]; then
+  rm -f "$download"
+  fail "checksum of $binary ($actual) does not match $reference ($expected): refusing to install it"
+fi
+log "verified $binary against $reference"
 install -d -m 0755 "$GRF_BIN_DIR"
 install -m 0755 "$download" "$GRF_BIN_DIR/gitlab-runner"
 rm -f "$download"
+# Jobs of the shell executor run as this unprivileged user (--user below), never as root.
 if ! id gitlab-runner >/dev/null 2>&1; then
   useradd --system --create-home --home-dir /home/gitlab-runner --shell /bin/bash gitlab-runner
 fi
@@ -189,7 +202,9 @@ retry 3 register_runner || fail "gitlab-runner register failed: bad token or Git
 unset runner_token
 grep -q '^\[\[runners\]\]' "$GRF_CONFIG_FILE" || fail "gitlab-runner register wrote no [[runners]] section"
 sed -i "s/^concurrent = .*/concurrent = $GRF_CONCURRENCY/" "$GRF_CONFIG_FILE"
+# config.toml holds the token: root only, in a root-only directory, like the token file under /run.
 chmod 0600 "$GRF_CONFIG_FILE"
+chmod 0700 "$GRF_CONFIG_DIR" "$GRF_RUN_DIR"
 
 # --- service: a plain `systemctl stop` drains (SIGQUIT, wait for jobs) ----------------------
 install -d -m 0755 "$GRF_SYSTEMD_DIR"
@@ -200,6 +215,7 @@ After=network-online.target docker.service
 Wants=network-online.target
 
 [Service]
+ExecStartPre=$GRF_LIB_DIR/imds-guard.sh gitlab-runner
 ExecStart=$GRF_BIN_DIR/gitlab-runner run --config $GRF_CONFIG_FILE --working-directory /home/gitlab-runner --service gitlab-runner --user gitlab-runner
 KillSignal=SIGQUIT
 KillMode=mixed
@@ -208,15 +224,15 @@ Restart=on-failure
 RestartSec=5
 EOF
 systemctl daemon-reload
+# Before the first job can run: the job user loses IMDS (and with it the instance role). The unit's
+# ExecStartPre loads the rule again on every later start of the runner.
+"$GRF_LIB_DIR/imds-guard.sh" gitlab-runner || fail "could not block IMDS for the job user"
 if draining; then fail "the instance started draining (scale-in or spot notice) before its runner started"; fi
 systemctl restart gitlab-runner.service || fail "could not start gitlab-runner.service"
 retry 5 systemctl is-active --quiet gitlab-runner.service || fail "gitlab-runner.service is not running"
 log "gitlab-runner is running: concurrent=$GRF_CONCURRENCY executor=$GRF_EXECUTOR"
 
-# --- tags and launch hook -------------------------------------------------------------------
-retry 3 aws ec2 create-tags --region "$GRF_REGION" --resources "$GRF_INSTANCE_ID" --tags \
-  "Key=gitlab-runner-fleet:runner-name,Value=$GRF_RUNNER_NAME" "Key=gitlab-runner-fleet:system-id,Value=$GRF_SYSTEM_ID" ||
-  log "WARNING: could not tag the instance with its runner name and system id"
+# --- launch hook ---------------------------------------------------------------------------
 GRF_LIFECYCLE_DONE=1
 if complete_lifecycle "$GRF_LAUNCH_HOOK" CONTINUE; then
   log "completed launch lifecycle action $GRF_LAUNCH_HOOK with CONTINUE: instance is in service"

@@ -19,6 +19,11 @@
 : "${GRF_SYSLOG:=1}"
 : "${GRF_CURL_TIMEOUT_SECONDS:=15}"
 
+# The instance metadata service as the job firewall (imds-guard.sh) blocks it for the job user.
+GRF_IMDS_IPV4=169.254.169.254
+GRF_IMDS_IPV6=fd00:ec2::254
+GRF_GUARD_TABLE=gitlab_runner_fleet_imds_guard
+
 GRF_TOKEN_FILE="$GRF_RUN_DIR/runner-token"
 now_ms() { date +%s%3N; }
 GRF_INSTANCE_ENV="$GRF_RUN_DIR/instance.env"

@@ -19,6 +19,12 @@ export interface InstanceScriptParams {
   readonly runnerVersion: string;
   /** Base URL for runner binaries; `/v<version>/binaries/gitlab-runner-linux-<arm64|amd64>` is appended. */
   readonly runnerDownloadUrl: string;
+  /**
+   * SHA-256 of the runner binary for this version and architecture, lowercase hex. The bootstrap
+   * installs only a binary with this checksum, so a mirror must serve GitLab's exact bytes.
+   * @default - the binary must match the `release.sha256` published beside it; bootstrap fails when it cannot be fetched
+   */
+  readonly runnerSha256?: string;
   readonly architecture: Architecture;
   readonly computeType: ComputeType;
   readonly executor: Executor;

@@ -28,6 +28,7 @@ interface ScriptFiles {
   readonly common: string;
   readonly bootstrap: string;
   readonly drainAgent: string;
+  readonly imdsGuard: string;
   readonly drainAgentUnit: string;
 }
 
@@ -41,6 +42,7 @@ function scriptFiles(): ScriptFiles {
       common: compact(read('common.sh')),
       bootstrap: compact(read('bootstrap.sh')),
       drainAgent: compact(read('drain-agent.sh')),
+      imdsGuard: compact(read('imds-guard.sh')),
       drainAgentUnit: read('drain-agent.service'),
     };
   }
@@ -83,6 +85,7 @@ export function userDataParameters(params: InstanceScriptParams): ReadonlyArray<
     ['GRF_REGISTRY_MIRROR', params.registryMirror ?? ''],
     ['GRF_RUNNER_VERSION', params.runnerVersion],
     ['GRF_RUNNER_DOWNLOAD_URL', params.runnerDownloadUrl.replace(/\/+$/, '')],
+    ['GRF_RUNNER_SHA256', params.runnerSha256 ?? ''],
     ['GRF_ARCHITECTURE', params.architecture],
     ['GRF_COMPUTE_TYPE', params.computeType],
     ['GRF_EXECUTOR', params.executor],
@@ -107,6 +110,9 @@ function validate(params: InstanceScriptParams): void {
   positiveInteger('heartbeatIntervalSeconds', params.heartbeatIntervalSeconds);
   if (!/^\d+\.\d+\.\d+$/.test(params.runnerVersion)) {
     problems.push(`runnerVersion (${params.runnerVersion}) must be a pinned version such as 18.5.0`);
+  }
+  if (params.runnerSha256 !== undefined && !/^[0-9a-f]{64}$/.test(params.runnerSha256)) {
+    problems.push(`runnerSha256 (${params.runnerSha256}) must be 64 lowercase hex digits`);
   }
   if (!['arm64', 'x86_64'].includes(params.architecture)) {
     problems.push(`architecture (${params.architecture}) must be one of arm64, x86_64`);
@@ -149,6 +155,7 @@ export function renderInstaller(): string {
     installFile(`${INSTANCE_LIB_DIR}/common.sh`, '0644', 'GRF_EOF_COMMON', files.common),
     installFile(`${INSTANCE_LIB_DIR}/bootstrap.sh`, '0755', 'GRF_EOF_BOOTSTRAP', files.bootstrap),
     installFile(`${INSTANCE_LIB_DIR}/drain-agent.sh`, '0755', 'GRF_EOF_DRAIN_AGENT', files.drainAgent),
+    installFile(`${INSTANCE_LIB_DIR}/imds-guard.sh`, '0755', 'GRF_EOF_IMDS_GUARD', files.imdsGuard),
     installFile('/etc/systemd/system/gitlab-runner-fleet-drain.service', '0644', 'GRF_EOF_UNIT', files.drainAgentUnit),
     `ln -sf ${INSTANCE_LIB_DIR}/bootstrap.sh "$GRF_ROOT/var/lib/cloud/scripts/per-boot/gitlab-runner-fleet-bootstrap.sh"`,
     '',

@@ -6,6 +6,7 @@
  * The Lambdas take the GitLab URL and each fleet's token secret from here, never from instance
  * tags: whoever can tag an instance must not be able to send a runner token to another host.
  */
+import { gitlabUrlProblem } from '../../identity/gitlab-url';
 import { autoScalingGroupName } from '../../identity/runner-identity';
 import type { FleetSpec, GitLabSettings } from '../../config/fleet-config';
 
@@ -53,6 +54,8 @@ export function handlerConfig(
 export function parseHandlerConfig(text: string): HandlerConfig {
   const raw = JSON.parse(text) as Partial<HandlerConfig>;
   if (typeof raw.gitlabUrl !== 'string' || !URL.canParse(raw.gitlabUrl)) throw new Error(`${HANDLER_CONFIG_FILE}: gitlabUrl must be a URL`);
+  const problem = gitlabUrlProblem(raw.gitlabUrl, true);
+  if (problem) throw new Error(`${HANDLER_CONFIG_FILE}: gitlabUrl ${problem}`);
   if (!Array.isArray(raw.fleets)) throw new Error(`${HANDLER_CONFIG_FILE}: fleets must be a list`);
   raw.fleets.forEach((fleet, i) => {
     for (const key of ['name', 'autoScalingGroupName', 'tokenSecretName'] as const) {

@@ -11,7 +11,7 @@ import { LIFECYCLE_HOOKS, autoScalingGroupName, runnerName, systemIdForInstance 
 import type { InstanceScriptParams } from '../../../lib/fleet/instance/params';
 import { renderUserData } from '../../../lib/fleet/instance/user-data';
 import { fakeRunnerToken } from '../../support/fake-gitlab';
-import { RUNNER_VERSION, type RunResult } from './sandbox';
+import { JOB_UID, RUNNER_VERSION, STUB_RUNNER_SHA256, type RunResult } from './sandbox';
 import { InstanceWorld } from './world';
 
 const INSTANCE_ID = 'i-0fedcba9876543210';
@@ -104,18 +104,16 @@ describe.concurrent('bootstrap on a healthy boot', () => {
     expect(timeout).toBeGreaterThanOrEqual(45 * 60);
   });
 
-  it('starts the drain agent before registering, then the runner, tags the instance and completes the launch hook with CONTINUE', async (ctx) => {
+  it('starts the drain agent before registering, then the runner, and completes the launch hook with CONTINUE', async (ctx) => {
     const w = await World.create(ctx);
     await w.boot();
 
-    const order = w.lines().filter((l) => /^(systemctl restart|gitlab-runner register|aws ec2 create-tags|aws autoscaling)/.test(l));
+    const order = w.lines().filter((l) => /^(systemctl restart|gitlab-runner register|aws autoscaling)/.test(l));
     expect(order).toEqual([
       'systemctl restart gitlab-runner-fleet-drain.service',
       'systemctl restart docker.service',
       expect.stringMatching(/^gitlab-runner register/),
       'systemctl restart gitlab-runner.service',
-      `aws ec2 create-tags --region eu-west-1 --resources ${INSTANCE_ID} --tags ` +
-        `Key=gitlab-runner-fleet:runner-name,Value=${RUNNER_NAME} Key=gitlab-runner-fleet:system-id,Value=${SYSTEM_ID}`,
       `aws autoscaling complete-lifecycle-action --region eu-west-1 --lifecycle-hook-name ${LIFECYCLE_HOOKS.launch} ` +
         `--auto-scaling-group-name gitlab-runner-fleet-graviton-spot --instance-id ${INSTANCE_ID} --lifecycle-action-result CONTINUE`,
     ]);
@@ -138,7 +136,7 @@ describe.concurrent('bootstrap on a healthy boot', () => {
     const result = await w.boot(w.params({ architecture: 'x86_64', runnerDownloadUrl: w.sandbox.publishRunner('amd64') }));
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('verified gitlab-runner-linux-amd64 against release.sha256');
+    expect(result.stdout).toMatch(/verified gitlab-runner-linux-amd64 against file:.*\/v18\.5\.0\/release\.sha256/);
     expect(readFileSync(w.sandbox.runnerBin, 'utf8')).toContain('gitlab-runner');
   });
 
@@ -226,14 +224,15 @@ describe.concurrent('bootstrap failures replace the instance (launch hook ABANDO
     expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/--lifecycle-action-result ABANDON$/)]);
   });
 
-  it('installs without verification, and says so, when the download location publishes no release.sha256', async (ctx) => {
+  it('abandons, installing nothing, when no SHA-256 is pinned and the download location publishes no release.sha256', async (ctx) => {
     const w = await World.create(ctx);
     const result = await w.boot(w.params({ runnerDownloadUrl: w.sandbox.publishRunner('arm64', 'none') }));
 
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(
-      /WARNING: .*release.sha256 is not available: gitlab-runner-linux-arm64 installed without checksum verification/,
-    );
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toMatch(/release\.sha256 and no SHA-256 is pinned: refusing to install an unverified gitlab-runner-linux-arm64/);
+    expect(existsSync(w.sandbox.runnerBin)).toBe(false);
+    expect(w.lines().some((l) => l.startsWith('gitlab-runner register'))).toBe(false);
+    expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/ABANDON$/)]);
   });
 
   it('abandons when the downloaded binary does not match release.sha256', async (ctx) => {
@@ -241,7 +240,8 @@ describe.concurrent('bootstrap failures replace the instance (launch hook ABANDO
     const result = await w.boot(w.params({ runnerDownloadUrl: w.sandbox.publishRunner('arm64', 'bad') }));
 
     expect(result.code).not.toBe(0);
-    expect(result.stdout).toMatch(/checksum of gitlab-runner-linux-arm64 does not match/);
+    expect(result.stdout).toMatch(/checksum of gitlab-runner-linux-arm64 \([0-9a-f]{64}\) does not match .*release\.sha256/);
+    expect(existsSync(w.sandbox.runnerBin)).toBe(false);
     expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/ABANDON$/)]);
   });
 
@@ -352,5 +352,121 @@ describe.concurrent('bootstrap secrecy', () => {
     expect(everything).not.toContain(w.token);
     expect(everything).not.toContain(revoked);
     expect(bad.stdout).toContain('token=[redacted]');
+  });
+});
+
+describe.concurrent('bootstrap with a pinned runner SHA-256', () => {
+  it('installs a binary that matches the pin without trusting the release.sha256 beside it', async (ctx) => {
+    const w = await World.create(ctx);
+    // The download host publishes a wrong release.sha256: only the pin counts.
+    const result = await w.boot(w.params({ runnerDownloadUrl: w.sandbox.publishRunner('arm64', 'bad'), runnerSha256: STUB_RUNNER_SHA256 }));
+
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('verified gitlab-runner-linux-arm64 against the pinned SHA-256');
+    expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/CONTINUE$/)]);
+  });
+
+  it('refuses a binary that differs from the pin, even when release.sha256 vouches for it (a mirror serving other bytes)', async (ctx) => {
+    const w = await World.create(ctx);
+    const result = await w.boot(w.params({ runnerSha256: 'f'.repeat(64) }));
+
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toMatch(/checksum of gitlab-runner-linux-arm64 \([0-9a-f]{64}\) does not match the pinned SHA-256 \(f{64}\)/);
+    expect(existsSync(w.sandbox.runnerBin)).toBe(false);
+    expect(w.lines().some((l) => l.startsWith('gitlab-runner register'))).toBe(false);
+    expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/ABANDON$/)]);
+  });
+});
+
+describe.concurrent('shell executor: jobs never hold the fleet keys', () => {
+  const IMDS_RULES = [
+    new RegExp(`^\\s*meta skuid ${JOB_UID} ip daddr 169\\.254\\.169\\.254 .*reject`, 'm'),
+    new RegExp(`^\\s*meta skuid ${JOB_UID} ip6 daddr fd00:ec2::254 .*reject`, 'm'),
+  ];
+
+  it('blocks IMDS (IPv4 and IPv6) for the job user uid before the runner starts', async (ctx) => {
+    const w = await World.create(ctx);
+    const result = await w.boot(w.params({ executor: 'shell' }));
+
+    expect(result.code).toBe(0);
+    const [ruleset, ...others] = w.sandbox.nftRulesets();
+    expect(others).toEqual([]);
+    for (const rule of IMDS_RULES) expect(ruleset.rules).toMatch(rule);
+    expect(ruleset.rules).toMatch(/type filter hook output/);
+    const runnerStart = w.sandbox.calls().find((c) => c.line === 'systemctl restart gitlab-runner.service')!;
+    expect(ruleset.at).toBeLessThanOrEqual(runnerStart.at);
+    expect(w.lines().findIndex((l) => l.startsWith('nft -f '))).toBeLessThan(w.lines().indexOf('systemctl restart gitlab-runner.service'));
+  });
+
+  it('replaces the rule table atomically, so reloading never leaves a gap or a duplicate', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot(w.params({ executor: 'shell' }));
+
+    const lines = w.sandbox.nftRulesets()[0].rules.split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      'table inet gitlab_runner_fleet_imds_guard',
+      'delete table inet gitlab_runner_fleet_imds_guard',
+      'table inet gitlab_runner_fleet_imds_guard {',
+    ]);
+  });
+
+  it('loads the rule again on a reboot, before the runner starts again', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot(w.params({ executor: 'shell' }));
+    w.sandbox.setNoLifecycleAction();
+
+    const reboot = await w.boot(w.params({ executor: 'shell' }));
+
+    expect(reboot.code).toBe(0);
+    const rulesets = w.sandbox.nftRulesets();
+    expect(rulesets).toHaveLength(2);
+    const runnerStarts = w.sandbox.calls().filter((c) => c.line === 'systemctl restart gitlab-runner.service');
+    expect(runnerStarts).toHaveLength(2);
+    for (const rule of IMDS_RULES) expect(rulesets[1].rules).toMatch(rule);
+    expect(rulesets[1].at).toBeGreaterThan(runnerStarts[0].at);
+    expect(rulesets[1].at).toBeLessThanOrEqual(runnerStarts[1].at);
+  });
+
+  it('makes every start of the runner unit load the rule first (ExecStartPre), so a restart outside the bootstrap keeps it', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot(w.params({ executor: 'shell' }));
+
+    const unit = w.sandbox.file('etc/systemd/system/gitlab-runner.service');
+    const guard = join(w.sandbox.root, 'usr/local/lib/gitlab-runner-fleet/imds-guard.sh');
+    expect(unit).toContain(`ExecStartPre=${guard} gitlab-runner\n`);
+    expect(unit).toMatch(/^ExecStart=.* --user gitlab-runner$/m);
+    // What systemd would run before ExecStart: the installed guard, loading the same rules.
+    const pre = await w.sandbox.run(guard, {});
+    expect(pre.code).toBe(0);
+    expect(w.sandbox.nftRulesets()).toHaveLength(2);
+    for (const rule of IMDS_RULES) expect(w.sandbox.nftRulesets()[1].rules).toMatch(rule);
+  });
+
+  it('abandons the instance and never starts the runner when the rule cannot be loaded', async (ctx) => {
+    const w = await World.create(ctx);
+    w.sandbox.setNftFails();
+
+    const result = await w.boot(w.params({ executor: 'shell' }));
+
+    expect(result.code).not.toBe(0);
+    expect(result.stdout).toMatch(/could not load the nftables rules that keep gitlab-runner \(uid 990\) away from IMDS/);
+    expect(result.stdout).toMatch(/bootstrap failed: could not block IMDS for the job user/);
+    expect(w.lines()).not.toContain('systemctl restart gitlab-runner.service');
+    expect(w.gitlab.managerSystemIds(w.runner)).toEqual([]);
+    expect(w.lifecycleCompletions()).toEqual([expect.stringMatching(/ABANDON$/)]);
+  });
+
+  it('keeps the token file and config.toml unreadable for the job user: root-only files in root-only directories', async (ctx) => {
+    const w = await World.create(ctx);
+    await w.boot(w.params({ executor: 'shell' }));
+
+    const mode = (path: string) => statSync(join(w.sandbox.root, path)).mode & 0o777;
+    expect(w.sandbox.file('etc/gitlab-runner/config.toml')).toContain(w.token);
+    expect(mode('etc/gitlab-runner/config.toml')).toBe(0o600);
+    expect(mode('etc/gitlab-runner')).toBe(0o700);
+    expect(mode('run/gitlab-runner-fleet/runner-token')).toBe(0o600);
+    expect(mode('run/gitlab-runner-fleet')).toBe(0o700);
+    // Shell jobs run as gitlab-runner, not root, so these modes are what keep them out.
+    expect(w.sandbox.file('etc/systemd/system/gitlab-runner.service')).toMatch(/--user gitlab-runner\b/);
   });
 });

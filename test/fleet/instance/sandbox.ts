@@ -14,6 +14,8 @@ import { join } from 'node:path';
 
 export const INSTANCE_DIR = join(__dirname, '..', '..', '..', 'lib', 'fleet', 'instance');
 export const RUNNER_VERSION = '18.5.0';
+/** The uid the stub `id -u gitlab-runner` reports once the bootstrap created the job user. */
+export const JOB_UID = 990;
 
 const STUBS: Record<string, string> = {
   aws: `
@@ -42,8 +44,16 @@ case "$1" in
 esac
 exit 0`,
   dnf: 'exit 0',
-  useradd: 'exit 0',
-  id: 'exit 1',
+  useradd: ': >"$STUB_DIR/user-${*: -1}"',
+  // A user exists once useradd made it; `id -u` prints JOB_UID for it.
+  id: `
+if [[ -f "$STUB_DIR/user-\${*: -1}" ]]; then [[ "$1" == -u ]] && echo ${JOB_UID}; exit 0; fi
+exit 1`,
+  // Records each ruleset loaded with `nft -f FILE` in nft-rulesets.log, one per "--- ruleset" block.
+  nft: `
+if [[ -f "$STUB_DIR/nft-fails" ]]; then echo "Error: Could not process rule: Operation not permitted" >&2; exit 1; fi
+if [[ "$1" == -f ]]; then { echo "--- ruleset $(date +%s%3N)"; cat "$2"; } >>"$STUB_DIR/nft-rulesets.log"; fi
+exit 0`,
   logger: 'exit 0',
 };
 
@@ -78,6 +88,9 @@ case "$1" in
     ;;
 esac
 `;
+
+/** SHA-256 of the stub runner binary, as a fleet would pin it. */
+export const STUB_RUNNER_SHA256 = createHash('sha256').update(STUB_RUNNER).digest('hex');
 
 export interface Call {
   at: number;
@@ -139,6 +152,24 @@ export class Sandbox {
   /** How long the stub runner's "job" keeps running after SIGQUIT. */
   setJobSeconds(seconds: number): void {
     writeFileSync(join(this.dir, 'job-seconds'), String(seconds));
+  }
+
+  /** Makes every `nft` call fail, as it does without CAP_NET_ADMIN or nf_tables. */
+  setNftFails(): void {
+    writeFileSync(join(this.dir, 'nft-fails'), '');
+  }
+
+  /** The nftables rulesets loaded with `nft -f`, in order, each with the millisecond it was loaded at. */
+  nftRulesets(): { at: number; rules: string }[] {
+    const path = join(this.dir, 'nft-rulesets.log');
+    if (!existsSync(path)) return [];
+    return readFileSync(path, 'utf8')
+      .split(/^--- ruleset /m)
+      .filter(Boolean)
+      .map((block) => {
+        const newline = block.indexOf('\n');
+        return { at: Number(block.slice(0, newline)), rules: block.slice(newline + 1) };
+      });
   }
 
   /** Makes complete-lifecycle-action fail as it does when no action is pending. */
