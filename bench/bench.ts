@@ -1,59 +1,48 @@
 /**
- * `npm run bench`: how the app scales and how fast the CLI starts.
+ * `npm run bench`: how fast a user's commands are, as ratios against a floor measured in the
+ * same run, with the machine's load average beside each ratio (a loaded machine slows every
+ * command; the ratios are what to compare between runs).
  *
- * - synth time for 1, 10 and 100 generated fleets (alternating Graviton spot / on-demand, every
- *   third spot fleet with an on-demand floor, all scheduled), with cdk-nag on and off, median of a few runs;
- * - resources and template bytes per fleet stack and per shared stack;
- * - Lambda bundle sizes (the assets the synthesized functions deploy);
- * - start-up time of `runner-fleet cost` on the bundled config beside `node -e ""`.
+ * - Cold `cdk synth` (a fresh CDK CLI and app process, same CLI and flags) of the bundled config
+ *   and of generated configs of 1, 10 and 100 fleets, against bench/minimal-app: one stack, one
+ *   Auto Scaling group with a launch template, on aws-cdk-lib defaults. Runs are interleaved
+ *   (floor, ours, floor, ours, ...) so drifting load hits both alike; medians are compared.
+ *   The Lambda bundle cache is warm, as it is from the second synth after a source change;
+ *   one extra synth with an empty cache shows the first one.
+ * - What `cdk synth` writes: bytes and resources of the template files on disk (10 fleets).
+ * - Peak memory (max RSS) of the app process at 100 and 1,000 fleets.
+ * - `runner-fleet cost` start-up against `node -e ""`, and a 300-fleet cost run against a
+ *   2-fleet one.
  *
- * Prints a table and writes bench/results.json (gitignored). Parts whose code is not there
- * report `n/a: <reason>` instead of failing. Runs per size: BENCH_RUNS (default 5/3/3).
+ * Prints tables and writes bench/results.json (gitignored). Runs per measurement: BENCH_RUNS
+ * (default 3 for synth, 7 for the CLI).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { gzipSync } from 'node:zlib';
-import { parseFleetConfig, type FleetConfig } from '../lib/config';
+import { bundleCacheDir, lambdaBundleSizes } from '../lib/lambda/bundle';
+import { catalogSynthBench } from './catalog-bench';
+import { runDemandBench } from './demand-bench';
 
 const ROOT = join(__dirname, '..');
-const SIZES = [1, 10, 100] as const;
-const RUNS: Record<number, number> = process.env.BENCH_RUNS
-  ? Object.fromEntries(SIZES.map((n) => [n, Number(process.env.BENCH_RUNS)]))
-  : { 1: 5, 10: 3, 100: 3 };
+const CDK = join(ROOT, 'node_modules', '.bin', 'cdk');
+const SYNTH_RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const CLI_RUNS = Number(process.env.BENCH_RUNS ?? 7);
+/** The issue's targets, printed beside the ratios. */
+const TARGETS = { synthVsMinimal: 0.7, cliVsNode: 2, cost300Vs2: 2 } as const;
 
-type NotAvailable = { readonly na: string };
-const na = (reason: string): NotAvailable => ({ na: reason });
-const isNa = (value: unknown): value is NotAvailable => typeof value === 'object' && value !== null && 'na' in value;
-
-interface SynthApp {
-  synth(): {
-    readonly directory: string;
-    readonly stacks: ReadonlyArray<{ readonly stackName: string; readonly templateFile: string; readonly template: unknown }>;
-  };
-}
-type CreateFleetApp = (config: FleetConfig, options?: { outdir?: string; nag?: boolean }) => SynthApp;
-
-interface TemplateShape {
-  readonly Resources?: Record<string, { readonly Type: string; readonly Metadata?: Record<string, unknown> }>;
-}
-
-/** Generated fleets: alternating Graviton spot / on-demand, every third spot fleet with an on-demand floor. */
-export function benchConfig(fleets: number): FleetConfig {
-  return parseFleetConfig(rawBenchConfig(fleets), `bench(${fleets})`);
-}
-
-/** The config file behind {@link benchConfig}, as it would be written in YAML (here JSON). */
+/** Generated fleets: alternating Graviton spot / on-demand, every third spot fleet with an on-demand floor, one deployment. */
 export function rawBenchConfig(fleets: number): Record<string, unknown> {
   return {
+    deployment: 'bench',
     gitlab: { url: 'https://gitlab.example.com' },
     orphanReaper: { enabled: true },
     fleets: Array.from({ length: fleets }, (_, i) => {
       const spot = i % 2 === 0;
       return {
-        name: `bench-${String(i).padStart(3, '0')}`,
+        name: `bench-${String(i).padStart(4, '0')}`,
         computeType: spot ? 'spot' : 'on-demand',
         architecture: 'arm64',
         instanceTypes: spot ? ['m7g.large', 'm6g.large', 'c7g.large'] : ['m7g.large', 'm6g.large'],
@@ -66,208 +55,113 @@ export function rawBenchConfig(fleets: number): Record<string, unknown> {
   };
 }
 
-/**
- * What a user waits for: `cdk synth` of a generated config file in a fresh process (CLI, tsx,
- * module loading, Lambda bundling, cdk-nag as bin/app.ts runs it), once.
- */
-function coldCliSynth(fleets: number): { fleets: number; ms: number; stacks: number } | NotAvailable {
-  if (!existsSync(join(ROOT, 'bin', 'app.ts'))) return na('bin/app.ts not built yet');
-  const dir = mkdtempSync(join(tmpdir(), 'bench-cold-'));
-  try {
-    const config = join(dir, 'fleets.json');
-    writeFileSync(config, JSON.stringify(rawBenchConfig(fleets)));
-    const outdir = join(dir, 'cdk.out');
-    const started = performance.now();
-    const result = spawnSync(
-      join(ROOT, 'node_modules', '.bin', 'cdk'),
-      ['synth', '--quiet', '--no-notices', '-c', `config=${config}`, '-o', outdir],
-      {
-        cwd: ROOT,
-        encoding: 'utf8',
-        timeout: 600_000,
-        env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_VERSION_CHECK: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' },
-      },
-    );
-    const ms = performance.now() - started;
-    if (result.status !== 0)
-      return na(`cdk synth exited ${result.status ?? result.signal}: ${(result.stderr || result.stdout).trim().split('\n').slice(-1)[0]}`);
-    return { fleets, ms, stacks: readdirSync(outdir).filter((f) => f.endsWith('.template.json')).length };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+const scratch = mkdtempSync(join(tmpdir(), 'bench-'));
+const baseEnv = {
+  ...process.env,
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_ACCESS_KEY_ID: '',
+  AWS_SECRET_ACCESS_KEY: '',
+  CDK_DISABLE_VERSION_CHECK: 'true',
+  CDK_DISABLE_CLI_TELEMETRY: 'true',
+  NO_COLOR: '1',
+};
+
+function configFile(fleets: number): string {
+  const file = join(scratch, `fleets-${fleets}.json`);
+  writeFileSync(file, JSON.stringify(rawBenchConfig(fleets)));
+  return file;
 }
 
-function loadFactory(): CreateFleetApp | NotAvailable {
-  const file = join(ROOT, 'lib', 'stacks', 'fleet-app.ts');
-  if (!existsSync(file)) return na('lib/stacks/fleet-app.ts not built yet');
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only if present, so the bench runs before it exists
-    const factory = (require(file) as { createFleetApp?: unknown }).createFleetApp;
-    return typeof factory === 'function' ? (factory as CreateFleetApp) : na('lib/stacks/fleet-app.ts does not export createFleetApp');
-  } catch (error) {
-    return na(`lib/stacks/fleet-app.ts failed to load: ${(error as Error).message.split('\n')[0]}`);
-  }
-}
-
+const load = () => loadavg()[0];
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-interface SynthTiming {
-  readonly fleets: number;
-  readonly nag: boolean;
-  readonly runs: number;
-  readonly medianMs: number;
-  readonly minMs: number;
-  readonly msPerFleet: number;
+interface Timed {
+  readonly ms: number;
+  readonly load: number;
 }
 
-interface StackStats {
-  readonly stack: string;
-  readonly kind: 'fleet' | 'shared';
-  readonly resources: number;
-  readonly bytes: number;
-}
-
-function timeSynth(createFleetApp: CreateFleetApp, fleets: number, nag: boolean, runs: number): SynthTiming | NotAvailable {
-  const config = benchConfig(fleets);
-  const times: number[] = [];
-  for (let run = 0; run < runs; run++) {
-    const outdir = mkdtempSync(join(tmpdir(), 'bench-synth-'));
-    try {
-      const started = performance.now();
-      createFleetApp(config, { outdir, nag }).synth();
-      times.push(performance.now() - started);
-    } catch (error) {
-      return na(`synth failed: ${(error as Error).message.split('\n')[0]}`);
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
+/** Runs a command once; throws with its last output line if it fails. */
+function timeOnce(command: string, args: readonly string[], env: NodeJS.ProcessEnv = baseEnv): Timed {
+  const before = load();
+  const started = performance.now();
+  const result = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', env, timeout: 30 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+  const ms = performance.now() - started;
+  if (result.status !== 0) {
+    const last = `${result.stderr}${result.stdout}`.trim().split('\n').slice(-1)[0];
+    throw new Error(`\`${[command, ...args].join(' ').replaceAll(ROOT + '/', '')}\` exited ${result.status ?? result.signal}: ${last}`);
   }
-  const medianMs = median(times);
-  return { fleets, nag, runs, medianMs, minMs: Math.min(...times), msPerFleet: medianMs / fleets };
+  return { ms, load: (before + load()) / 2 };
 }
 
-function stackStats(assembly: ReturnType<SynthApp['synth']>): StackStats[] {
-  return assembly.stacks.map((stack) => {
-    const resources = Object.values((stack.template as TemplateShape).Resources ?? {});
-    return {
-      stack: stack.stackName,
-      kind: resources.some((r) => r.Type === 'AWS::AutoScaling::AutoScalingGroup') ? 'fleet' : 'shared',
-      resources: resources.length,
-      bytes: statSync(join(assembly.directory, stack.templateFile)).size,
-    };
+/** `cdk synth` as a user runs it, into a fresh directory; `app` replaces cdk.json's app (the minimal floor). */
+function cdkSynth(options: { config?: string; app?: string; outdir: string; env?: NodeJS.ProcessEnv }): Timed {
+  const args = ['synth', '--quiet', '--no-notices', '-o', options.outdir];
+  if (options.app) args.push('-a', options.app);
+  if (options.config) args.push('-c', `config=${options.config}`);
+  rmSync(options.outdir, { recursive: true, force: true });
+  return timeOnce(CDK, args, options.env);
+}
+
+/** Interleaved runs of a floor and of each candidate; medians, and each candidate's ratio to the floor. */
+function compare(
+  floor: () => Timed,
+  candidates: Record<string, () => Timed>,
+  runs: number,
+): { floorMs: number; rows: Array<{ name: string; ms: number; ratio: number; load: number }> } {
+  const floorTimes: Timed[] = [];
+  const times: Record<string, Timed[]> = Object.fromEntries(Object.keys(candidates).map((k) => [k, []]));
+  for (let run = 0; run < runs; run++) {
+    floorTimes.push(floor());
+    for (const [name, candidate] of Object.entries(candidates)) times[name].push(candidate());
+  }
+  const floorMs = median(floorTimes.map((t) => t.ms));
+  return {
+    floorMs,
+    rows: Object.entries(times).map(([name, ts]) => {
+      const ms = median(ts.map((t) => t.ms));
+      return { name, ms, ratio: ms / floorMs, load: median([...ts, ...floorTimes].map((t) => t.load)) };
+    }),
+  };
+}
+
+/** Bytes and resources of every template file `cdk synth` wrote. */
+function writtenStacks(outdir: string): Array<{ stack: string; resources: number; bytes: number; kind: 'fleet' | 'shared' }> {
+  return readdirSync(outdir)
+    .filter((f) => f.endsWith('.template.json'))
+    .map((f) => {
+      const template = JSON.parse(readFileSync(join(outdir, f), 'utf8')) as { Resources?: Record<string, { Type: string }> };
+      const resources = Object.values(template.Resources ?? {});
+      return {
+        stack: f.replace(/\.template\.json$/, ''),
+        resources: resources.length,
+        bytes: statSync(join(outdir, f)).size,
+        kind: resources.some((r) => r.Type === 'AWS::AutoScaling::AutoScalingGroup') ? 'fleet' : 'shared',
+      };
+    });
+}
+
+/** Peak RSS (MiB) and time of the app process (bin/app.ts as cdk.json launches it) for a config. */
+function appPeakMemory(fleets: number): { fleets: number; peakMiB: number; seconds: number; load: number } {
+  const peakFile = join(scratch, `peak-${fleets}.txt`);
+  const outdir = join(scratch, `peak-out-${fleets}`);
+  const app = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { app: string }).app.split(' ');
+  const timed = timeOnce(app[0], [`--require=${join(__dirname, 'peak-memory.js')}`, ...app.slice(1)], {
+    ...baseEnv,
+    BENCH_PEAK_FILE: peakFile,
+    CDK_OUTDIR: outdir,
+    CDK_CONTEXT_JSON: JSON.stringify({ config: configFile(fleets) }),
   });
-}
-
-function dirBytes(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((sum, entry) => {
-    const path = join(dir, entry.name);
-    return sum + (entry.isDirectory() ? dirBytes(path) : statSync(path).size);
-  }, 0);
-}
-
-interface LambdaBundle {
-  readonly stack: string;
-  readonly function: string;
-  readonly bytes: number;
-  readonly gzipBytes: number;
-}
-
-/**
- * Sizes of the code assets behind every AWS::Lambda::Function, as synthesized: the function's
- * Code.S3Key (`<hash>.zip`) is looked up in the stack's asset manifest for the staged directory.
- */
-function lambdaBundles(assembly: ReturnType<SynthApp['synth']>): LambdaBundle[] {
-  const bundles: LambdaBundle[] = [];
-  for (const stack of assembly.stacks) {
-    const manifestFile = join(assembly.directory, `${stack.stackName}.assets.json`);
-    const manifest = existsSync(manifestFile)
-      ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as { files?: Record<string, { source?: { path?: string } }> })
-      : {};
-    for (const [logicalId, resource] of Object.entries((stack.template as TemplateShape).Resources ?? {})) {
-      const s3Key = (resource as { Properties?: { Code?: { S3Key?: unknown } } }).Properties?.Code?.S3Key;
-      if (resource.Type !== 'AWS::Lambda::Function' || typeof s3Key !== 'string') continue;
-      const assetPath = manifest.files?.[s3Key.replace(/\.zip$/, '')]?.source?.path;
-      if (!assetPath) continue;
-      const path = join(assembly.directory, assetPath);
-      if (!existsSync(path)) continue;
-      const files = statSync(path).isDirectory() ? readdirSync(path).map((f) => join(path, f)) : [path];
-      const gzipBytes = files.filter((f) => statSync(f).isFile()).reduce((sum, f) => sum + gzipSync(readFileSync(f)).length, 0);
-      bundles.push({
-        stack: stack.stackName,
-        function: logicalId,
-        bytes: statSync(path).isDirectory() ? dirBytes(path) : statSync(path).size,
-        gzipBytes,
-      });
-    }
-  }
-  return bundles;
-}
-
-interface HandlerBundleInfo {
-  readonly name: string;
-  readonly bytes: number;
-  readonly gzipBytes?: number;
-  readonly buildMs: number;
-}
-
-/** Handler bundles as lib/lambda/bundle.ts builds them (size, gzip, esbuild time once per process). */
-function handlerBundles(): HandlerBundleInfo[] | NotAvailable {
-  const file = join(ROOT, 'lib', 'lambda', 'bundle.ts');
-  if (!existsSync(file)) return na('lib/lambda/bundle.ts not built yet');
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional module, see loadFactory
-    const mod = require(file) as {
-      lambdaBundleSizes?: () => Array<{ name: string; bytes: number; buildMs: number }>;
-      bundleHandler?: (name: string) => { code: string };
-    };
-    if (typeof mod.lambdaBundleSizes !== 'function') return na('lib/lambda/bundle.ts does not export lambdaBundleSizes');
-    return mod.lambdaBundleSizes().map((b) => ({
-      ...b,
-      gzipBytes: typeof mod.bundleHandler === 'function' ? gzipSync(mod.bundleHandler(b.name).code).length : undefined,
-    }));
-  } catch (error) {
-    return na(`bundling failed: ${(error as Error).message.split('\n')[0]}`);
-  }
-}
-
-function timeCommand(command: string, args: readonly string[], runs: number): { medianMs: number; runs: number } | NotAvailable {
-  const times: number[] = [];
-  const env = { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', NO_COLOR: '1' };
-  for (let run = 0; run < runs; run++) {
-    const started = performance.now();
-    const result = spawnSync(command, args, { cwd: ROOT, encoding: 'utf8', env, timeout: 120_000 });
-    times.push(performance.now() - started);
-    if (result.status !== 0) {
-      const reason = (result.stderr || result.stdout || String(result.error ?? result.signal)).trim().split('\n')[0];
-      return na(`\`${[command, ...args].join(' ').replace(ROOT + '/', '')}\` exited ${result.status ?? result.signal}: ${reason}`);
-    }
-  }
-  return { medianMs: median(times), runs };
-}
-
-/** The built CLI if package.json "bin" points at one (built from the current code), else n/a. */
-function builtCli(): string | NotAvailable {
-  const bin = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin?: Record<string, string> }).bin?.['runner-fleet'];
-  if (!bin) return na('package.json has no "bin" entry for runner-fleet');
-  if (!existsSync(join(ROOT, 'bin', 'runner-fleet.ts'))) return na('bin/runner-fleet.ts not built yet');
-  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
-  // The esbuild bundle takes a second, so it is rebuilt to measure the current code; a full tsc build only when missing.
-  if (scripts['build:cli'] || !existsSync(join(ROOT, bin))) {
-    const script = scripts['build:cli'] ? 'build:cli' : 'build';
-    const build = spawnSync('npm', ['run', '--silent', script], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
-    if (build.status !== 0 || !existsSync(join(ROOT, bin)))
-      return na(`\`npm run ${script}\` did not produce ${bin}: ${(build.stdout + build.stderr).trim().split('\n')[0]}`);
-  }
-  return join(ROOT, bin);
+  rmSync(outdir, { recursive: true, force: true });
+  return { fleets, peakMiB: Number(readFileSync(peakFile, 'utf8')) / 1024, seconds: timed.ms / 1000, load: timed.load };
 }
 
 const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 const fmtKiB = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-const show = (value: unknown, format: (v: never) => string) => (isNa(value) ? `n/a: ${value.na}` : format(value as never));
+const fmtRatio = (ratio: number, target: number) => `${ratio.toFixed(2)}x (target <= ${target}x: ${ratio <= target ? 'met' : 'NOT met'})`;
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col]?.length ?? 0)));
@@ -279,151 +173,141 @@ function main(): void {
     generatedAt: new Date().toISOString(),
     node: process.version,
     cpus: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
+    loadAverageAtStart: loadavg(),
   };
-  const factory = loadFactory();
+  console.log(
+    `node ${process.version}, ${results.cpus as string}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 
-  // Synth time.
-  console.log('\n## Synth time (in-process createFleetApp(...).synth(), median)');
-  const timings: (SynthTiming | (NotAvailable & { fleets: number; nag: boolean }))[] = [];
-  if (!isNa(factory)) {
-    // Warm-up: module loading, JIT and the once-per-process Lambda bundling are not synth time.
-    // The first synths of a process run several times slower than later ones.
-    timeSynth(factory, 10, false, 2);
-    timeSynth(factory, 10, true, 2);
-  }
-  // Sizes outer, nag inner: machine noise drifts over the run, so both modes see the same conditions.
-  for (const fleets of SIZES) {
-    for (const nag of [false, true]) {
-      const timing = isNa(factory) ? factory : timeSynth(factory, fleets, nag, RUNS[fleets]);
-      timings.push(isNa(timing) ? { ...timing, fleets, nag } : timing);
-    }
-  }
-  results.synth = timings;
-  const cold = coldCliSynth(100);
-  results.coldCliSynth = cold;
+  // Warm the Lambda bundle cache once, as any synth after a source change does.
+  lambdaBundleSizes();
+  const configs = Object.fromEntries([1, 10, 100].map((n) => [n, configFile(n)]));
+
+  console.log(`\n## Cold \`cdk synth\` against the minimal aws-cdk-lib app (same CLI and flags, median of ${SYNTH_RUNS}, interleaved)`);
+  const synth = compare(
+    () => cdkSynth({ app: 'node bench/minimal-app/app.js', outdir: join(scratch, 'minimal') }),
+    {
+      'bundled fleet.config.yaml': () => cdkSynth({ outdir: join(scratch, 'bundled') }),
+      ...Object.fromEntries(
+        Object.entries(configs).map(([n, file]) => [
+          `${n} generated fleets`,
+          () => cdkSynth({ config: file, outdir: join(scratch, `gen-${n}`) }),
+        ]),
+      ),
+    },
+    SYNTH_RUNS,
+  );
+  const emptyCache = cdkSynth({
+    outdir: join(scratch, 'empty-cache'),
+    env: { ...baseEnv, GITLAB_RUNNER_FLEET_BUNDLE_DIR: join(scratch, 'no-bundles') },
+  });
   console.log(
     table([
-      ['fleets', 'cdk-nag', 'runs', 'median', 'min', 'per fleet'],
-      ...timings.map((t) =>
-        isNa(t)
-          ? [String(t.fleets), t.nag ? 'on' : 'off', '-', `n/a: ${t.na}`, '', '']
-          : [String(t.fleets), t.nag ? 'on' : 'off', String(t.runs), fmtMs(t.medianMs), fmtMs(t.minMs), fmtMs(t.msPerFleet)],
-      ),
+      ['app', 'median', 'vs minimal', 'load avg'],
+      ['minimal app (1 stack, 1 ASG + launch template)', fmtMs(synth.floorMs), '1.00x', ''],
+      ...synth.rows.map((r) => [
+        r.name,
+        fmtMs(r.ms),
+        r.name.startsWith('bundled') ? fmtRatio(r.ratio, TARGETS.synthVsMinimal) : `${r.ratio.toFixed(2)}x`,
+        r.load.toFixed(2),
+      ]),
+      [
+        'bundled, empty Lambda bundle cache (first synth after a source change)',
+        fmtMs(emptyCache.ms),
+        `${(emptyCache.ms / synth.floorMs).toFixed(2)}x`,
+        emptyCache.load.toFixed(2),
+      ],
     ]),
   );
+  const at = (name: string) => synth.rows.find((r) => r.name === name)?.ms ?? Number.NaN;
+  const perFleetMs = (at('100 generated fleets') - at('10 generated fleets')) / 90;
+  console.log(`marginal cost per extra fleet (10 -> 100 fleets): ${fmtMs(perFleetMs)}`);
+  results.coldSynth = { minimalMs: synth.floorMs, rows: synth.rows, emptyBundleCacheMs: emptyCache.ms, perFleetMs };
 
+  console.log('\n## What `cdk synth` writes (10 generated fleets, template files on disk)');
+  const stacks = writtenStacks(join(scratch, 'gen-10'));
+  const fleetStacks = stacks.filter((s) => s.kind === 'fleet');
+  const range = (values: number[], fmt: (n: number) => string) =>
+    Math.min(...values) === Math.max(...values) ? fmt(values[0]) : `${fmt(Math.min(...values))} .. ${fmt(Math.max(...values))}`;
   console.log(
-    `\ncold \`cdk synth\` of 100 generated fleets (fresh process: CLI, tsx, bundling, cdk-nag on): ${show(
-      cold,
-      (v: { ms: number; stacks: number }) => `${fmtMs(v.ms)}, ${v.stacks} stacks`,
-    )}`,
+    table([
+      ['stack', 'count', 'resources', 'template bytes'],
+      [
+        'per fleet stack',
+        String(fleetStacks.length),
+        range(
+          fleetStacks.map((s) => s.resources),
+          String,
+        ),
+        range(
+          fleetStacks.map((s) => s.bytes),
+          fmtKiB,
+        ),
+      ],
+      ...stacks.filter((s) => s.kind === 'shared').map((s) => [s.stack, '1', String(s.resources), fmtKiB(s.bytes)]),
+    ]),
   );
+  results.writtenStacks = stacks;
 
-  // Stack sizes and Lambda bundles from one 10-fleet synth.
-  console.log('\n## Stacks (10 generated fleets, cdk-nag off)');
-  let stacks: StackStats[] | NotAvailable = isNa(factory) ? factory : na('not measured');
-  let bundles: LambdaBundle[] | NotAvailable = isNa(factory) ? factory : na('not measured');
-  if (!isNa(factory)) {
-    const outdir = mkdtempSync(join(tmpdir(), 'bench-stacks-'));
-    try {
-      const assembly = factory(benchConfig(10), { outdir, nag: false }).synth();
-      stacks = stackStats(assembly);
-      const found = lambdaBundles(assembly);
-      bundles = found.length > 0 ? found : na('no AWS::Lambda::Function with a code asset in the synthesized stacks');
-    } catch (error) {
-      stacks = bundles = na(`synth failed: ${(error as Error).message.split('\n')[0]}`);
-    } finally {
-      rmSync(outdir, { recursive: true, force: true });
-    }
-  }
-  if (isNa(stacks)) {
-    console.log(`n/a: ${stacks.na}`);
-  } else {
-    const fleetStacks = stacks.filter((s) => s.kind === 'fleet');
-    const range = (values: number[], fmt: (n: number) => string) =>
-      values.length === 0
-        ? '-'
-        : Math.min(...values) === Math.max(...values)
-          ? fmt(values[0])
-          : `${fmt(Math.min(...values))} .. ${fmt(Math.max(...values))}`;
-    console.log(
-      table([
-        ['stack', 'count', 'resources', 'template bytes'],
-        [
-          'per fleet stack',
-          String(fleetStacks.length),
-          range(
-            fleetStacks.map((s) => s.resources),
-            String,
-          ),
-          range(
-            fleetStacks.map((s) => s.bytes),
-            fmtKiB,
-          ),
-        ],
-        ...stacks.filter((s) => s.kind === 'shared').map((s) => [s.stack, '1', String(s.resources), fmtKiB(s.bytes)]),
-      ]),
-    );
-    results.stacks = {
-      fleetStacks: fleetStacks.length,
-      resourcesPerFleetStack: {
-        min: Math.min(...fleetStacks.map((s) => s.resources)),
-        max: Math.max(...fleetStacks.map((s) => s.resources)),
-      },
-      bytesPerFleetStack: { min: Math.min(...fleetStacks.map((s) => s.bytes)), max: Math.max(...fleetStacks.map((s) => s.bytes)) },
-      all: stacks,
-    };
-  }
-  if (isNa(stacks)) results.stacks = stacks;
-
-  console.log('\n## Lambda bundles (synthesized code assets)');
-  console.log(
-    isNa(bundles)
-      ? `n/a: ${bundles.na}`
-      : table([['stack', 'function', 'bytes', 'gzip'], ...bundles.map((b) => [b.stack, b.function, fmtKiB(b.bytes), fmtKiB(b.gzipBytes)])]),
-  );
-  results.lambdaBundles = bundles;
-  const handlers = handlerBundles();
-  console.log('\nhandler bundles (lib/lambda/bundle.ts, esbuild, minified, AWS SDK included):');
-  console.log(
-    isNa(handlers)
-      ? `n/a: ${handlers.na}`
-      : table([
-          ['handler', 'bytes', 'gzip', 'esbuild'],
-          ...handlers.map((h) => [h.name, fmtKiB(h.bytes), h.gzipBytes === undefined ? '-' : fmtKiB(h.gzipBytes), fmtMs(h.buildMs)]),
-        ]),
-  );
+  console.log('\n## Lambda handler bundles (esbuild, minified, AWS SDK included; cached on disk by source hash)');
+  const handlers = lambdaBundleSizes();
+  console.log(table([['handler', 'bytes', 'from cache'], ...handlers.map((h) => [h.name, fmtKiB(h.bytes), h.fromCache ? 'yes' : 'no'])]));
+  console.log(`cache: ${bundleCacheDir()}`);
   results.handlerBundles = handlers;
 
-  // CLI start-up.
-  console.log('\n## CLI start-up (median of 5)');
-  const baseline = timeCommand(process.execPath, ['-e', ''], 5);
-  const built = builtCli();
-  const cliBuilt = isNa(built) ? built : timeCommand(process.execPath, [built, 'cost'], 5);
-  const cliTsx = existsSync(join(ROOT, 'bin', 'runner-fleet.ts'))
-    ? timeCommand(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bin/runner-fleet.ts', 'cost'], 5)
-    : na('bin/runner-fleet.ts not built yet');
-  const cli = { nodeBaseline: baseline, runnerFleetCostBuilt: cliBuilt, runnerFleetCostTsx: cliTsx };
-  results.cliStartup = cli;
+  results.catalogSynth = catalogSynthBench();
+
+  console.log('\n## Peak memory of the app process (max RSS)');
+  const memory = [100, 1000].map(appPeakMemory);
   console.log(
     table([
-      ['command', 'median'],
-      ['node -e ""', show(baseline, (v: { medianMs: number }) => fmtMs(v.medianMs))],
-      ['node dist/bin/runner-fleet.js cost', show(cliBuilt, (v: { medianMs: number }) => fmtMs(v.medianMs))],
-      ['tsx bin/runner-fleet.ts cost', show(cliTsx, (v: { medianMs: number }) => fmtMs(v.medianMs))],
+      ['fleets', 'peak RSS', 'app time', 'load avg'],
+      ...memory.map((m) => [String(m.fleets), `${m.peakMiB.toFixed(0)} MiB`, `${m.seconds.toFixed(1)} s`, m.load.toFixed(2)]),
     ]),
   );
+  results.peakMemory = memory;
+
+  console.log(`\n## CLI (median of ${CLI_RUNS}, interleaved)`);
+  const build = spawnSync('npm', ['run', '--silent', 'build:cli'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build:cli failed: ${build.stderr}`);
+  const cli = join(ROOT, 'dist', 'bin', 'runner-fleet.js');
+  const startup = compare(
+    () => timeOnce(process.execPath, ['-e', '']),
+    { 'runner-fleet cost (bundled config)': () => timeOnce(process.execPath, [cli, 'cost']) },
+    CLI_RUNS,
+  );
+  const [two, three] = [configFile(2), configFile(300)];
+  const scale = compare(
+    () => timeOnce(process.execPath, [cli, 'cost', '--config', two]),
+    { 'runner-fleet cost, 300 fleets': () => timeOnce(process.execPath, [cli, 'cost', '--config', three]) },
+    CLI_RUNS,
+  );
+  console.log(
+    table([
+      ['command', 'median', 'ratio', 'load avg'],
+      ['node -e ""', fmtMs(startup.floorMs), '1.00x', ''],
+      ...startup.rows.map((r) => [r.name, fmtMs(r.ms), `${fmtRatio(r.ratio, TARGETS.cliVsNode)} vs node -e ""`, r.load.toFixed(2)]),
+      ['runner-fleet cost, 2 fleets', fmtMs(scale.floorMs), '1.00x', ''],
+      ...scale.rows.map((r) => [r.name, fmtMs(r.ms), `${fmtRatio(r.ratio, TARGETS.cost300Vs2)} vs 2 fleets`, r.load.toFixed(2)]),
+    ]),
+  );
+  results.cli = { startup, scale };
 
   writeFileSync(join(ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  const synthLine = SIZES.map((n) => {
-    const t = timings.find((x) => x.fleets === n && !x.nag);
-    return `${n}: ${!t || isNa(t) ? 'n/a' : fmtMs(t.medianMs)}`;
-  }).join(', ');
-  const cliLine = isNa(cliBuilt) ? 'n/a' : fmtMs(cliBuilt.medianMs);
-  console.log(`\nwrote bench/results.json`);
+  const bundled = synth.rows.find((r) => r.name.startsWith('bundled'));
+  console.log('\nwrote bench/results.json');
   console.log(
-    `SUMMARY bench: synth (nag off) ${synthLine}; cold cdk synth of 100 fleets ${isNa(cold) ? 'n/a' : fmtMs(cold.ms)}; cli cost ${cliLine} vs node ${show(baseline, (v: { medianMs: number }) => fmtMs(v.medianMs))}`,
+    `SUMMARY bench: synth vs minimal ${bundled?.ratio.toFixed(2)}x, cli vs node ${startup.rows[0].ratio.toFixed(2)}x, cost 300 vs 2 fleets ${scale.rows[0].ratio.toFixed(2)}x, peak RSS ${memory.map((m) => `${m.fleets}: ${m.peakMiB.toFixed(0)} MiB`).join(', ')} (load ${load().toFixed(2)})`,
   );
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+  try {
+    main();
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  void runDemandBench();
+}

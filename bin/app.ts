@@ -3,13 +3,16 @@
  * CDK app entry point: `npx cdk synth [-c config=path]`. Loads and validates the fleet config,
  * prints a fleet summary to stderr and builds one stack per fleet plus the shared stack, with
  * the cdk-nag AwsSolutions checks. No account or region: the stacks are environment-agnostic.
+ * CDK's built-in CloudFormation validation runs only with CDK_VALIDATION=true (see fleet-app.ts).
  */
 import { App } from 'aws-cdk-lib';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadFleetConfig } from '../lib/config';
-import { addFleetStacks } from '../lib/stacks/fleet-app';
+import { addFleetStacks, fleetAppProps } from '../lib/stacks/fleet-app';
 import { formatFleetSummary } from '../lib/stacks/fleet-summary';
 
-const app = new App();
+// CDK's built-in CloudFormation validation only warns by default and costs seconds per synth;
+// CI runs it as its own gate with CDK_VALIDATION=true, which also makes its findings errors.
+const app = new App(fleetAppProps({ cloudFormationValidation: process.env.CDK_VALIDATION === 'true' }));
 const configFile = String(app.node.tryGetContext('config') ?? DEFAULT_CONFIG_FILE);
 
 let config;

@@ -11,6 +11,11 @@ import { mergeOverrides, snapshotPriceBook, type PriceBook, type PriceOverrides 
 import { toCostJson } from '../cost/report-json';
 import { renderCostReport } from '../cost/report-text';
 import { TYPICAL_WEEK } from '../cost/week-hours';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { demandProfile, parseExpectedDemand, type ExpectedDemand } from '../cost/demand';
+import type { CostReport } from '../cost/estimate';
+import { usd } from '../cost/report-text';
 import { instanceTypeName, isoDate, numberIn, priceOverride, regionName } from './option-parsers';
 import { PROCESS_OUTPUT, type CliOutput } from './program';
 
@@ -31,6 +36,7 @@ export interface CostCommandOptions {
   readonly gravitonFactor?: number;
   readonly price?: PriceOverrides;
   readonly week?: string;
+  readonly demand?: string;
 }
 
 /** Adds the `cost` subcommand to the program. */
@@ -61,6 +67,10 @@ export function registerCostCommand(program: Command, output: CliOutput = PROCES
       'price override, repeatable, e.g. --price m6g.large:spot=0.0419 --price m5.xlarge:on-demand=0.192',
       priceOverride,
     )
+    .option(
+      '--demand <json|file>',
+      'expected demand, inline JSON or a YAML/JSON file: {"jobMinutes": 12, "jobsPerHour": {"weekdays": [24 numbers], "weekends": 0}}; prices demand scaling against the schedule alone and always-on',
+    )
     .option('--week <date>', 'count real hours of the local week containing this date (YYYY-MM-DD), DST changes included', isoDate)
     .action(async (options: CostCommandOptions) => {
       output.out(await costCommandOutput(options, output));
@@ -77,16 +87,93 @@ export async function costCommandOutput(options: CostCommandOptions, output: Cli
   const prices = options.live
     ? await livePrices(region, [...config.fleets.flatMap((f) => f.instanceTypes), baselineInstanceType ?? 'm5.xlarge'], overrides)
     : snapshotPriceBook(region, overrides);
-  const report = estimateCost(config, {
+  const costOptions = {
     prices,
     baselineInstanceType,
     gravitonPerformanceFactor: options.gravitonFactor ?? settings?.gravitonPerformanceFactor,
     hoursPerWeek: options.hoursPerWeek,
-    week: options.week ? { kind: 'calendar', date: options.week } : TYPICAL_WEEK,
-  });
+    week: options.week ? ({ kind: 'calendar', date: options.week } as const) : TYPICAL_WEEK,
+  };
+  const scheduleReport = estimateCost(config, costOptions);
+  const demand = options.demand === undefined ? undefined : readDemand(options.demand);
+  const profiles = demand && Object.fromEntries(config.fleets.map((fleet) => [fleet.name, demandProfile(fleet, demand)]));
+  const report = profiles
+    ? estimateCost(config, { ...costOptions, profiles: Object.fromEntries(Object.entries(profiles).map(([name, p]) => [name, p.profile])) })
+    : scheduleReport;
   for (const warning of report.warnings) output.err(`warning: ${warning}\n`);
-  if (options.format === 'json') return `${JSON.stringify(toCostJson(report), null, 2)}\n`;
-  return renderCostReport(report, options.format, { configFile: options.config });
+  const comparison = profiles && demandComparison(scheduleReport, report, profiles);
+  if (options.format === 'json')
+    return `${JSON.stringify(comparison ? { ...toCostJson(report), demand: comparison } : toCostJson(report), null, 2)}\n`;
+  const text = renderCostReport(report, options.format, { configFile: options.config });
+  return comparison ? `${text}\n${renderDemandComparison(comparison)}` : text;
+}
+
+/** Inline JSON (starting with `{`) or a YAML/JSON file. */
+function readDemand(value: string): ExpectedDemand {
+  const text = value.trim().startsWith('{') ? value : readFileSync(value, 'utf8');
+  return parseExpectedDemand(parseYaml(text));
+}
+
+export interface DemandComparison {
+  readonly fleets: ReadonlyArray<{
+    readonly name: string;
+    readonly demandWeeklyCost: number;
+    readonly scheduleWeeklyCost: number;
+    readonly alwaysOnWeeklyCost: number;
+    readonly demandInstanceHours: number;
+    readonly scheduleInstanceHours: number;
+    readonly p95WaitSeconds: number;
+    readonly jobsNeverStarted: number;
+  }>;
+  readonly demandWeeklyCost: number;
+  readonly scheduleWeeklyCost: number;
+  readonly alwaysOnWeeklyCost: number;
+}
+
+function demandComparison(
+  schedule: CostReport,
+  demand: CostReport,
+  profiles: Readonly<Record<string, { p95WaitSeconds: number; jobsNeverStarted: number }>>,
+): DemandComparison {
+  return {
+    fleets: demand.fleets.map((fleet, i) => ({
+      name: fleet.name,
+      demandWeeklyCost: fleet.weeklyCost,
+      scheduleWeeklyCost: schedule.fleets[i].weeklyCost,
+      alwaysOnWeeklyCost: fleet.baselineWeeklyCost,
+      demandInstanceHours: fleet.instanceHoursPerWeek,
+      scheduleInstanceHours: schedule.fleets[i].instanceHoursPerWeek,
+      p95WaitSeconds: profiles[fleet.name].p95WaitSeconds,
+      jobsNeverStarted: profiles[fleet.name].jobsNeverStarted,
+    })),
+    demandWeeklyCost: demand.total.weeklyCost,
+    scheduleWeeklyCost: schedule.total.weeklyCost,
+    alwaysOnWeeklyCost: demand.total.baselineWeeklyCost,
+  };
+}
+
+function renderDemandComparison(c: DemandComparison): string {
+  const rows = [
+    ['fleet', 'demand scaling', 'schedule alone', 'always-on', 'instance-h demand/schedule', 'p95 wait', 'never started'],
+    ...c.fleets.map((f) => [
+      f.name,
+      usd(f.demandWeeklyCost),
+      usd(f.scheduleWeeklyCost),
+      usd(f.alwaysOnWeeklyCost),
+      `${f.demandInstanceHours.toFixed(1)} / ${f.scheduleInstanceHours.toFixed(1)}`,
+      `${Math.round(f.p95WaitSeconds)} s`,
+      String(f.jobsNeverStarted),
+    ]),
+    ['total', usd(c.demandWeeklyCost), usd(c.scheduleWeeklyCost), usd(c.alwaysOnWeeklyCost), '', '', ''],
+  ];
+  const widths = rows[0].map((_h, i) => Math.max(...rows.map((r) => r[i].length)));
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  );
+  return ['Weekly cost with the expected demand (the table above prices demand scaling)', ...lines, ''].join('\n');
 }
 
 async function livePrices(region: string, instanceTypes: string[], overrides: PriceOverrides): Promise<PriceBook> {

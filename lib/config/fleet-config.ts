@@ -2,6 +2,8 @@
  * The validated, normalized fleet configuration that the rest of the app consumes.
  * Defaults are resolved here, once, so constructs, the cost model and the CLI agree.
  */
+import { defaultRunnerTokenSecretName } from '../identity/deployment';
+import type { CatalogProductId, FleetSize } from './catalog-products';
 import type { Architecture } from './instance-types';
 import {
   capacityProfile,
@@ -62,6 +64,34 @@ export interface FleetNetwork {
   readonly availabilityZones?: readonly string[];
 }
 
+/** Demand scaling of one fleet, defaults resolved. */
+export interface DemandScalingSpec {
+  /** Share of slots kept busy in working hours, 10-100. */
+  readonly targetBusyPercent: number;
+  readonly scaleFromZero: boolean;
+  readonly warmInstances: number;
+  readonly scaleInIdleMinutes: number;
+}
+
+/** The webhook and scaler shared by demand-scaled fleets. */
+export interface DemandSettings {
+  readonly webhookSecretName: string;
+  readonly scalerIntervalMinutes: number;
+  /** The poll fallback, when configured. */
+  readonly poll?: { readonly apiTokenSecretName: string; readonly projectIds: readonly number[] };
+}
+
+/** Dashboard and alarms of a deployment. */
+export interface MonitoringSettings {
+  readonly dashboard: boolean;
+  readonly alarms: boolean;
+  readonly alarmEmail?: string;
+  readonly alarmTopicArn?: string;
+}
+
+export const DEFAULT_DEMAND_SETTINGS: DemandSettings = { webhookSecretName: 'gitlab-runner-fleet/webhook-token', scalerIntervalMinutes: 1 };
+export const DEFAULT_MONITORING_SETTINGS: MonitoringSettings = { dashboard: true, alarms: true };
+
 /** One fleet, every default resolved. */
 export interface FleetSpec {
   readonly name: string;
@@ -87,6 +117,13 @@ export interface FleetSpec {
   readonly runnerSha256?: string;
   readonly minHealthyPercentage: number;
   readonly schedule?: FleetScheduleSpec;
+  /**
+   * The config's `deployment` name: prefixes the group and default secret names (lib/identity/deployment.ts).
+   * Undefined in configs without one, whose names are unprefixed.
+   */
+  readonly deployment?: string;
+  /** Present when demand scaling is on. */
+  readonly demandScaling?: DemandScalingSpec;
 }
 
 /** Settings of the cost estimate (`runner-fleet cost`), defaults resolved. */
@@ -97,6 +134,26 @@ export interface CostSettings {
   readonly gravitonPerformanceFactor: number;
   /** USD per hour by instance type. */
   readonly prices: Readonly<Record<string, { readonly onDemand?: number; readonly spot?: number }>>;
+}
+
+/** Limits of one catalog product. */
+export interface CatalogProductSettings {
+  readonly allowedSizes: readonly FleetSize[];
+  readonly maxInstances: number;
+}
+
+/** The Service Catalog portfolio, defaults resolved. */
+export interface CatalogSettings {
+  readonly portfolioName: string;
+  readonly assetBucketName: string;
+  readonly owner: string;
+  readonly supportEmail?: string;
+  readonly principals: { readonly roleArns: readonly string[]; readonly roleNamePatterns: readonly string[] };
+  readonly sharing: { readonly accounts: readonly string[]; readonly organizationalUnits: readonly string[] };
+  /** Tag key -> allowed values. */
+  readonly tagOptions: Readonly<Record<string, readonly string[]>>;
+  /** The offered products, in catalog order. */
+  readonly products: Readonly<Partial<Record<CatalogProductId, CatalogProductSettings>>>;
 }
 
 /** One IAM statement a deploy role grants. */
@@ -122,6 +179,8 @@ export interface DeployRoleSpec {
 }
 
 export interface FleetConfig {
+  /** Scopes names and the shared stack's grants to this deployment (lib/identity/deployment.ts). */
+  readonly deployment?: string;
   readonly gitlab: GitLabSettings;
   readonly orphanReaper: OrphanReaperSettings;
   readonly awsTags: Readonly<Record<string, string>>;
@@ -132,6 +191,12 @@ export interface FleetConfig {
   readonly deployRoles?: readonly DeployRoleSpec[];
   /** Always set by {@link normalizeFleetConfig}; optional so hand-built configs need not carry it. */
   readonly cost?: CostSettings;
+  /** Always set by {@link normalizeFleetConfig}. @default DEFAULT_DEMAND_SETTINGS */
+  readonly demand?: DemandSettings;
+  /** Always set by {@link normalizeFleetConfig}. @default DEFAULT_MONITORING_SETTINGS */
+  readonly monitoring?: MonitoringSettings;
+  /** Present when the config has a `catalog:` section. */
+  readonly catalog?: CatalogSettings;
 }
 
 /** The GitLab runner tag that routes jobs by compute type, as the GitLab blog's 97% example names them. */
@@ -139,10 +204,7 @@ export function computeTypeTag(computeType: ComputeType): 'computetype-spot' | '
   return computeType === 'spot' ? 'computetype-spot' : 'computetype-ondemand';
 }
 
-/** Default Secrets Manager name for a fleet's glrt- runner authentication token. */
-export function defaultRunnerTokenSecretName(fleetName: string): string {
-  return `gitlab-runner-fleet/${fleetName}/runner-token`;
-}
+export { defaultRunnerTokenSecretName };
 
 /** The fleet's desired capacity over a local week (constant when it has no schedule). */
 export function fleetCapacityProfile(fleet: FleetSpec): CapacitySegment[] {
@@ -176,10 +238,13 @@ export function neverRunsWarning(fleet: FleetSpec): string | undefined {
 /** Resolves defaults on a schema-validated config. */
 export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
   return {
+    ...(parsed.deployment === undefined ? {} : { deployment: parsed.deployment }),
     gitlab: parsed.gitlab,
     orphanReaper: parsed.orphanReaper,
     awsTags: parsed.awsTags,
-    fleets: parsed.fleets.map(normalizeFleet),
+    fleets: parsed.fleets.map((fleet) => normalizeFleet(fleet, parsed.deployment)),
+    demand: parsed.demand ?? DEFAULT_DEMAND_SETTINGS,
+    monitoring: parsed.monitoring ?? DEFAULT_MONITORING_SETTINGS,
     deployRoles: parsed.deployRoles,
     cost: {
       region: parsed.cost?.region,
@@ -187,10 +252,28 @@ export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
       gravitonPerformanceFactor: parsed.cost?.gravitonPerformanceFactor ?? DEFAULT_GRAVITON_PERFORMANCE_FACTOR,
       prices: parsed.cost?.prices ?? {},
     },
+    ...(parsed.catalog ? { catalog: normalizeCatalog(parsed.catalog) } : {}),
   };
 }
 
-function normalizeFleet(fleet: ParsedFleet): FleetSpec {
+function normalizeCatalog(catalog: NonNullable<ParsedFleetConfig['catalog']>): CatalogSettings {
+  const products: Partial<Record<CatalogProductId, CatalogProductSettings>> = {};
+  for (const [id, settings] of Object.entries(catalog.products) as Array<[CatalogProductId, CatalogProductSettings | undefined]>) {
+    if (settings) products[id] = { allowedSizes: [...new Set(settings.allowedSizes)], maxInstances: settings.maxInstances };
+  }
+  return {
+    portfolioName: catalog.portfolioName,
+    assetBucketName: catalog.assetBucketName,
+    owner: catalog.owner,
+    supportEmail: catalog.supportEmail,
+    principals: catalog.principals,
+    sharing: { accounts: catalog.sharing?.accounts ?? [], organizationalUnits: catalog.sharing?.organizationalUnits ?? [] },
+    tagOptions: catalog.tagOptions,
+    products,
+  };
+}
+
+function normalizeFleet(fleet: ParsedFleet, deployment: string | undefined): FleetSpec {
   const runnerTags = [computeTypeTag(fleet.computeType), fleet.architecture, ...fleet.runnerTags];
   return {
     name: fleet.name,
@@ -205,7 +288,7 @@ function normalizeFleet(fleet: ParsedFleet): FleetSpec {
     runnerTags: [...new Set(runnerTags)],
     volumeSizeGiB: fleet.volumeSizeGiB,
     network: fleet.network,
-    runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name),
+    runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name, deployment),
     maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
     runnerVersion: fleet.runnerVersion,
     runnerSha256: fleet.runnerSha256 ?? pinnedRunnerSha256(fleet.runnerVersion, fleet.architecture),
@@ -221,5 +304,15 @@ function normalizeFleet(fleet: ParsedFleet): FleetSpec {
         desired: w.desired ?? fleet.capacity.desired,
       })),
     },
+    ...(deployment === undefined ? {} : { deployment }),
+    demandScaling:
+      fleet.demandScaling?.enabled === true
+        ? {
+            targetBusyPercent: fleet.demandScaling.targetBusyPercent,
+            scaleFromZero: fleet.demandScaling.scaleFromZero ?? fleet.computeType === 'spot',
+            warmInstances: fleet.demandScaling.warmInstances,
+            scaleInIdleMinutes: fleet.demandScaling.scaleInIdleMinutes,
+          }
+        : undefined,
   };
 }

@@ -1,3 +1,5 @@
+export * from './catalog-fleet';
+export * from './catalog-products';
 export * from './errors';
 export * from './fleet-config';
 export * from './instance-types';

@@ -38,12 +38,33 @@ function readProblem(file: string, code: string | undefined): string {
 }
 
 /**
+ * Alias resolutions a document may make (the YAML library's `maxAliasCount`, which weighs nested
+ * aliases by their own expansions): one per character of the document, at least the library's
+ * default of 100. A 1,000-fleet file sharing one schedule by alias needs 1,000; an alias bomb
+ * needs exponentially many resolutions for its size and still fails.
+ */
+export function aliasBudget(text: string): number {
+  return Math.max(100, text.length);
+}
+
+/**
+ * Values the document may expand to (aliases count their whole target each time): 20 per
+ * character of the document, at least 100,000. Aliased values are shared in memory, but every
+ * reader (validation, synth) walks each copy, so this bounds their work too.
+ */
+export function expandedValueBudget(text: string): number {
+  return Math.max(100_000, 20 * text.length);
+}
+
+/**
  * Parses YAML or JSON text and validates it. A source ending in `.json` is read as JSON, so its
  * syntax errors are JSON's; anything else as YAML. A syntax error stops there: the first one is
  * reported with its line, column and the line itself, since later ones are usually its echoes.
  */
 export function parseFleetConfigText(text: string, source = 'config'): FleetConfig {
-  const raw = /\.json$/i.test(source) ? parseJson(text, source) : parseYaml(text, source);
+  // Valid JSON (as generators write big configs) takes JSON.parse's fast path whatever the file is called.
+  const json = parseJsonText(text);
+  const raw = json ? json.raw : /\.json$/i.test(source) ? parseJson(text, source) : parseYaml(text, source);
   if (raw === undefined) {
     throw ConfigError.ofFile(
       source,
@@ -67,7 +88,16 @@ function parseYaml(text: string, source: string): unknown {
     }
     throw syntaxError(source, 'YAML', text, line, col, reason);
   }
-  return document.contents === null ? undefined : document.toJS();
+  if (document.contents === null) return undefined;
+  let raw: unknown;
+  try {
+    raw = document.toJS({ maxAliasCount: aliasBudget(text) });
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error;
+    throw ConfigError.ofFile(source, `YAML ${aliasProblem(text)}`);
+  }
+  if (!withinExpandedBudget(raw, expandedValueBudget(text))) throw ConfigError.ofFile(source, `YAML ${aliasProblem(text)}`);
+  return raw;
 }
 
 function parseJson(text: string, source: string): unknown {
@@ -90,6 +120,72 @@ function syntaxError(source: string, language: string, text: string, line: numbe
   const frame = `${gutter}${lineText}\n${' '.repeat(gutter.length - 2)}| ${' '.repeat(Math.max(0, column - 1))}^`;
   const sentence = reason.charAt(0).toLowerCase() + reason.slice(1).replace(/[:.\s]+$/, '');
   return ConfigError.ofFile(source, `${language} syntax error at line ${line}, column ${column}: ${sentence}`, frame);
+}
+
+/**
+ * JSON text, as generators write big configs, read with JSON.parse: the same value the YAML
+ * parser gives (JSON is YAML) a hundred times faster. Undefined for anything else, and for JSON
+ * with a repeated key, so the YAML parser reads it and reports what it always reports.
+ */
+function parseJsonText(text: string): { raw: unknown } | undefined {
+  if (!text.trimStart().startsWith('{')) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return hasRepeatedKey(text) ? undefined : { raw };
+}
+
+/** True when an object in valid JSON text names a key twice (JSON.parse would keep the last silently). */
+function hasRepeatedKey(text: string): boolean {
+  const scopes: Array<Set<string> | undefined> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const keys = scopes[scopes.length - 1];
+      if (keys && expectKey) {
+        const quoted = text.slice(i, end + 1);
+        const key = quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+        if (keys.has(key)) return true;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = end;
+    } else if (c === '{') {
+      scopes.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      scopes.push(undefined);
+    } else if (c === '}' || c === ']') {
+      scopes.pop();
+      expectKey = false;
+    } else if (c === ',') {
+      expectKey = scopes[scopes.length - 1] !== undefined;
+    }
+  }
+  return false;
+}
+
+function aliasProblem(text: string): string {
+  return `aliases expand to more than this document's budget (${aliasBudget(text)} alias resolutions, ${expandedValueBudget(text)} values); nested aliases multiply, so reuse a value by one alias per use, not aliases of aliases`;
+}
+
+/** True when the value tree, with every aliased copy counted, holds at most `budget` values. */
+function withinExpandedBudget(root: unknown, budget: number): boolean {
+  let remaining = budget;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (--remaining < 0) return false;
+    if (Array.isArray(value)) stack.push(...value);
+    else if (value !== null && typeof value === 'object') stack.push(...Object.values(value));
+  }
+  return true;
 }
 
 /** Validates an already-parsed object. */

@@ -127,6 +127,8 @@ export function windowIntervals(window: UptimeWindow): Array<[number, number]> {
  * overlaps Monday 01:00-05:00.
  */
 export function overlappingWindows(windows: readonly UptimeWindow[]): Array<[number, number, Weekday]> {
+  // A window never overlaps itself, so one window (most fleets) needs no minute map.
+  if (windows.length < 2) return [];
   const owner = new Int16Array(MINUTES_PER_WEEK).fill(-1);
   const found: Array<[number, number, Weekday]> = [];
   const reported = new Set<string>();
@@ -166,6 +168,19 @@ export interface CapacityProfileInput {
  * Where widened windows touch, the larger capacity wins.
  */
 export function capacityProfile(input: CapacityProfileInput): CapacitySegment[] {
+  // Fleets of a big config share a few schedules: each distinct one is computed once per process.
+  const key = JSON.stringify([input.windows, input.minCapacity, input.jitterMinutes]);
+  let profile = capacityProfiles.get(key);
+  if (!profile) {
+    profile = computeCapacityProfile(input);
+    capacityProfiles.set(key, profile);
+  }
+  return [...profile];
+}
+
+const capacityProfiles = new Map<string, readonly CapacitySegment[]>();
+
+function computeCapacityProfile(input: CapacityProfileInput): readonly CapacitySegment[] {
   const desired = new Int32Array(MINUTES_PER_WEEK).fill(input.minCapacity);
   for (const window of input.windows) {
     for (const [from, to] of windowIntervals(window)) {
@@ -179,7 +194,7 @@ export function capacityProfile(input: CapacityProfileInput): CapacitySegment[] 
   let from = 0;
   for (let t = 1; t <= MINUTES_PER_WEEK; t++) {
     if (t === MINUTES_PER_WEEK || desired[t] !== desired[from]) {
-      segments.push({ fromMinute: from, toMinute: t, desired: desired[from] });
+      segments.push(Object.freeze({ fromMinute: from, toMinute: t, desired: desired[from] }));
       from = t;
     }
   }

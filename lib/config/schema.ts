@@ -7,7 +7,9 @@
 import { z } from 'zod';
 import { ARCHITECTURES, architectureOf, type Architecture } from './instance-types';
 import { formatPath, type ConfigProblem } from './errors';
+import { DEPLOYMENT_NAME_LENGTH, deploymentNameProblem, MAX_UNSCOPED_FLEETS } from '../identity/deployment';
 import { minuteOfDay, overlappingWindows, parseDays, WEEKDAYS, type UptimeWindow, type Weekday } from './schedule';
+import { CATALOG_MAX_INSTANCES_LIMIT, CATALOG_PRODUCT_IDS, FLEET_SIZES } from './catalog-products';
 
 /**
  * GitLab Runner version installed when a fleet does not pin one; bump it in a reviewed change,
@@ -105,6 +107,42 @@ const networkSchema = z
   })
   .strict();
 
+export const DEFAULT_TARGET_BUSY_PERCENT = 70;
+export const DEFAULT_WARM_INSTANCES = 1;
+export const DEFAULT_SCALE_IN_IDLE_MINUTES = 10;
+
+const demandScalingSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Scale on queued jobs and busy slots inside the schedule. false: follow the schedule only.'),
+    targetBusyPercent: z
+      .number()
+      .int()
+      .min(10)
+      .max(100)
+      .default(DEFAULT_TARGET_BUSY_PERCENT)
+      .describe('Share of job slots kept busy in working hours; the rest is headroom so the next job starts at once.'),
+    scaleFromZero: z
+      .boolean()
+      .optional()
+      .describe(
+        'Outside the schedule windows, a pending job may still start instances (up to capacity.max). Default: true for spot fleets, false for on-demand.',
+      ),
+    warmInstances: nonNegativeInt
+      .default(DEFAULT_WARM_INSTANCES)
+      .describe('Idle instances kept in working hours (at most the window capacity), so the first job of a quiet hour starts at once.'),
+    scaleInIdleMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(240)
+      .default(DEFAULT_SCALE_IN_IDLE_MINUTES)
+      .describe('An idle instance leaves only after this long without a job (the end of a window removes idle instances at once).'),
+  })
+  .strict();
+
 const fleetSchema = z
   .object({
     name: z.string().regex(FLEET_NAME, 'must be 2-32 characters of a-z, 0-9 and -, starting with a letter and not ending with -'),
@@ -135,7 +173,9 @@ const fleetSchema = z
       .string()
       .regex(SECRET_NAME, SECRET_NAME_RULE)
       .optional()
-      .describe('Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<name>/runner-token.'),
+      .describe(
+        'Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<deployment>/<name>/runner-token, or gitlab-runner-fleet/<name>/runner-token without a deployment name.',
+      ),
     maxJobTimeoutMinutes: z
       .number()
       .int()
@@ -159,6 +199,61 @@ const fleetSchema = z
       .default(50)
       .describe('Share of capacity kept in service while an update replaces instances.'),
     schedule: scheduleSchema.optional().describe('Weekly uptime. Default: always on at capacity.desired.'),
+    demandScaling: demandScalingSchema
+      .optional()
+      .describe('Scaling on demand inside the schedule (see docs/scaling.md). Default: off, the fleet follows the schedule only.'),
+  })
+  .strict();
+
+const demandSchema = z
+  .object({
+    webhookSecretName: z
+      .string()
+      .regex(SECRET_NAME)
+      .default('gitlab-runner-fleet/webhook-token')
+      .describe('Secret holding the X-Gitlab-Token value the GitLab job-events webhook sends (a random string you choose).'),
+    scalerIntervalMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(15)
+      .default(1)
+      .describe('How often the scaler re-evaluates every demand-scaled fleet (idle scale-in, missed events), besides each webhook burst.'),
+    poll: z
+      .object({
+        apiTokenSecretName: z
+          .string()
+          .regex(SECRET_NAME)
+          .describe(
+            'Secret holding a GitLab token with read_api on the projects (or an administrator token for the instance-wide jobs API).',
+          ),
+        projectIds: z
+          .array(z.number().int().positive())
+          .max(50)
+          .default([])
+          .describe(
+            'Projects whose pending jobs are polled. Empty: the instance-wide jobs API (administrator token, self-managed GitLab).',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe('Fallback for setups without a job-events webhook: the scaler polls pending jobs on every tick.'),
+  })
+  .strict();
+
+const monitoringSchema = z
+  .object({
+    dashboard: z.boolean().default(true).describe('One CloudWatch dashboard for the deployment, one row per fleet.'),
+    alarms: z
+      .boolean()
+      .default(true)
+      .describe('Anomaly-band alarms on queued jobs and time to start, plain alarms on failures and stuck instances.'),
+    alarmEmail: z.string().email().optional().describe('Subscribe this address to the alarm topic (it must confirm the subscription).'),
+    alarmTopicArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'must be an SNS topic ARN')
+      .optional()
+      .describe('Existing SNS topic the alarms notify. Default: a new topic when alarmEmail is set, otherwise no notification.'),
   })
   .strict();
 
@@ -297,6 +392,93 @@ const costSchema = z
   })
   .strict();
 
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const ROLE_NAME_PATTERN = /^[\w+=,.@*?-]{1,64}$/;
+const TAG_KEY = /^[A-Za-z0-9 _.:/=+@-]{1,127}$/;
+
+const catalogProductSchema = z
+  .object({
+    allowedSizes: z
+      .array(z.enum(FLEET_SIZES))
+      .min(1)
+      .default([...FLEET_SIZES])
+      .describe('Sizes the form offers (small = 2 vCPUs, medium = 4, large = 8 per instance).'),
+    maxInstances: z
+      .number()
+      .int()
+      .min(1)
+      .max(CATALOG_MAX_INSTANCES_LIMIT)
+      .default(10)
+      .describe('Highest "maximum instances" an end user may choose for one fleet.'),
+  })
+  .strict();
+
+const catalogSchema = z
+  .object({
+    portfolioName: z.string().min(1).max(100).default('GitLab runner fleets'),
+    assetBucketName: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name: 3-63 characters of a-z, 0-9, . and -')
+      .describe('S3 bucket (created by the catalog stack, globally unique name) holding the Lambda code of the product versions.'),
+    owner: z.string().min(1).max(8191).default('Platform team').describe('Shown as the provider of the portfolio and its products.'),
+    supportEmail: z.string().email().optional().describe('Where end users ask for help; shown with every product.'),
+    principals: z
+      .object({
+        roleArns: z
+          .array(z.string().regex(ROLE_ARN, 'must be an IAM role ARN such as arn:aws:iam::123456789012:role/Developers'))
+          .default([])
+          .describe('IAM roles of this account granted the portfolio.'),
+        roleNamePatterns: z
+          .array(z.string().regex(ROLE_NAME_PATTERN, 'must be an IAM role name, * and ? allowed, such as AWSReservedSSO_RunnerUsers_*'))
+          .max(10)
+          .default([])
+          .describe(
+            'Role name patterns (IAM_PATTERN), e.g. the IAM Identity Center permission-set roles AWSReservedSSO_<set>_*; they also apply in accounts the portfolio is shared with. At most 10 (AWS limit).',
+          ),
+      })
+      .strict()
+      .describe('Who may launch products: at least one role ARN or name pattern.'),
+    sharing: z
+      .object({
+        accounts: z
+          .array(z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id'))
+          .default([])
+          .describe('Accounts the portfolio is shared with (tag options included).'),
+        organizationalUnits: z
+          .array(
+            z
+              .string()
+              .regex(/^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/, 'must be an OU id (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)'),
+          )
+          .default([])
+          .describe(
+            'Organizational units (or the root) shared with, with principal sharing so the role name patterns apply there too. Needs the management or a delegated administrator account.',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe('Sharing with other accounts of the AWS Organization. Default: not shared.'),
+    tagOptions: z
+      .record(
+        z.string().regex(TAG_KEY, 'must be a tag key of letters, digits, spaces and _ . : / = + @ -'),
+        z.array(z.string().min(1).max(255)).min(1),
+      )
+      .default({})
+      .describe(
+        'Tag keys every launched fleet carries, each with the values an end user picks from, e.g. { team: [platform, web], cost-center: ["1001"] }.',
+      ),
+    products: z
+      .object(
+        Object.fromEntries(CATALOG_PRODUCT_IDS.map((id) => [id, catalogProductSchema.optional()])) as Record<
+          (typeof CATALOG_PRODUCT_IDS)[number],
+          z.ZodOptional<typeof catalogProductSchema>
+        >,
+      )
+      .strict()
+      .describe('Products the portfolio offers, with their limits; at least one. {} takes the defaults.'),
+  })
+  .strict();
+
 export const fleetConfigSchema = z
   .object({
     $schema: z.string().optional(),
@@ -309,11 +491,27 @@ export const fleetConfigSchema = z
     }),
     awsTags: z.record(z.string(), z.string()).default({}).describe('Tags applied to every AWS resource.'),
     fleets: z.array(fleetSchema).min(1),
+    deployment: z
+      .string()
+      .min(DEPLOYMENT_NAME_LENGTH.min)
+      .max(DEPLOYMENT_NAME_LENGTH.max)
+      .refine((name) => deploymentNameProblem(name) === undefined, {
+        message: 'must be a-z and 0-9 in words joined by single hyphens, starting with a letter (e.g. ci, team-a)',
+      })
+      .optional()
+      .describe(
+        `Names this deployment of the fleets in its account and region. Prefixes the Auto Scaling group names (gitlab-runner-fleet.<deployment>.<fleet>), the default token secret names (gitlab-runner-fleet/<deployment>/<fleet>/runner-token) and the stack names, so the shared stack's Lambdas reach only this deployment's groups and secrets, by prefix, at any fleet count. Required above ${MAX_UNSCOPED_FLEETS} fleets. Default: none (unprefixed names, each fleet listed).`,
+      ),
+    demand: demandSchema.optional().describe('The job-events webhook and scaler shared by the demand-scaled fleets.'),
+    monitoring: monitoringSchema.optional().describe('Dashboard and alarms. Default: both on, no notification target.'),
     deployRoles: z
       .array(deployRoleSchema)
       .default([])
       .describe('IAM roles CD jobs assume with GitLab OIDC ID tokens, instead of deploy rights on the instance role.'),
     cost: costSchema.optional().describe('Settings of the `runner-fleet cost` estimate.'),
+    catalog: catalogSchema
+      .optional()
+      .describe('An AWS Service Catalog portfolio of runner fleet products (the gitlab-runner-fleet-catalog stack). Default: none.'),
   })
   .strict();
 
@@ -326,6 +524,12 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (path: PropertyKey[], message: string) => problems.push({ path: formatPath(path), message });
   const fleets = isRecord(raw) && Array.isArray(raw.fleets) ? raw.fleets : [];
+  if (isRecord(raw) && raw.deployment === undefined && fleets.length > MAX_UNSCOPED_FLEETS) {
+    add(
+      ['deployment'],
+      `is required above ${MAX_UNSCOPED_FLEETS} fleets (this config has ${fleets.length}): it scopes the shared Lambdas' access to this deployment's groups and token secrets by name prefix (e.g. deployment: ci)`,
+    );
+  }
   const seen = new Map<string, number>();
   fleets.forEach((fleet: unknown, i) => {
     if (!isRecord(fleet)) return;
@@ -374,6 +578,10 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
     ) {
       add([...path, 'network', 'availabilityZones'], 'must list one AZ per subnetIds entry, in the same order');
     }
+    const demand = isRecord(fleet.demandScaling) ? fleet.demandScaling : undefined;
+    if (demand && typeof demand.warmInstances === 'number' && max.valid && demand.warmInstances > max.value) {
+      add([...path, 'demandScaling', 'warmInstances'], `warmInstances (${demand.warmInstances}) must be <= capacity.max (${max.text})`);
+    }
     if (isRecord(fleet.schedule)) scheduleProblems(fleet.schedule, { min, max, desired }, [...path, 'schedule'], add);
   });
   const roles = isRecord(raw) && Array.isArray(raw.deployRoles) ? raw.deployRoles : [];
@@ -398,6 +606,7 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
       }
     });
   });
+  if (isRecord(raw) && isRecord(raw.catalog)) catalogProblems(raw.catalog, add);
   return problems;
 }
 
@@ -448,6 +657,30 @@ function scheduleProblems(
   }
 }
 
+function catalogProblems(catalog: Record<string, unknown>, add: (path: PropertyKey[], message: string) => void): void {
+  const principals = isRecord(catalog.principals) ? catalog.principals : {};
+  const listed = (value: unknown) => (Array.isArray(value) ? value.length : 0);
+  if (isRecord(catalog.principals) && listed(principals.roleArns) + listed(principals.roleNamePatterns) === 0) {
+    add(['catalog', 'principals'], 'must grant the portfolio to at least one role: list roleArns or roleNamePatterns');
+  }
+  if (isRecord(catalog.products) && Object.keys(catalog.products).length === 0) {
+    add(['catalog', 'products'], `must offer at least one product: ${CATALOG_PRODUCT_IDS.join(', ')}`);
+  }
+  const sharing = isRecord(catalog.sharing) ? catalog.sharing : {};
+  if (listed(sharing.organizationalUnits) > 0 && listed(principals.roleNamePatterns) === 0) {
+    add(
+      ['catalog', 'sharing', 'organizationalUnits'],
+      'principal sharing only carries role name patterns to member accounts; list catalog.principals.roleNamePatterns',
+    );
+  }
+  for (const [key, values] of Object.entries(isRecord(catalog.tagOptions) ? catalog.tagOptions : {})) {
+    if (!Array.isArray(values)) continue;
+    values.forEach((value: unknown, i) => {
+      if (values.indexOf(value) !== i) add(['catalog', 'tagOptions', key, i], `${JSON.stringify(value)} is listed twice`);
+    });
+  }
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -470,15 +703,28 @@ function setting(raw: unknown, fallback: number | undefined, lowest: number, hig
   return { value: known ? raw : Number.NaN, written: true, valid: known && raw >= lowest && raw <= highest, text: String(raw) };
 }
 
+/** Answers of {@link isTimeZone}: building a DateTimeFormat is costly, and 1,000 fleets share a few zones. */
+const timeZoneAnswers = new Map<string, boolean>();
+let canonicalTimeZones: ReadonlySet<string> | undefined;
+
 /** True for names the runtime's IANA database knows (the same names AWS accepts). */
 export function isTimeZone(name: string): boolean {
   if (!name.includes('/') && name !== 'UTC') return false;
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
+  // The canonical list is cheap to read; a DateTimeFormat (its first one costs ~25 ms of CPU)
+  // is only built for other names, such as links like Asia/Calcutta.
+  canonicalTimeZones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  if (canonicalTimeZones.has(name)) return true;
+  let known = timeZoneAnswers.get(name);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: name });
+      known = true;
+    } catch {
+      known = false;
+    }
+    timeZoneAnswers.set(name, known);
   }
+  return known;
 }
 
 export type RawFleetConfig = z.input<typeof fleetConfigSchema>;

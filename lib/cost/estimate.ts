@@ -70,6 +70,12 @@ export interface CostOptions {
    */
   readonly hoursPerWeek?: number;
   /**
+   * Capacity profiles by fleet name that replace the schedule (e.g. demand scaling simulated by
+   * lib/cost/demand.ts). The baseline stays the schedule's peak, so estimates compare.
+   * @default - each fleet's own schedule
+   */
+  readonly profiles?: Readonly<Record<string, readonly CapacitySegment[]>>;
+  /**
    * The week whose hours are counted.
    * @default TYPICAL_WEEK (no DST change)
    */
@@ -199,7 +205,8 @@ export function estimateFleetCost(fleet: FleetSpec, options: CostOptions): Fleet
   const factor = fleet.architecture === 'arm64' ? (options.gravitonPerformanceFactor ?? DEFAULT_GRAVITON_PERFORMANCE_FACTOR) : 1;
   const scheduled = fleetCapacityProfile(fleet);
   const peakInstances = Math.max(0, ...scheduled.map((s) => s.desired));
-  const profile = options.hoursPerWeek !== undefined ? flatProfile(options.hoursPerWeek, peakInstances) : scheduled;
+  const profile =
+    options.hoursPerWeek !== undefined ? flatProfile(options.hoursPerWeek, peakInstances) : (options.profiles?.[fleet.name] ?? scheduled);
   const hours = segmentHours(profile, fleet.schedule?.timeZone, options.week ?? TYPICAL_WEEK);
   const onDemandFloor = fleet.computeType === 'spot' ? fleet.onDemandBase : Number.POSITIVE_INFINITY;
   let onDemandHours = 0;

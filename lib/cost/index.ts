@@ -10,3 +10,6 @@ export * from './price-snapshot';
 export * from './report-json';
 export * from './report-text';
 export * from './week-hours';
+export * from './hourly';
+export * from './demand';
+export * from './product-cost';

@@ -22,15 +22,28 @@ export interface ReportContext {
   readonly configFile?: string;
 }
 
+/**
+ * `fixed` (a number as toFixed writes it) with en-US thousands separators. Written out rather
+ * than Intl.NumberFormat: the first ICU number format of a process costs more CPU than the
+ * whole report of a small config.
+ */
+function groupThousands(fixed: string): string {
+  const [whole, fraction] = fixed.split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+}
+
 /** USD with thousands separators, e.g. `$1,664.00`, `-$0.12`. */
 export function usd(value: number, decimals = 2): string {
   const rounded = Number(value.toFixed(decimals));
   const sign = rounded < 0 ? '-' : '';
-  return `${sign}$${Math.abs(rounded).toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals })}`;
+  return `${sign}$${groupThousands(Math.abs(rounded).toFixed(decimals))}`;
 }
 
-function hours(value: number): string {
-  return value.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 2 });
+/** Hours with one or two decimals, e.g. `50.0`, `1,234.25`. */
+export function hours(value: number): string {
+  const fixed = value.toFixed(2);
+  return groupThousands(fixed.endsWith('0') ? fixed.slice(0, -1) : fixed);
 }
 
 function pct(value: number): string {

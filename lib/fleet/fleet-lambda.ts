@@ -1,6 +1,6 @@
 /**
  * A fleet Lambda function as the safety net and the orphan reaper both need it: the esbuild
- * bundle (built once per process) plus its configuration file as the asset, arm64, a log group
+ * bundle (built once per source change) plus its configuration file as the asset, arm64, a log group
  * with retention, and a role of its own that starts with nothing but writing to that log group.
  */
 import { Duration, Stack, Token, Validations, ArnFormat } from 'aws-cdk-lib';
@@ -10,24 +10,36 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BUNDLE_HANDLER, handlerAssetDir, type LambdaHandlerName } from '../lambda/bundle';
 import { CA_BUNDLE_FILE, HANDLER_CONFIG_FILE, type HandlerConfig } from '../lambda/shared/handler-config';
-import { defaultRunnerTokenSecretName } from '../config/fleet-config';
-import { autoScalingGroupName, FLEET_TAGS } from '../identity/runner-identity';
+import type { FleetSpec } from '../config/fleet-config';
+import {
+  autoScalingGroupNamePrefix,
+  isDeploymentRunnerTokenSecret,
+  MAX_UNSCOPED_FLEETS,
+  runnerTokenSecretPrefix,
+} from '../identity/deployment';
+import { autoScalingGroupName } from '../identity/runner-identity';
 
 /**
- * Up to this many fleets, policies list each group and secret ARN. Beyond, patterns keep the
- * role's policy under IAM's 10,240-character limit for inline policies.
+ * Most fleets whose groups are listed one by one in a policy: configs without a deployment
+ * name. Named deployments are matched by prefix at any count (lib/identity/deployment.ts).
  */
-export const MAX_LISTED_RESOURCES = 30;
+export const MAX_LISTED_RESOURCES = MAX_UNSCOPED_FLEETS;
 
-/** Matches every fleet's default token secret name (see defaultRunnerTokenSecretName). */
-const DEFAULT_TOKEN_SECRET_PATTERN = defaultRunnerTokenSecretName('*');
+/**
+ * Most secrets listed by name in one grant (custom names; default names of a named deployment
+ * are one pattern). A deployed name-based secret ARN is about 120 characters, so 40 stay far
+ * below IAM's 10,240 characters for a role's inline policies, beside the other statements.
+ */
+export const MAX_LISTED_SECRETS = 40;
 
-/** Replaces default-named token secrets by one pattern; custom names stay listed. */
-function collapseDefaultTokenSecrets(names: readonly string[]): string[] {
-  const isDefault = (name: string) =>
-    /^gitlab-runner-fleet\/[a-z][a-z0-9-]*\/runner-token$/.test(name) && name === defaultRunnerTokenSecretName(name.split('/')[1]);
-  const custom = names.filter((n) => !isDefault(n));
-  return custom.length === names.length ? custom : [DEFAULT_TOKEN_SECRET_PATTERN, ...custom];
+/** The deployment name the fleets share (undefined for none); throws when they differ. */
+export function deploymentOfFleets(fleets: readonly Pick<FleetSpec, 'name' | 'deployment'>[]): string | undefined {
+  const names = [...new Set(fleets.map((f) => f.deployment))];
+  if (names.length > 1)
+    throw new Error(
+      `fleets belong to different deployments (${names.map((n) => n ?? '(none)').join(', ')}); one shared stack serves one deployment`,
+    );
+  return names[0];
 }
 
 /**
@@ -113,12 +125,23 @@ export class FleetLambdaFunction extends Construct {
 
   /**
    * Allows reading the named secrets (name-based ARNs: Secrets Manager appends `-` and 6 characters).
-   * Past {@link MAX_LISTED_RESOURCES} names, the fleets' default-named token secrets are covered by
-   * one pattern, so the role's policy stays within IAM's size limits.
+   * In a named deployment, its fleets' default-named token secrets are one pattern under the
+   * deployment's prefix (at any fleet count, and only this deployment's); other names are listed.
    */
-  public grantReadSecrets(sid: string, secretNames: readonly string[], why: string): void {
+  public grantReadSecrets(sid: string, secretNames: readonly string[], why: string, deployment?: string): void {
     const names = [...new Set(secretNames)];
-    const patterns = names.length > MAX_LISTED_RESOURCES ? collapseDefaultTokenSecrets(names) : names;
+    const scoped = deployment === undefined ? [] : names.filter((name) => isDeploymentRunnerTokenSecret(name, deployment));
+    const listed = names.filter((name) => !scoped.includes(name));
+    if (listed.length > MAX_LISTED_SECRETS) {
+      throw new Error(
+        `${sid}: ${listed.length} secrets are listed by name, more than ${MAX_LISTED_SECRETS} (IAM policy size): ` +
+          (deployment === undefined
+            ? 'give the config a deployment name so default-named token secrets are matched by prefix'
+            : `use the default runnerTokenSecretName (${runnerTokenSecretPrefix(deployment)}<fleet>/runner-token) for most fleets`),
+      );
+    }
+    const pattern = deployment === undefined ? undefined : `${runnerTokenSecretPrefix(deployment)}*/runner-token`;
+    const patterns = scoped.length > 0 && pattern ? [pattern, ...listed] : listed;
     const stack = Stack.of(this);
     const arns = patterns.map((name) =>
       stack.formatArn({
@@ -131,8 +154,8 @@ export class FleetLambdaFunction extends Construct {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: arns }));
     for (const name of patterns) {
       const reason =
-        name === DEFAULT_TOKEN_SECRET_PATTERN
-          ? `${why} Over ${MAX_LISTED_RESOURCES} fleets, one pattern covers the default-named runner token secrets.`
+        name === pattern
+          ? `${why} The fleets' default-named runner token secrets are one pattern under this deployment's own prefix (${runnerTokenSecretPrefix(deployment ?? '')}), which no other deployment's names can start with.`
           : why;
       this.acknowledge(
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${this.regionAccount()}:secret:${name}-??????]`,
@@ -148,11 +171,11 @@ export class FleetLambdaFunction extends Construct {
   }
 
   /**
-   * Allows `actions` on the fleets' Auto Scaling groups only: by ARN, or past
-   * {@link MAX_LISTED_RESOURCES} fleets (IAM policy size) on the groups named like fleet groups
-   * that carry the fleet tag of one of the fleets.
+   * Allows `actions` on the fleets' Auto Scaling groups only: in a named deployment on every group
+   * with its prefix (constant size at any fleet count), otherwise by ARN, at most
+   * {@link MAX_LISTED_RESOURCES} of them (IAM policy size).
    */
-  public grantOnFleetGroups(sid: string, actions: readonly string[], fleetNames: readonly string[]): void {
+  public grantOnFleetGroups(sid: string, actions: readonly string[], fleetNames: readonly string[], deployment?: string): void {
     const stack = Stack.of(this);
     const groupArn = (group: string) =>
       stack.formatArn({
@@ -163,29 +186,61 @@ export class FleetLambdaFunction extends Construct {
       });
     const findingFor = (group: string) =>
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${this.regionAccount()}:autoScalingGroup:*:autoScalingGroupName/${group}]`;
-    if (fleetNames.length <= MAX_LISTED_RESOURCES) {
-      const groups = fleetNames.map(autoScalingGroupName);
-      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: groups.map(groupArn) }));
-      for (const group of groups) {
-        this.acknowledge(
-          findingFor(group),
-          'The wildcard is the group id segment of the ARN of a fleet group named deterministically; no other group is reachable.',
-        );
-      }
+    if (deployment !== undefined) {
+      const pattern = `${autoScalingGroupNamePrefix(deployment)}*`;
+      this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: [groupArn(pattern)] }));
+      this.acknowledge(
+        findingFor(pattern),
+        "The pattern is this deployment's own group name prefix, which no other deployment's group names can start with; the first wildcard is the group id segment of the ARN.",
+      );
       return;
     }
+    if (fleetNames.length > MAX_LISTED_RESOURCES) {
+      throw new Error(
+        `${sid}: ${fleetNames.length} fleets without a deployment name; above ${MAX_LISTED_RESOURCES} their groups no longer fit one IAM policy: give the fleets a deployment name (config key deployment)`,
+      );
+    }
+    const groups = fleetNames.map((name) => autoScalingGroupName(name));
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: groups.map(groupArn) }));
+    for (const group of groups) {
+      this.acknowledge(
+        findingFor(group),
+        'The wildcard is the group id segment of the ARN of a fleet group named deterministically; no other group is reachable.',
+      );
+    }
+  }
+
+  /**
+   * Allows `actions` on every group named like a fleet group (`gitlab-runner-fleet-*`), for a
+   * Lambda that serves fleets from the registry, whose names are not known at synth.
+   */
+  public grantOnAllFleetGroups(sid: string, actions: readonly string[]): void {
+    const stack = Stack.of(this);
     const pattern = autoScalingGroupName('*');
+    const arn = stack.formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      resourceName: `*:autoScalingGroupName/${pattern}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: [arn] }));
+    this.acknowledge(
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${this.regionAccount()}:autoScalingGroup:*:autoScalingGroupName/${pattern}]`,
+      'Fleets launched from the Service Catalog join later, so their group names are not known at synth; the pattern matches fleet group names only (the naming rule of lib/identity).',
+    );
+  }
+
+  /** Allows listing the fleet registry: the parameters directly under `path` (an SSM path ending in /). */
+  public grantReadRegistry(sid: string, path: string): void {
+    const stack = Stack.of(this);
+    const trimmed = path.replace(/^\/|\/$/g, '');
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid,
-        actions: [...actions],
-        resources: [groupArn(pattern)],
-        conditions: { StringEquals: { [`autoscaling:ResourceTag/${FLEET_TAGS.fleet}`]: [...fleetNames] } },
+        actions: ['ssm:GetParametersByPath'],
+        // GetParametersByPath is authorized on the path itself.
+        resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: trimmed })],
       }),
-    );
-    this.acknowledge(
-      findingFor(pattern),
-      `Over ${MAX_LISTED_RESOURCES} fleets the group ARNs exceed IAM policy size limits; the pattern matches fleet group names only and the condition limits it to groups tagged with one of these fleets.`,
     );
   }
 

@@ -1,6 +1,8 @@
 /**
  * The IAM role of a fleet's instances: only what the runner and its drain agent need.
  */
+import { BUSY_TAGS } from '../identity/demand-metrics';
+import { FLEET_TAGS } from '../identity/runner-identity';
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -82,6 +84,23 @@ export class RunnerInstanceRole extends Construct {
       }),
     );
 
+    // Demand scaling: the busy reporter keeps two tags on its instance so the scaler can tell
+    // idle instances from busy ones. Only those two keys, only on this fleet's instances: the
+    // worst a forged value does is mark an instance idle, and a removed instance still drains
+    // its jobs through the terminate hook.
+    const instances = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'TagSelfWithBusySlots',
+        actions: ['ec2:CreateTags'],
+        resources: [instances],
+        conditions: {
+          StringEquals: { [`aws:ResourceTag/${FLEET_TAGS.fleet}`]: props.fleetName },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [BUSY_TAGS.busySlots, BUSY_TAGS.idleSince] },
+        },
+      }),
+    );
+
     // Each acknowledgement names the one finding it covers, on this role only.
     Validations.of(this.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -95,6 +114,11 @@ export class RunnerInstanceRole extends Construct {
       reason:
         'The wildcard is the group id segment of the ARN of the fleet own, deterministically named group; lifecycle calls reach no other group.',
     });
+    Validations.of(this.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagResourceText(stack, instances)}]`,
+      reason:
+        'Instance ids are not known before launch; conditions limit CreateTags to instances tagged with this fleet and to the two busy-reporter keys.',
+    });
   }
 }
 
@@ -103,7 +127,7 @@ export class RunnerInstanceRole extends Construct {
  * literal parts kept, `{ Ref: X }` written `<X>`, `Fn::GetAtt` written `<X.Attr>`, an import by its
  * export name, so acknowledgements match in environment-agnostic and environment-specific stacks alike.
  */
-function nagResourceText(stack: Stack, arn: string): string {
+export function nagResourceText(stack: Stack, arn: string): string {
   const visit = (node: unknown): string => {
     if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/\}/g, '>');
     const intrinsic = node as Record<string, unknown>;

@@ -17,11 +17,18 @@ import type { FleetSpec, GitLabSettings, OrphanReaperSettings } from '../config/
 import { jitterMinutes } from '../config/schedule';
 import { handlerConfig } from '../lambda/shared/handler-config';
 import { gitlabUrlProblem } from '../identity/gitlab-url';
-import { FleetLambdaFunction } from './fleet-lambda';
+import { deploymentOfFleets, FleetLambdaFunction } from './fleet-lambda';
+import { REGISTERED_TOKEN_SECRET_PREFIX } from '../identity/fleet-registry';
 
 export interface OrphanReaperProps {
   /** The fleets whose runners are checked. */
   readonly fleets: readonly FleetSpec[];
+  /**
+   * SSM path of a fleet registry (lib/identity/fleet-registry.ts): fleets registered there for
+   * `gitlab.url` are checked too, read at every run.
+   * @default - no registry: only `fleets`, which must then hold at least one fleet
+   */
+  readonly registryPath?: string;
   /** The GitLab the fleets' runners are registered with. */
   readonly gitlab: GitLabSettings;
   /** Interval, grace period and API token secret. With `enabled: false` the schedule is created disabled. */
@@ -84,7 +91,7 @@ export class OrphanReaper extends Construct {
     super(scope, id);
     const { settings } = props;
     const problems: string[] = [];
-    if (props.fleets.length === 0) problems.push('fleets must hold at least one fleet');
+    if (props.fleets.length === 0 && !props.registryPath) problems.push('fleets must hold at least one fleet (or give a registryPath)');
     const urlProblem = Token.isUnresolved(props.gitlab.url) ? undefined : gitlabUrlProblem(props.gitlab.url);
     if (urlProblem) problems.push(`gitlab.url ${urlProblem}`);
     if (!Token.isUnresolved(settings.graceMinutes) && !(settings.graceMinutes >= 5))
@@ -102,6 +109,7 @@ export class OrphanReaper extends Construct {
       config: handlerConfig(props.fleets, props.gitlab, {
         apiTokenSecretName: settings.apiTokenSecretName,
         graceMinutes: settings.graceMinutes,
+        ...(props.registryPath ? { registryPath: props.registryPath } : {}),
       }),
       caCertificate: props.gitlab.caCertificate,
       timeout: FUNCTION_TIMEOUT,
@@ -112,16 +120,25 @@ export class OrphanReaper extends Construct {
     this.function.configureAsyncInvoke({ retryAttempts: 0 });
     lambdaFunction.grantReadSecrets(
       'ReadFleetTokens',
-      [...props.fleets.map((f) => f.runnerTokenSecretName), settings.apiTokenSecretName],
-      'Name-based secret ARN: Secrets Manager appends "-" and six random characters to the name; the wildcard matches only those six.',
+      [
+        ...props.fleets.map((f) => f.runnerTokenSecretName),
+        settings.apiTokenSecretName,
+        ...(props.registryPath ? [`${REGISTERED_TOKEN_SECRET_PREFIX}*`] : []),
+      ],
+      props.registryPath
+        ? 'Registered fleets keep their token secrets under the gitlab-runner-fleet/ prefix (a fleet product allows no other name), and are only known at run time; the other names are name-based ARNs whose wildcard matches the six random characters Secrets Manager appends.'
+        : 'Name-based secret ARN: Secrets Manager appends "-" and six random characters to the name; the wildcard matches only those six.',
+      deploymentOfFleets(props.fleets),
     );
+    if (props.registryPath) lambdaFunction.grantReadRegistry('ReadFleetRegistry', props.registryPath);
     lambdaFunction.grantDescribe(
       'ListFleetInstances',
       ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'],
       'DescribeAutoScalingGroups and DescribeInstances support no resource-level permissions; AWS requires "*". Both are read-only.',
     );
 
-    this.schedule = orphanReaperSchedule(settings.intervalMinutes, `orphan-reaper:${props.fleets.map((f) => f.name).join(',')}`);
+    const seed = props.registryPath ? `registry:${props.registryPath}` : props.fleets.map((f) => f.name).join(',');
+    this.schedule = orphanReaperSchedule(settings.intervalMinutes, `orphan-reaper:${seed}`);
     this.rule = new events.Rule(this, 'Schedule', {
       description: `Orphan reaper for the GitLab runner fleets, ${this.schedule.expression}`,
       schedule: events.Schedule.expression(this.schedule.expression),

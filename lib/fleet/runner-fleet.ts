@@ -18,6 +18,9 @@ import { renderUserData } from './instance/user-data';
 import { LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS, terminateHookTiming, type TerminateHookTiming } from './lifecycle-timing';
 import { autoScalingGroupName, FLEET_TAGS, LIFECYCLE_HOOKS } from '../identity/runner-identity';
 import { FleetScheduledScaling } from './scheduled-scaling';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { DEMAND_METRICS } from '../identity/demand-metrics';
+import { fleetDemandMetric, fleetGroupMetric } from './fleet-metrics';
 
 export interface RunnerFleetProps {
   /** The fleet: instance types, capacity, schedule, runner settings (see FleetSpec in lib/config). */
@@ -38,6 +41,13 @@ export interface RunnerFleetProps {
    * @default - the existing secret named `fleet.runnerTokenSecretName`, imported by name
    */
   readonly runnerTokenSecret?: secretsmanager.ISecret;
+  /**
+   * Something other than `fleet.schedule` owns the group's desired capacity, e.g. scheduled
+   * actions built from CloudFormation parameters (the Service Catalog products), so the group
+   * is created without a desired capacity, as for a scheduled fleet.
+   * @default false - the group follows `fleet.schedule`, or runs `capacity.desired` without one
+   */
+  readonly externallyScheduled?: boolean;
 }
 
 /**
@@ -54,7 +64,7 @@ export interface RunnerFleetProps {
  */
 export class RunnerFleet extends Construct {
   public readonly fleet: FleetSpec;
-  /** The group's name, `gitlab-runner-fleet-<fleet name>`. */
+  /** The group's name: `gitlab-runner-fleet-<fleet name>`, or `gitlab-runner-fleet.<deployment>.<fleet name>` in a named deployment. */
   public readonly autoScalingGroupName: string;
   public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
   public readonly launchTemplate: ec2.LaunchTemplate;
@@ -73,7 +83,7 @@ export class RunnerFleet extends Construct {
     validateProps(props);
     const { fleet, gitlab } = props;
     this.fleet = fleet;
-    this.autoScalingGroupName = autoScalingGroupName(fleet.name);
+    this.autoScalingGroupName = autoScalingGroupName(fleet.name, fleet.deployment);
     this.terminateHook = terminateHookTiming(fleet.maxJobTimeoutMinutes);
     this.heartbeatInterval = Duration.seconds(this.terminateHook.heartbeatIntervalSeconds);
     this.runnerTokenSecret =
@@ -120,7 +130,8 @@ export class RunnerFleet extends Construct {
     this.securityGroup = template.securityGroup;
 
     const spot = fleet.computeType === 'spot';
-    const sizes = fleetGroupCapacity(fleet);
+    // Something else (e.g. demand scaling) owns desired capacity: keep the floor, leave desired out.
+    const sizes = props.externallyScheduled ? { minSize: fleet.capacity.min, desiredCapacity: undefined } : fleetGroupCapacity(fleet);
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
@@ -193,6 +204,7 @@ export class RunnerFleet extends Construct {
       [FLEET_TAGS.fleet]: fleet.name,
       [FLEET_TAGS.gitlabUrl]: gitlab.url,
       [FLEET_TAGS.tokenSecret]: tokenSecretName,
+      ...(fleet.deployment === undefined ? {} : { [FLEET_TAGS.deployment]: fleet.deployment }),
     };
     for (const [key, value] of Object.entries(tags)) Tags.of(this).add(key, value);
     // Above the launch template's own Name tag (its construct path), so the console shows the group name.
@@ -224,6 +236,36 @@ export class RunnerFleet extends Construct {
         'The rule only reads a LaunchTemplate set directly on the group and errors on one inside MixedInstancesPolicy. The root ' +
         'volume is encrypted in the launch template (asserted by test/fleet/runner-fleet-launch-template.test.ts).',
     });
+  }
+
+  /** Jobs running on the fleet (sum of the runners' `gitlab_runner_jobs`), published by the demand scaler. */
+  public metricBusySlots(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.busySlots, props);
+  }
+
+  /** Job slots of the instances in service (instances x concurrency), published by the demand scaler. */
+  public metricTotalSlots(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.totalSlots, props);
+  }
+
+  /** Jobs pending in GitLab that this fleet can take, as the demand scaler last saw them. */
+  public metricQueuedJobs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.queuedJobs, props);
+  }
+
+  /** Seconds from pending to running per job, from job events (default statistic p95). */
+  public metricTimeToStart(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetDemandMetric(this.fleet.name, DEMAND_METRICS.timeToStart, props);
+  }
+
+  /** Instances in service (AWS/AutoScaling GroupInServiceInstances). */
+  public metricInServiceInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetGroupMetric(this.fleet.name, 'GroupInServiceInstances', props);
+  }
+
+  /** Instances leaving, draining their jobs through the terminate hook (GroupTerminatingInstances). */
+  public metricDrainingInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetGroupMetric(this.fleet.name, 'GroupTerminatingInstances', props);
   }
 }
 

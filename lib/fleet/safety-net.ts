@@ -20,9 +20,11 @@ import { Construct } from 'constructs';
 import type { FleetSpec, GitLabSettings } from '../config/fleet-config';
 import { DETAIL_TYPES, SPOT_MAX_CHECKS } from '../lambda/safety-net/core';
 import { handlerConfig } from '../lambda/shared/handler-config';
-import { FleetLambdaFunction } from './fleet-lambda';
+import { deploymentOfFleets, FleetLambdaFunction } from './fleet-lambda';
+import { autoScalingGroupNamePrefix } from '../identity/deployment';
 import { gitlabUrlProblem } from '../identity/gitlab-url';
 import { autoScalingGroupName } from '../identity/runner-identity';
+import { FLEET_GROUP_NAME_PREFIX, REGISTERED_TOKEN_SECRET_PREFIX } from '../identity/fleet-registry';
 
 /** EventBridge rejects event patterns above 2048 characters (default quota); names are split across rules below that. */
 export const MAX_EVENT_PATTERN_CHARS = 2048;
@@ -30,6 +32,13 @@ export const MAX_EVENT_PATTERN_CHARS = 2048;
 export interface RunnerFleetSafetyNetProps {
   /** The fleets to watch; events of other groups are not delivered (spot notices are filtered by the Lambda). */
   readonly fleets: readonly FleetSpec[];
+  /**
+   * SSM path of a fleet registry (lib/identity/fleet-registry.ts): fleets registered there for
+   * `gitlab.url` are watched too, so fleets launched after this deploy (Service Catalog products)
+   * join without a redeploy. Events of every group named like a fleet group are then delivered.
+   * @default - no registry: only `fleets`, which must then hold at least one fleet
+   */
+  readonly registryPath?: string;
   /** The GitLab the fleets' runners are registered with. */
   readonly gitlab: GitLabSettings;
   /**
@@ -77,6 +86,7 @@ export class RunnerFleetSafetyNet extends Construct {
     const deliveryDelay = props.deliveryDelay ?? Duration.minutes(2);
     const maxReceiveCount = props.maxReceiveCount ?? 5;
     validate(props, deliveryDelay, maxReceiveCount);
+    const deployment = deploymentOfFleets(props.fleets);
     if (!Token.isUnresolved(maxReceiveCount) && maxReceiveCount <= SPOT_MAX_CHECKS) {
       Annotations.of(this).addWarningV2(
         'gitlab-runner-fleet:safety-net-max-receive-count',
@@ -101,7 +111,7 @@ export class RunnerFleetSafetyNet extends Construct {
     const lambdaFunction = new FleetLambdaFunction(this, 'Handler', {
       handler: 'safety-net',
       description: 'GitLab runner fleets: deregisters runner managers of terminated instances and completes their lifecycle actions',
-      config: handlerConfig(props.fleets, props.gitlab),
+      config: handlerConfig(props.fleets, props.gitlab, props.registryPath ? { registryPath: props.registryPath } : {}),
       caCertificate: props.gitlab.caCertificate,
       timeout: FUNCTION_TIMEOUT,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
@@ -109,11 +119,19 @@ export class RunnerFleetSafetyNet extends Construct {
     });
     this.function = lambdaFunction.function;
     const fleetNames = props.fleets.map((f) => f.name);
-    lambdaFunction.grantOnFleetGroups('CompleteFleetLifecycleActions', ['autoscaling:CompleteLifecycleAction'], fleetNames);
+    if (props.registryPath) {
+      lambdaFunction.grantOnAllFleetGroups('CompleteFleetLifecycleActions', ['autoscaling:CompleteLifecycleAction']);
+      lambdaFunction.grantReadRegistry('ReadFleetRegistry', props.registryPath);
+    } else {
+      lambdaFunction.grantOnFleetGroups('CompleteFleetLifecycleActions', ['autoscaling:CompleteLifecycleAction'], fleetNames, deployment);
+    }
     lambdaFunction.grantReadSecrets(
       'ReadFleetRunnerTokens',
-      props.fleets.map((f) => f.runnerTokenSecretName),
-      'Name-based secret ARN: Secrets Manager appends "-" and six random characters to the name; the wildcard matches only those six.',
+      [...props.fleets.map((f) => f.runnerTokenSecretName), ...(props.registryPath ? [`${REGISTERED_TOKEN_SECRET_PREFIX}*`] : [])],
+      props.registryPath
+        ? 'Registered fleets keep their token secrets under the gitlab-runner-fleet/ prefix (a fleet product allows no other name), and are only known at run time.'
+        : 'Name-based secret ARN: Secrets Manager appends "-" and six random characters to the name; the wildcard matches only those six.',
+      deployment,
     );
     lambdaFunction.grantDescribe(
       'DescribeInstances',
@@ -128,7 +146,13 @@ export class RunnerFleetSafetyNet extends Construct {
       maxEventAge: Duration.hours(24),
     });
     const rules: events.Rule[] = [];
-    chunkGroupNames(props.fleets.map((f) => autoScalingGroupName(f.name))).forEach((groupNames, i) => {
+    // A named deployment's groups share a prefix: one rule of constant size at any fleet count.
+    const groupNameMatches: string[][] = props.registryPath
+      ? [events.Match.prefix(FLEET_GROUP_NAME_PREFIX)]
+      : deployment !== undefined
+        ? [events.Match.prefix(autoScalingGroupNamePrefix(deployment))]
+        : chunkGroupNames(props.fleets.map((f) => autoScalingGroupName(f.name)));
+    groupNameMatches.forEach((groupNames, i) => {
       rules.push(
         new events.Rule(this, i === 0 ? 'FleetTerminations' : `FleetTerminations${i + 1}`, {
           description: 'Terminations of GitLab runner fleet instances, for the safety net',
@@ -169,7 +193,7 @@ export class RunnerFleetSafetyNet extends Construct {
 
 function validate(props: RunnerFleetSafetyNetProps, deliveryDelay: Duration, maxReceiveCount: number): void {
   const problems: string[] = [];
-  if (props.fleets.length === 0) problems.push('fleets must hold at least one fleet');
+  if (props.fleets.length === 0 && !props.registryPath) problems.push('fleets must hold at least one fleet (or give a registryPath)');
   const urlProblem = Token.isUnresolved(props.gitlab.url) ? undefined : gitlabUrlProblem(props.gitlab.url);
   if (urlProblem) problems.push(`gitlab.url ${urlProblem}`);
   if (!Token.isUnresolved(deliveryDelay.toSeconds()) && deliveryDelay.toSeconds() > 900) {

@@ -9,10 +9,14 @@
  * instances (seed 001): a new instance is a new manager.
  */
 
+import { fleetAutoScalingGroupName } from './deployment';
+
 /** Tag keys on fleet instances, volumes and groups. */
 export const FLEET_TAGS = {
   /** `spot` or `on-demand`, as the GitLab blog's 97% example names it. */
   computeType: 'computetype',
+  /** The config's `deployment` name, on fleets of a named deployment (see ./deployment.ts). */
+  deployment: 'gitlab-runner-fleet:deployment',
   fleet: 'gitlab-runner-fleet:fleet',
   gitlabUrl: 'gitlab-runner-fleet:gitlab-url',
   /** Secrets Manager name of the fleet's glrt- token (a name, never the value), for the safety-net Lambda. */
@@ -50,7 +54,10 @@ export const LIFECYCLE_HOOKS = {
   terminate: 'gitlab-runner-fleet-drained',
 } as const;
 
-/** The Auto Scaling group name of a fleet: deterministic, so IAM and EventBridge can be scoped to it. */
-export function autoScalingGroupName(fleetName: string): string {
-  return `gitlab-runner-fleet-${fleetName}`;
+/**
+ * The Auto Scaling group name of a fleet: deterministic, so IAM and EventBridge can be scoped to
+ * it. With a deployment name it starts with that deployment's prefix (see ./deployment.ts).
+ */
+export function autoScalingGroupName(fleetName: string, deployment?: string): string {
+  return fleetAutoScalingGroupName(fleetName, deployment);
 }

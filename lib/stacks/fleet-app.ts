@@ -3,18 +3,18 @@
  * Used by bin/app.ts, the tests and the benchmark. Stacks are environment-agnostic (no
  * account or region), so synth needs no credentials.
  */
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { FleetConfig } from '../config';
 import { FleetStack } from './fleet-stack';
 import { SharedStack } from './shared-stack';
+import { fleetStackName, sharedStackName } from '../identity/deployment';
+import { CATALOG_LAUNCH_ROLES_STACK_NAME, CATALOG_STACK_NAME, CatalogLaunchRolesStack, CatalogStack } from './catalog-stack';
 
-export const SHARED_STACK_NAME = 'gitlab-runner-fleet-shared';
+/** The shared stack of a config without a deployment name (see sharedStackName for named deployments). */
+export const SHARED_STACK_NAME = sharedStackName();
 
-/** The stack of one fleet. */
-export function fleetStackName(fleetName: string): string {
-  return `gitlab-runner-fleet-${fleetName}`;
-}
+export { fleetStackName, sharedStackName };
 
 export interface FleetStacksOptions {
   /**
@@ -31,9 +31,11 @@ export interface FleetAppOptions extends FleetStacksOptions {
    */
   readonly outdir?: string;
   /**
-   * Run CDK's built-in CloudFormation schema validation at synth. It costs about 4 s to start
-   * (a WASM engine) plus ~50 ms per stack; benchmarks and unit tests may turn it off.
-   * @default true
+   * Run CDK's built-in CloudFormation schema validation at synth, with its findings as errors
+   * (by default CDK only warns). It costs about 3 s to start a WASM engine, ~40 ms per stack and
+   * seconds before the process can exit, so synth leaves it off; CI runs it once as its own gate
+   * (`cfn-validate`), beside cfn-lint and checkov. See docs/scaling-limits.md.
+   * @default false
    */
   readonly cloudFormationValidation?: boolean;
 }
@@ -42,13 +44,17 @@ export interface FleetStacks {
   readonly shared: SharedStack;
   /** In config order. */
   readonly fleets: readonly FleetStack[];
+  /** Present when the config has a `catalog:` section. */
+  readonly catalog?: CatalogStack;
+  /** Present with `catalog`; deploy it in every account the portfolio is shared with too. */
+  readonly catalogLaunchRoles?: CatalogLaunchRolesStack;
 }
 
 /** Adds the shared stack and one stack per fleet to an existing app. */
 export function addFleetStacks(app: App, config: FleetConfig, options: FleetStacksOptions = {}): FleetStacks {
-  const shared = new SharedStack(app, SHARED_STACK_NAME, { config });
+  const shared = new SharedStack(app, sharedStackName(config.deployment), { config });
   const fleets = config.fleets.map((fleet) => {
-    const stack = new FleetStack(app, fleetStackName(fleet.name), {
+    const stack = new FleetStack(app, fleetStackName(fleet.name, fleet.deployment), {
       fleet,
       gitlab: config.gitlab,
       defaultVpc: fleet.network ? undefined : shared.vpc,
@@ -58,18 +64,38 @@ export function addFleetStacks(app: App, config: FleetConfig, options: FleetStac
     stack.addStackDependency(shared, 'the safety net watches fleet instances from the first launch');
     return stack;
   });
+  let catalog: CatalogStack | undefined;
+  let catalogLaunchRoles: CatalogLaunchRolesStack | undefined;
+  if (config.catalog) {
+    catalogLaunchRoles = new CatalogLaunchRolesStack(app, CATALOG_LAUNCH_ROLES_STACK_NAME, { config, catalog: config.catalog });
+    catalog = new CatalogStack(app, CATALOG_STACK_NAME, { config, catalog: config.catalog, launchRoles: catalogLaunchRoles.launchRoles });
+    catalog.addStackDependency(catalogLaunchRoles, 'the launch constraints name the launch roles');
+  }
   if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { shared, fleets };
+  return { shared, fleets, catalog, catalogLaunchRoles };
+}
+
+/** Context key that turns the built-in validation's findings from warnings into errors. */
+const VALIDATE_AGAINST_DEFAULT_RULES = '@aws-cdk/core:validateAgainstDefaultRules';
+
+/** App props shared by bin/app.ts and {@link createFleetApp}. */
+export function fleetAppProps(options: { readonly cloudFormationValidation: boolean }): AppProps {
+  return {
+    builtinCloudFormationValidation: options.cloudFormationValidation,
+    // As the CDK CLI does by default: construct stack traces in the metadata would make output depend on the caller.
+    stackTraces: false,
+    context: {
+      'aws:cdk:disable-creation-stack-traces': true,
+      ...(options.cloudFormationValidation ? { [VALIDATE_AGAINST_DEFAULT_RULES]: true } : {}),
+    },
+  };
 }
 
 /** A new app holding the fleet stacks for `config`. */
 export function createFleetApp(config: FleetConfig, options: FleetAppOptions = {}): App {
   const app = new App({
     outdir: options.outdir,
-    builtinCloudFormationValidation: options.cloudFormationValidation ?? true,
-    // As the CDK CLI does by default: construct stack traces in the metadata would make output depend on the caller.
-    stackTraces: false,
-    context: { 'aws:cdk:disable-creation-stack-traces': true },
+    ...fleetAppProps({ cloudFormationValidation: options.cloudFormationValidation ?? false }),
   });
   addFleetStacks(app, config, options);
   return app;

@@ -35,7 +35,7 @@ export function fleetSummaryRows(config: FleetConfig): string[][] {
     // The group's own MinSize..MaxSize, as deployed (a whole-week schedule raises the floor).
     `${fleetGroupCapacity(fleet).minSize}..${fleet.capacity.max}`,
     scheduleText(fleet),
-    fleetStackName(fleet.name),
+    fleetStackName(fleet.name, fleet.deployment),
     fleet.runnerTags.join(','),
   ]);
 }

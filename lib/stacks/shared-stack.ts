@@ -10,6 +10,12 @@ import { GitLabDeployRoles } from '../fleet/deploy-roles';
 import { RunnerVpc } from '../fleet/fleet-network';
 import { OrphanReaper } from '../fleet/orphan-reaper';
 import { RunnerFleetSafetyNet } from '../fleet/safety-net';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { DEFAULT_DEMAND_SETTINGS, DEFAULT_MONITORING_SETTINGS } from '../config/fleet-config';
+import { instanceHourlyPrice } from '../cost/hourly';
+import { snapshotPriceBook } from '../cost/price-book';
+import { FleetDemandScaling } from '../fleet/demand-scaling';
+import { FleetMonitoring } from '../fleet/fleet-monitoring';
 
 export interface SharedStackProps extends StackProps {
   readonly config: FleetConfig;
@@ -22,6 +28,10 @@ export class SharedStack extends Stack {
   public readonly safetyNet: RunnerFleetSafetyNet;
   /** Present when `orphanReaper.enabled` is true in the config. */
   public readonly orphanReaper?: OrphanReaper;
+  /** Present when at least one fleet has demand scaling on. */
+  public readonly demandScaling?: FleetDemandScaling;
+  /** Present unless both the dashboard and the alarms are turned off. */
+  public readonly monitoring?: FleetMonitoring;
   /** Present when the config has `deployRoles`: roles CD jobs assume with GitLab OIDC ID tokens. */
   public readonly deployRoles?: GitLabDeployRoles;
 
@@ -38,6 +48,30 @@ export class SharedStack extends Stack {
     if (orphanReaper.enabled) {
       this.orphanReaper = new OrphanReaper(this, 'OrphanReaper', { fleets, gitlab, settings: orphanReaper });
     }
+    if (fleets.some((fleet) => fleet.demandScaling !== undefined)) {
+      this.demandScaling = new FleetDemandScaling(this, 'DemandScaling', {
+        fleets,
+        gitlab,
+        settings: props.config.demand ?? DEFAULT_DEMAND_SETTINGS,
+      });
+    }
+    const monitoring = props.config.monitoring ?? DEFAULT_MONITORING_SETTINGS;
+    if (monitoring.dashboard || monitoring.alarms) {
+      const region = props.config.cost?.region ?? 'us-east-1';
+      const prices = snapshotPriceBook(region, props.config.cost?.prices ?? {});
+      this.monitoring = new FleetMonitoring(this, 'Monitoring', {
+        fleets,
+        settings: monitoring,
+        hourlyPrices: Object.fromEntries(fleets.map((fleet) => [fleet.name, hourlyPriceOrZero(fleet, prices)])),
+        priceSource: `the ${prices.source.kind} ${region} price of ${prices.source.date}`,
+      });
+      const topic = this.monitoring.alarmTopic;
+      if (topic) {
+        for (const alarm of [this.safetyNet.deadLetterAlarm, this.demandScaling?.deadLetterAlarm]) {
+          alarm?.addAlarmAction(new cloudwatchActions.SnsAction(topic));
+        }
+      }
+    }
     if (props.config.deployRoles?.length) {
       this.deployRoles = new GitLabDeployRoles(this, 'DeployRoles', {
         gitlabUrl: gitlab.url,
@@ -52,5 +86,14 @@ export class SharedStack extends Stack {
   public get vpc(): ec2.IVpc {
     if (!this.runnerVpc) throw new Error('the shared stack has no VPC: every fleet has a network config');
     return this.runnerVpc.vpc;
+  }
+}
+
+/** A region the price snapshot does not cover charts no cost rather than failing the synth. */
+function hourlyPriceOrZero(fleet: Parameters<typeof instanceHourlyPrice>[0], prices: Parameters<typeof instanceHourlyPrice>[1]): number {
+  try {
+    return instanceHourlyPrice(fleet, prices);
+  } catch {
+    return 0;
   }
 }

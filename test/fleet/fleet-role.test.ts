@@ -54,8 +54,10 @@ describe('RunnerFleet instance role', () => {
     expect(arnText(condition)).toBe('arn:<AWS::Partition>:ec2:eu-central-1:123456789012:instance/*');
   });
 
-  it('cannot read SSM parameters, run commands (ec2messages) or tag instances', () => {
-    const actions = statements().flatMap((s) => ([] as string[]).concat(s.Action));
+  it('cannot read SSM parameters, run commands (ec2messages) or tag instances beyond the busy-reporter keys', () => {
+    const actions = statements()
+      .filter((s) => s.Sid !== 'TagSelfWithBusySlots')
+      .flatMap((s) => ([] as string[]).concat(s.Action));
     expect(actions.filter((a) => /^ssm:Get|^ssm:SendCommand|^ec2messages:|^ec2:CreateTags$/.test(a))).toEqual([]);
   });
 
@@ -90,6 +92,16 @@ describe('RunnerFleet instance role', () => {
     );
   });
 
+  it('tags only instances of its own fleet, and only with the two busy-reporter keys (demand scaling)', () => {
+    const statement = bySid(statements({ name: 'own-tags' }), 'TagSelfWithBusySlots');
+    expect(statement.Action).toBe('ec2:CreateTags');
+    expect(arnText(statement.Resource)).toBe('arn:<AWS::Partition>:ec2:eu-central-1:123456789012:instance/*');
+    expect(statement.Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/gitlab-runner-fleet:fleet': 'own-tags' },
+      'ForAllValues:StringEquals': { 'aws:TagKeys': ['gitlab-runner-fleet:busy-slots', 'gitlab-runner-fleet:idle-since'] },
+    });
+  });
+
   it('grants no wildcard action, and a wildcard resource only to the Session Manager actions', () => {
     for (const statement of statements()) {
       const actions = ([] as string[]).concat(statement.Action);
@@ -98,7 +110,7 @@ describe('RunnerFleet instance role', () => {
     }
   });
 
-  it('has exactly the three statements the runner needs', () => {
-    expect(statements().map((s) => s.Sid)).toEqual(['SessionManager', 'ReadOwnRunnerToken', 'OwnLifecycleActions']);
+  it('has exactly the four statements the runner and the busy reporter need', () => {
+    expect(statements().map((s) => s.Sid)).toEqual(['SessionManager', 'ReadOwnRunnerToken', 'OwnLifecycleActions', 'TagSelfWithBusySlots']);
   });
 });

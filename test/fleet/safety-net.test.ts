@@ -5,8 +5,9 @@ import { parseFleetConfig, type FleetConfig } from '../../lib/config';
 import { chunkGroupNames, RunnerFleetSafetyNet, type RunnerFleetSafetyNetProps } from '../../lib/fleet/safety-net';
 import { awsSolutionsFindings } from './nag';
 
-function config(fleetNames: string[], extra: Record<string, unknown> = {}): FleetConfig {
+function config(fleetNames: string[], extra: Record<string, unknown> = {}, deployment?: string): FleetConfig {
   return parseFleetConfig({
+    ...(deployment ? { deployment } : {}),
     gitlab: { url: 'https://gitlab.example.com', ...extra },
     fleets: fleetNames.map((name) => ({ name, computeType: 'spot', instanceTypes: ['m7g.large'], capacity: { max: 2 } })),
   });
@@ -21,10 +22,15 @@ function synth(...args: Parameters<typeof build>): ReturnType<typeof build> {
   return defaultSynth;
 }
 
-function build(fleetNames = ['alpha', 'beta'], props: Partial<RunnerFleetSafetyNetProps> = {}, extra: Record<string, unknown> = {}) {
+function build(
+  fleetNames = ['alpha', 'beta'],
+  props: Partial<RunnerFleetSafetyNetProps> = {},
+  extra: Record<string, unknown> = {},
+  deployment?: string,
+) {
   const app = new App();
   const stack = new Stack(app, 'Shared', { env: { account: '123456789012', region: 'eu-central-1' } });
-  const c = config(fleetNames, extra);
+  const c = config(fleetNames, extra, deployment);
   const safetyNet = new RunnerFleetSafetyNet(stack, 'SafetyNet', { fleets: c.fleets, gitlab: c.gitlab, ...props });
   return { stack, safetyNet, template: Template.fromStack(stack) };
 }
@@ -56,8 +62,9 @@ describe('RunnerFleetSafetyNet', () => {
     });
   });
 
-  it('splits the group names of many fleets across rules that fit the event pattern limit', () => {
-    const names = Array.from({ length: 100 }, (_, i) => `fleet-number-${i}`);
+  it('splits the group names of many unprefixed fleets across rules that fit the event pattern limit', () => {
+    // GIVEN the most fleets a config without a deployment name may hold, with the longest names
+    const names = Array.from({ length: 30 }, (_, i) => `fleet-with-a-long-name-number-${String(i).padStart(2, '0')}`);
     const { template } = synth(names);
 
     const rules = Object.values(template.findResources('AWS::Events::Rule')).map(
@@ -67,7 +74,7 @@ describe('RunnerFleetSafetyNet', () => {
       detail: { AutoScalingGroupName: string[] };
     }>;
     expect(scoped.length).toBeGreaterThan(1);
-    expect(scoped.flatMap((p) => p.detail.AutoScalingGroupName)).toHaveLength(100);
+    expect(scoped.flatMap((p) => p.detail.AutoScalingGroupName)).toHaveLength(30);
     for (const pattern of scoped) expect(JSON.stringify(pattern).length).toBeLessThan(2048);
   });
 
@@ -137,17 +144,50 @@ describe('RunnerFleetSafetyNet', () => {
     expect(lifecycle[0].Resource).not.toEqual('*');
   });
 
-  it('scopes lifecycle calls of many fleets by group name pattern and fleet tag, within IAM size limits', () => {
-    const names = Array.from({ length: 100 }, (_, i) => `fleet-number-${i}`);
-    const { template } = synth(names);
+  it('scopes lifecycle calls of a named deployment by its group name prefix, with no per-fleet list', () => {
+    // GIVEN 1,000 fleets of the deployment "ci"
+    const names = Array.from({ length: 1000 }, (_, i) => `fleet-${i}`);
+    const { template } = synth(names, {}, {}, 'ci');
 
+    // THEN one statement reaches the groups named gitlab-runner-fleet.ci.*, with no condition listing fleets
     const [lifecycle] = policyStatements(template).filter((s) => JSON.stringify(s.Action).includes('autoscaling:CompleteLifecycleAction'));
-    expect(JSON.stringify(lifecycle.Resource)).toContain(':autoScalingGroup:*:autoScalingGroupName/gitlab-runner-fleet-*');
-    expect(lifecycle.Condition).toEqual({ StringEquals: { 'autoscaling:ResourceTag/gitlab-runner-fleet:fleet': names } });
+    expect(JSON.stringify(lifecycle.Resource)).toContain(':autoScalingGroup:*:autoScalingGroupName/gitlab-runner-fleet.ci.*"');
+    expect(lifecycle.Condition).toBeUndefined();
     const policies = Object.values(template.findResources('AWS::IAM::Policy'));
     expect(policies).toHaveLength(1);
-    expect(JSON.stringify(policies[0]).length).toBeLessThan(10_240);
+    expect(JSON.stringify(policies[0]).length).toBeLessThan(2_000);
     expect(template.findResources('AWS::IAM::ManagedPolicy')).toEqual({});
+  });
+
+  it('routes the terminations of a named deployment with one prefix rule, whatever the fleet count', () => {
+    const { template } = synth(
+      Array.from({ length: 1000 }, (_, i) => `fleet-${i}`),
+      {},
+      {},
+      'ci',
+    );
+
+    const scoped = Object.values(template.findResources('AWS::Events::Rule')).filter((r) =>
+      JSON.stringify(r).includes('AutoScalingGroupName'),
+    );
+    expect(scoped).toHaveLength(1);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ detail: { AutoScalingGroupName: [{ prefix: 'gitlab-runner-fleet.ci.' }] } }),
+    });
+    const queuePolicies = Object.values(template.findResources('AWS::SQS::QueuePolicy')).map(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement.length,
+    );
+    expect(Math.max(...queuePolicies)).toBeLessThanOrEqual(4);
+  });
+
+  it('refuses more than 30 fleets without a deployment name, whose groups would have to be listed', () => {
+    const fleets = config(['alpha']).fleets;
+    const many = Array.from({ length: 31 }, (_, i) => ({ ...fleets[0], name: `fleet-${i}` }));
+    const stack = new Stack(new App(), 'S');
+
+    expect(() => new RunnerFleetSafetyNet(stack, 'SafetyNet', { fleets: many, gitlab: config(['alpha']).gitlab })).toThrow(
+      /31 fleets without a deployment name.*config key deployment/,
+    );
   });
 
   it('reads only the fleets runner token secrets', () => {
@@ -194,7 +234,11 @@ describe('RunnerFleetSafetyNet', () => {
 
   it('is clean under the cdk-nag AwsSolutions checks in an environment-agnostic stack with many fleets', () => {
     const stack = new Stack(new App(), 'Agnostic');
-    const c = config(Array.from({ length: 40 }, (_, i) => `fleet-${i}`));
+    const c = config(
+      Array.from({ length: 40 }, (_, i) => `fleet-${i}`),
+      {},
+      'ci',
+    );
     new RunnerFleetSafetyNet(stack, 'SafetyNet', { fleets: c.fleets, gitlab: c.gitlab });
 
     expect(awsSolutionsFindings(stack)).toEqual([]);

@@ -1,9 +1,9 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleHandler, handlerAssetDir, lambdaBundleSizes } from '../../lib/lambda/bundle';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bundleCacheDir, bundleHandler, forgetBundlesInProcess, handlerAssetDir, lambdaBundleSizes } from '../../lib/lambda/bundle';
 import { HANDLER_CONFIG_FILE } from '../../lib/lambda/shared/handler-config';
 import { sqsEvent, sqsRecord } from './events';
 
@@ -58,7 +58,74 @@ describe('Lambda bundles', () => {
   it('reports the size of each bundle', () => {
     const sizes = lambdaBundleSizes();
 
-    expect(sizes.map((s) => s.name)).toEqual(['safety-net', 'orphan-reaper']);
+    expect(sizes.map((s) => s.name)).toEqual(['safety-net', 'orphan-reaper', 'demand-webhook', 'demand-scaler']);
     for (const size of sizes) expect(size.bytes).toBeGreaterThan(10_000);
+  });
+});
+
+describe('Lambda bundle cache (once per source change, not once per synth)', () => {
+  const previous = process.env.GITLAB_RUNNER_FLEET_BUNDLE_DIR;
+
+  beforeEach(() => {
+    process.env.GITLAB_RUNNER_FLEET_BUNDLE_DIR = mkdtempSync(join(tmpdir(), 'bundle-cache-test-'));
+    forgetBundlesInProcess();
+  });
+
+  afterAll(() => {
+    forgetBundlesInProcess();
+    if (previous === undefined) delete process.env.GITLAB_RUNNER_FLEET_BUNDLE_DIR;
+    else process.env.GITLAB_RUNNER_FLEET_BUNDLE_DIR = previous;
+  });
+
+  it('builds once, then a new process reuses the same bytes from disk', () => {
+    // GIVEN a first synth that bundled the handler
+    const built = bundleHandler('safety-net');
+    expect(built.fromCache).toBe(false);
+
+    // WHEN a later process looks the handler up
+    forgetBundlesInProcess();
+    const reused = bundleHandler('safety-net');
+
+    // THEN it is served from the cache, byte for byte
+    expect(reused.fromCache).toBe(true);
+    expect(reused.buildMs).toBe(0);
+    expect(reused.sha256).toBe(built.sha256);
+  });
+
+  it('records every source file the bundle was built from, relative to the project', () => {
+    bundleHandler('safety-net');
+
+    const record = JSON.parse(readFileSync(join(bundleCacheDir(), 'safety-net.json'), 'utf8')) as { inputs: Record<string, string> };
+    expect(Object.keys(record.inputs)).toContain('lib/lambda/safety-net/handler.ts');
+    expect(Object.keys(record.inputs).some((file) => file.startsWith('node_modules/@aws-sdk/'))).toBe(true);
+    expect(Object.keys(record.inputs).every((file) => !file.startsWith('/'))).toBe(true);
+  });
+
+  it('bundles again when a source file changed since the cached build', () => {
+    // GIVEN a cached bundle whose record says handler.ts had other content
+    const built = bundleHandler('safety-net');
+    const recordFile = join(bundleCacheDir(), 'safety-net.json');
+    const record = JSON.parse(readFileSync(recordFile, 'utf8')) as { inputs: Record<string, string> };
+    record.inputs['lib/lambda/safety-net/handler.ts'] = '0'.repeat(64);
+    writeFileSync(recordFile, JSON.stringify(record));
+
+    // WHEN a new process looks the handler up
+    forgetBundlesInProcess();
+    const rebuilt = bundleHandler('safety-net');
+
+    // THEN it is built again, to the same bytes since the file did not really change
+    expect(rebuilt.fromCache).toBe(false);
+    expect(rebuilt.sha256).toBe(built.sha256);
+  });
+
+  it('bundles again when the cached bundle file was tampered with', () => {
+    const built = bundleHandler('orphan-reaper');
+    writeFileSync(join(bundleCacheDir(), `orphan-reaper-${built.sha256}.js`), 'module.exports = {};');
+
+    forgetBundlesInProcess();
+    const rebuilt = bundleHandler('orphan-reaper');
+
+    expect(rebuilt.fromCache).toBe(false);
+    expect(rebuilt.sha256).toBe(built.sha256);
   });
 });

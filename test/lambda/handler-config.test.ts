@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { autoScalingGroupName } from '../../lib/identity/runner-identity';
 import { fleetByGroup, handlerConfig, parseHandlerConfig, type HandlerConfig } from '../../lib/lambda/shared/handler-config';
 import type { FleetSpec, GitLabSettings } from '../../lib/config/fleet-config';
+import { parseFleetConfig } from '../../lib/config';
 
 const fleet = (name: string) => ({ name, autoScalingGroupName: autoScalingGroupName(name), tokenSecretName: `fleet/${name}/runner-token` });
 const text = (value: unknown) => JSON.stringify(value);
@@ -106,5 +107,40 @@ describe('fleet lookup by group', () => {
 
   it('finds nothing when the event names no group', () => {
     expect(fleetByGroup(config, undefined)).toBeUndefined();
+  });
+});
+
+describe('fleet lookup by group in a named deployment', () => {
+  const config: Pick<HandlerConfig, 'fleets' | 'deployment'> = {
+    deployment: 'ci',
+    fleets: [{ name: 'a', autoScalingGroupName: autoScalingGroupName('a', 'ci'), tokenSecretName: 'custom/a' }],
+  };
+
+  it('keeps a listed fleet as configured', () => {
+    expect(fleetByGroup(config, 'gitlab-runner-fleet.ci.a')?.tokenSecretName).toBe('custom/a');
+  });
+
+  it('treats a later-launched group with the deployment prefix as a fleet with its default token secret', () => {
+    expect(fleetByGroup(config, 'gitlab-runner-fleet.ci.catalog-fleet')).toEqual({
+      name: 'catalog-fleet',
+      autoScalingGroupName: 'gitlab-runner-fleet.ci.catalog-fleet',
+      tokenSecretName: 'gitlab-runner-fleet/ci/catalog-fleet/runner-token',
+    });
+  });
+
+  it("ignores another deployment's group", () => {
+    expect(fleetByGroup(config, 'gitlab-runner-fleet.cd.catalog-fleet')).toBeUndefined();
+  });
+
+  it('writes the deployment name into the handler configuration', () => {
+    const specs = parseFleetConfig({
+      deployment: 'ci',
+      gitlab: { url: 'https://gitlab.example.com' },
+      fleets: [{ name: 'spot', computeType: 'spot', instanceTypes: ['m7g.large'], capacity: { max: 1 } }],
+    }).fleets;
+
+    const written = handlerConfig(specs, { url: 'https://gitlab.example.com' });
+    expect(written.deployment).toBe('ci');
+    expect(parseHandlerConfig(JSON.stringify(written)).fleets[0].autoScalingGroupName).toBe('gitlab-runner-fleet.ci.spot');
   });
 });

@@ -40,10 +40,12 @@ describe('fleet app options', () => {
     expect(existsSync(join(outdir, `${fleetStackName('alpha')}.template.json`))).toBe(true);
   });
 
-  it('runs CDK CloudFormation validation unless told not to', () => {
+  it('leaves CDK CloudFormation validation off unless asked for, and then makes its findings errors', () => {
     const config = testConfig([rawFleet()]);
 
-    expect(createFleetApp(config)._builtinCloudFormationValidation).toBe(true);
-    expect(createFleetApp(config, { cloudFormationValidation: false })._builtinCloudFormationValidation).toBe(false);
+    expect(createFleetApp(config)._builtinCloudFormationValidation).toBe(false);
+    const validating = createFleetApp(config, { cloudFormationValidation: true });
+    expect(validating._builtinCloudFormationValidation).toBe(true);
+    expect(validating.node.tryGetContext('@aws-cdk/core:validateAgainstDefaultRules')).toBe(true);
   });
 });

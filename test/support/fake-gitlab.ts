@@ -9,6 +9,8 @@
  * - GET    /api/v4/runners/:id/managers    PRIVATE-TOKEN header      -> 200 [manager]; 401/403/404
  * - GET    /api/v4/runners/:id             PRIVATE-TOKEN header      -> 200 runner details
  * - DELETE /api/v4/runners                 (the whole runner) -> always recorded, answers 204: tests assert it is never called
+ * - GET    /api/v4/projects/:id/jobs        PRIVATE-TOKEN, scope[]=pending, per_page, page -> 200 [job], x-next-page
+ * - GET    /api/v4/jobs                     the same, instance-wide, for admin tokens only (403 otherwise)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startLoopbackServer, type LoopbackServer } from './loopback-server';
@@ -43,7 +45,7 @@ export interface RecordedRequest {
 }
 
 export type FaultMode =
-  | { kind: 'status'; status: number; times: number; path?: RegExp }
+  | { kind: 'status'; status: number; times: number; path?: RegExp; headers?: Record<string, string> }
   | { kind: 'hang'; times: number; path?: RegExp }
   | { kind: 'reset'; times: number; path?: RegExp };
 
@@ -53,6 +55,9 @@ export class FakeGitLab {
   /** Raw request bodies, tokens included: for asserting the right token was sent. */
   public readonly rawBodies: string[] = [];
   private readonly apiTokens = new Set<string>();
+  private readonly adminTokens = new Set<string>();
+  /** Jobs by project id, for the jobs API. */
+  public readonly jobs: Array<{ projectId: number; id: number; status: string; tag_list: string[] }> = [];
   private faults: FaultMode[] = [];
   private server?: LoopbackServer;
   private nextManagerId = 1000;
@@ -87,6 +92,17 @@ export class FakeGitLab {
   /** A PRIVATE-TOKEN that may read runners. */
   allowApiToken(token: string): void {
     this.apiTokens.add(token);
+  }
+
+  /** A PRIVATE-TOKEN of an administrator: may also read the instance-wide jobs API. */
+  allowAdminToken(token: string): void {
+    this.apiTokens.add(token);
+    this.adminTokens.add(token);
+  }
+
+  /** Adds a job to a project. */
+  addJob(projectId: number, id: number, tags: string[], status = 'pending'): void {
+    this.jobs.push({ projectId, id, status, tag_list: tags });
   }
 
   /** Injects a fault for the next `times` matching requests. */
@@ -139,7 +155,10 @@ export class FakeGitLab {
     }
     if (fault?.kind === 'status') {
       record(fault.status);
-      return json(res, fault.status, { message: `${fault.status} injected` });
+      res
+        .writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers })
+        .end(JSON.stringify({ message: `${fault.status} injected` }));
+      return;
     }
 
     const method = req.method ?? 'GET';
@@ -163,6 +182,24 @@ export class FakeGitLab {
     }
     if (method === 'DELETE' && path === '/api/v4/runners') {
       return this.reply(res, record, 204, undefined);
+    }
+    const jobsMatch = /^\/api\/v4\/(?:projects\/(\d+)\/)?jobs$/.exec(path);
+    if (method === 'GET' && jobsMatch) {
+      const token = req.headers['private-token'];
+      if (typeof token !== 'string' || !token) return this.reply(res, record, 401, { message: '401 Unauthorized' });
+      if (!this.apiTokens.has(token)) return this.reply(res, record, 403, { message: '403 Forbidden' });
+      if (!jobsMatch[1] && !this.adminTokens.has(token)) return this.reply(res, record, 403, { message: '403 Forbidden' });
+      const scopes = url.searchParams.getAll('scope[]');
+      const selected = this.jobs.filter(
+        (j) => (!jobsMatch[1] || j.projectId === Number(jobsMatch[1])) && (scopes.length === 0 || scopes.includes(j.status)),
+      );
+      const perPage = Number(url.searchParams.get('per_page') ?? '20');
+      const page = Number(url.searchParams.get('page') ?? '1');
+      const slice = selected.slice((page - 1) * perPage, page * perPage).map(({ id, status, tag_list }) => ({ id, status, tag_list }));
+      record(200);
+      const next = page * perPage < selected.length ? String(page + 1) : '';
+      res.writeHead(200, { 'content-type': 'application/json', 'x-next-page': next }).end(JSON.stringify(slice));
+      return;
     }
     const managersMatch = /^\/api\/v4\/runners\/(\d+)(\/managers)?$/.exec(path);
     if (method === 'GET' && managersMatch) {

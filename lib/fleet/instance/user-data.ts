@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, gzipSync } from 'node:zlib';
+import { Token } from 'aws-cdk-lib';
 import type { InstanceScriptParams } from './params';
 
 /** EC2 rejects user data over 16 KB (before base64 encoding). */
@@ -30,6 +31,8 @@ interface ScriptFiles {
   readonly drainAgent: string;
   readonly imdsGuard: string;
   readonly drainAgentUnit: string;
+  readonly busyReporter: string;
+  readonly busyReporterUnit: string;
 }
 
 // Read once per process: a synth of 100 fleets renders 100 user data scripts.
@@ -44,6 +47,8 @@ function scriptFiles(): ScriptFiles {
       drainAgent: compact(read('drain-agent.sh')),
       imdsGuard: compact(read('imds-guard.sh')),
       drainAgentUnit: read('drain-agent.service'),
+      busyReporter: compact(read('busy-reporter.sh')),
+      busyReporterUnit: read('busy-reporter.service'),
     };
   }
   return filesCache;
@@ -103,6 +108,8 @@ export function userDataParameters(params: InstanceScriptParams): ReadonlyArray<
 function validate(params: InstanceScriptParams): void {
   const problems: string[] = [];
   const positiveInteger = (name: keyof InstanceScriptParams, value: number) => {
+    // A deploy-time value (a CloudFormation parameter or mapping) is checked by the template that supplies it.
+    if (Token.isUnresolved(value)) return;
     if (!Number.isInteger(value) || value < 1) problems.push(`${name} (${value}) must be a whole number >= 1`);
   };
   positiveInteger('concurrency', params.concurrency);
@@ -157,6 +164,12 @@ export function renderInstaller(): string {
     installFile(`${INSTANCE_LIB_DIR}/drain-agent.sh`, '0755', 'GRF_EOF_DRAIN_AGENT', files.drainAgent),
     installFile(`${INSTANCE_LIB_DIR}/imds-guard.sh`, '0755', 'GRF_EOF_IMDS_GUARD', files.imdsGuard),
     installFile('/etc/systemd/system/gitlab-runner-fleet-drain.service', '0644', 'GRF_EOF_UNIT', files.drainAgentUnit),
+    // The busy reporter (demand scaling) lives in its own file and unit; it waits for the bootstrap's instance.env.
+    installFile(`${INSTANCE_LIB_DIR}/busy-reporter.sh`, '0755', 'GRF_EOF_BUSY_REPORTER', files.busyReporter),
+    installFile('/etc/systemd/system/gitlab-runner-fleet-busy.service', '0644', 'GRF_EOF_BUSY_UNIT', files.busyReporterUnit),
+    'install -d "$GRF_ROOT/etc/systemd/system/multi-user.target.wants"',
+    'ln -sf /etc/systemd/system/gitlab-runner-fleet-busy.service "$GRF_ROOT/etc/systemd/system/multi-user.target.wants/gitlab-runner-fleet-busy.service"',
+    'systemctl start --no-block gitlab-runner-fleet-busy.service || true',
     `ln -sf ${INSTANCE_LIB_DIR}/bootstrap.sh "$GRF_ROOT/var/lib/cloud/scripts/per-boot/gitlab-runner-fleet-bootstrap.sh"`,
     '',
   ].join('\n');
@@ -171,7 +184,8 @@ export function renderUserData(params: InstanceScriptParams): string {
   const assignments = userDataParameters(params);
   const script = [
     '#!/bin/bash',
-    `# gitlab-runner-fleet user data for fleet ${params.fleetName.replace(/[^A-Za-z0-9_.-]/g, '?')}: no secrets below;`,
+    // A deploy-time fleet name (a Service Catalog parameter) would put its token's internal number here, which changes between synths.
+    `# gitlab-runner-fleet user data for fleet ${Token.isUnresolved(params.fleetName) ? '$GRF_FLEET_NAME' : params.fleetName.replace(/[^A-Za-z0-9_.-]/g, '?')}: no secrets below;`,
     '# the runner token is read from Secrets Manager at boot. Scripts: lib/fleet/instance/ in the repository.',
     'set -euo pipefail',
     'umask 022',

@@ -9,6 +9,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { GitLabRunnerClient } from '../../gitlab/client';
 import { HANDLER_CONFIG_FILE, type HandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
+import { withCurrentFleets, type FleetSource } from '../shared/fleet-source';
 import { runtimeClients } from '../shared/runtime';
 import type { TokenSource } from '../shared/secrets';
 import { orphansOf } from './core';
@@ -41,17 +42,22 @@ export interface OrphanReaperDeps {
   readonly now?: () => Date;
   /** @default JSON lines on stdout/stderr */
   readonly logger?: (tokens: TokenSource) => Logger;
+  /**
+   * Lists the fleets at each run (the fleet registry).
+   * @default - the fleets in `config`
+   */
+  readonly fleetSource?: FleetSource;
 }
 
 /** Fleets surveyed at once: bounded so 100 fleets neither take long nor hammer GitLab. */
 const FLEET_CONCURRENCY = 4;
 
 export async function reapOrphans(deps: OrphanReaperDeps): Promise<ReapReport> {
-  const { config } = deps;
-  if (!config.apiTokenSecretName) throw new Error(`${HANDLER_CONFIG_FILE}: apiTokenSecretName is required by the orphan reaper`);
-  const apiTokenSecretName = config.apiTokenSecretName;
+  if (!deps.config.apiTokenSecretName) throw new Error(`${HANDLER_CONFIG_FILE}: apiTokenSecretName is required by the orphan reaper`);
+  const apiTokenSecretName = deps.config.apiTokenSecretName;
   const tokens = deps.tokens();
   const log = deps.logger ? deps.logger(tokens) : jsonLogger(() => tokens.known());
+  const config = await withCurrentFleets(deps.config, deps.fleetSource, log);
   const ports: SurveyPorts = {
     gitlab: deps.gitlab,
     runnerToken: (fleet) => tokens.token(fleet.tokenSecretName),

@@ -125,7 +125,7 @@ export interface DeliveryFacts {
 /** Decides what to do for one event. `facts` is required when {@link needsInstanceFacts} says so. */
 export function decideSafetyNet(
   event: SafetyNetEvent,
-  config: Pick<HandlerConfig, 'fleets'>,
+  config: Pick<HandlerConfig, 'fleets' | 'deployment'>,
   facts?: InstanceFacts,
   delivery: DeliveryFacts = { receiveCount: 1 },
 ): SafetyNetPlan {

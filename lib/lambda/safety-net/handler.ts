@@ -12,6 +12,7 @@ import { GitLabRunnerClient } from '../../gitlab/client';
 import type { DeleteManagerResult } from '../../gitlab/types';
 import type { HandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
+import { withCurrentFleets, type FleetSource } from '../shared/fleet-source';
 import { runtimeClients } from '../shared/runtime';
 import type { TokenSource } from '../shared/secrets';
 import {
@@ -32,6 +33,11 @@ export interface SafetyNetDeps {
   readonly tokens: () => TokenSource;
   /** @default JSON lines on stdout/stderr */
   readonly logger?: (tokens: TokenSource) => Logger;
+  /**
+   * Lists the fleets at each invocation (the fleet registry).
+   * @default - the fleets in `config`
+   */
+  readonly fleetSource?: FleetSource;
 }
 
 export type LifecycleResult = 'completed' | 'already-completed';
@@ -41,9 +47,10 @@ const GROUP_TAG = 'aws:autoscaling:groupName';
 /** Builds the SQS handler around its dependencies. */
 export function createSafetyNetHandler(deps: () => SafetyNetDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
   return async (event) => {
-    const d = deps();
-    const tokens = d.tokens();
-    const log = d.logger ? d.logger(tokens) : jsonLogger(() => tokens.known());
+    const base = deps();
+    const tokens = base.tokens();
+    const log = base.logger ? base.logger(tokens) : jsonLogger(() => tokens.known());
+    const d = { ...base, config: await withCurrentFleets(base.config, base.fleetSource, log) };
     const results = await Promise.all(event.Records.map((record) => handleRecord(record, d, tokens, log)));
     return { batchItemFailures: event.Records.filter((_r, i) => !results[i]).map((r) => ({ itemIdentifier: r.messageId })) };
   };

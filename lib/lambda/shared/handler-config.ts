@@ -8,7 +8,9 @@
  */
 import { gitlabUrlProblem } from '../../identity/gitlab-url';
 import { autoScalingGroupName } from '../../identity/runner-identity';
+import { defaultRunnerTokenSecretName, fleetNameOfGroup } from '../../identity/deployment';
 import type { FleetSpec, GitLabSettings } from '../../config/fleet-config';
+import type { DemandHandlerConfig } from './demand-config';
 
 /** File name of the handler configuration inside the Lambda asset. */
 export const HANDLER_CONFIG_FILE = 'handler-config.json';
@@ -25,18 +27,30 @@ export interface FleetTarget {
 
 export interface HandlerConfig {
   readonly gitlabUrl: string;
+  /**
+   * The config's deployment name. With one, a group of this deployment that `fleets` does not list
+   * (a fleet launched later, e.g. from a catalog product) is still a fleet, with its default token secret.
+   */
+  readonly deployment?: string;
   readonly fleets: readonly FleetTarget[];
   /** Orphan reaper only: secret holding a token that can read the fleets' runners. */
   readonly apiTokenSecretName?: string;
   /** Orphan reaper only: managers younger than this are never removed. */
   readonly graceMinutes?: number;
+  /** Demand webhook and scaler only: the demand-scaled fleets. */
+  readonly demand?: DemandHandlerConfig;
+  /**
+   * SSM path of the fleet registry (lib/identity/fleet-registry.ts); when set, the fleets
+   * registered there for `gitlabUrl` are served too, read at every invocation.
+   */
+  readonly registryPath?: string;
 }
 
 /** The fleets as the Lambdas see them. */
 export function fleetTargets(fleets: readonly FleetSpec[]): FleetTarget[] {
   return fleets.map((fleet) => ({
     name: fleet.name,
-    autoScalingGroupName: autoScalingGroupName(fleet.name),
+    autoScalingGroupName: autoScalingGroupName(fleet.name, fleet.deployment),
     tokenSecretName: fleet.runnerTokenSecretName,
   }));
 }
@@ -45,9 +59,10 @@ export function fleetTargets(fleets: readonly FleetSpec[]): FleetTarget[] {
 export function handlerConfig(
   fleets: readonly FleetSpec[],
   gitlab: GitLabSettings,
-  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes'> = {},
+  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes' | 'demand' | 'registryPath'> = {},
 ): HandlerConfig {
-  return { gitlabUrl: gitlab.url, fleets: fleetTargets(fleets), ...extra };
+  const deployment = fleets[0]?.deployment;
+  return { gitlabUrl: gitlab.url, ...(deployment === undefined ? {} : { deployment }), fleets: fleetTargets(fleets), ...extra };
 }
 
 /** Validates a configuration read from disk; throws naming the field at fault. */
@@ -57,6 +72,10 @@ export function parseHandlerConfig(text: string): HandlerConfig {
   const problem = gitlabUrlProblem(raw.gitlabUrl, true);
   if (problem) throw new Error(`${HANDLER_CONFIG_FILE}: gitlabUrl ${problem}`);
   if (!Array.isArray(raw.fleets)) throw new Error(`${HANDLER_CONFIG_FILE}: fleets must be a list`);
+  if (raw.deployment !== undefined && (typeof raw.deployment !== 'string' || raw.deployment === ''))
+    throw new Error(`${HANDLER_CONFIG_FILE}: deployment must be a non-empty string when present`);
+  if (raw.registryPath !== undefined && (typeof raw.registryPath !== 'string' || !/^\/.+\/$/.test(raw.registryPath)))
+    throw new Error(`${HANDLER_CONFIG_FILE}: registryPath must be an SSM path starting and ending with /`);
   raw.fleets.forEach((fleet, i) => {
     for (const key of ['name', 'autoScalingGroupName', 'tokenSecretName'] as const) {
       if (typeof fleet?.[key] !== 'string' || fleet[key] === '')
@@ -66,7 +85,17 @@ export function parseHandlerConfig(text: string): HandlerConfig {
   return raw as HandlerConfig;
 }
 
-/** Looks a fleet up by its Auto Scaling group name. */
-export function fleetByGroup(config: Pick<HandlerConfig, 'fleets'>, groupName: string | undefined): FleetTarget | undefined {
-  return groupName === undefined ? undefined : config.fleets.find((f) => f.autoScalingGroupName === groupName);
+/**
+ * Looks a fleet up by its Auto Scaling group name: a listed fleet, or in a named deployment any
+ * group carrying its prefix, with the fleet's default token secret name (the same naming rule the
+ * deployment's IAM grants are written for).
+ */
+export function fleetByGroup(config: Pick<HandlerConfig, 'fleets' | 'deployment'>, groupName: string | undefined): FleetTarget | undefined {
+  if (groupName === undefined) return undefined;
+  const listed = config.fleets.find((f) => f.autoScalingGroupName === groupName);
+  if (listed || config.deployment === undefined) return listed;
+  const name = fleetNameOfGroup(groupName, config.deployment);
+  return name === undefined
+    ? undefined
+    : { name, autoScalingGroupName: groupName, tokenSecretName: defaultRunnerTokenSecretName(name, config.deployment) };
 }

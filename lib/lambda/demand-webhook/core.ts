@@ -1,0 +1,89 @@
+/**
+ * The decision core of the GitLab job-events webhook: is the request allowed, is it a job event,
+ * which fleet's demand does it change. Pure apart from node:crypto; no CDK, no AWS SDK.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { fleetForJobTags, type DemandHandlerConfig } from '../shared/demand-config';
+
+/** Job events are a few KB; anything far larger is not one, and is refused before parsing. */
+export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
+
+/** GitLab's X-Gitlab-Event value for job events. */
+export const JOB_HOOK_EVENT = 'Job Hook';
+
+/** Order of a job's statuses, so a late `pending` never undoes a `running` seen before it. */
+export const JOB_STATUS_RANK: Readonly<Record<string, number>> = {
+  created: 0,
+  pending: 1,
+  running: 2,
+  success: 3,
+  failed: 3,
+  canceled: 3,
+  skipped: 3,
+  manual: 3,
+};
+
+/** The message queued for the scaler: one job's status change, for one fleet. */
+export interface JobSignal {
+  readonly fleet: string;
+  readonly jobId: number;
+  readonly status: string;
+  readonly rank: number;
+}
+
+export type WebhookVerdict =
+  | { readonly kind: 'reject'; readonly status: 401 | 400 | 413; readonly reason: string }
+  | { readonly kind: 'ignore'; readonly reason: string }
+  | { readonly kind: 'signal'; readonly signal: JobSignal; readonly timeToStartSeconds?: number };
+
+/**
+ * Compares the X-Gitlab-Token with the expected secret in constant time: both are hashed first,
+ * so neither the content nor the length of the secret leaks through timing.
+ */
+export function tokenMatches(given: string | undefined, expected: string): boolean {
+  if (given === undefined || given === '' || expected === '') return false;
+  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** Size, then authentication, then shape. Headers are lower-case, as function URLs deliver them. */
+export function judgeWebhook(
+  request: { readonly headers: Readonly<Record<string, string | undefined>>; readonly body: string },
+  expectedToken: string,
+  config: Pick<DemandHandlerConfig, 'fleets'>,
+): WebhookVerdict {
+  if (Buffer.byteLength(request.body, 'utf8') > MAX_WEBHOOK_BODY_BYTES) {
+    return { kind: 'reject', status: 413, reason: `body over ${MAX_WEBHOOK_BODY_BYTES} bytes` };
+  }
+  if (!tokenMatches(request.headers['x-gitlab-token'], expectedToken)) {
+    return { kind: 'reject', status: 401, reason: 'missing or wrong X-Gitlab-Token' };
+  }
+  if (request.headers['x-gitlab-event'] !== JOB_HOOK_EVENT) return { kind: 'ignore', reason: 'not a job event' };
+  let payload: unknown;
+  try {
+    payload = JSON.parse(request.body);
+  } catch {
+    return { kind: 'reject', status: 400, reason: 'body is not JSON' };
+  }
+  return classifyJobEvent(payload, config);
+}
+
+/** Which fleet's demand a job event changes, if any. */
+export function classifyJobEvent(payload: unknown, config: Pick<DemandHandlerConfig, 'fleets'>): WebhookVerdict {
+  if (!isRecord(payload) || payload.object_kind !== 'build') return { kind: 'ignore', reason: 'not a build object' };
+  const jobId = payload.build_id;
+  const status = payload.build_status;
+  if (typeof jobId !== 'number' || typeof status !== 'string') return { kind: 'ignore', reason: 'no build_id or build_status' };
+  const rank = JOB_STATUS_RANK[status];
+  if (rank === undefined || rank === 0) return { kind: 'ignore', reason: `status ${status} does not change demand` };
+  const tags = Array.isArray(payload.build_tags) ? payload.build_tags.filter((t): t is string => typeof t === 'string') : [];
+  const fleet = fleetForJobTags(config, tags);
+  if (!fleet) return { kind: 'ignore', reason: 'no fleet carries all the job tags' };
+  const queued = payload.build_queued_duration;
+  const timeToStartSeconds = status === 'running' && typeof queued === 'number' && queued >= 0 ? queued : undefined;
+  return { kind: 'signal', signal: { fleet: fleet.name, jobId, status, rank }, timeToStartSeconds };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

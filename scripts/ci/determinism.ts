@@ -1,0 +1,72 @@
+/**
+ * Gate: synthesis is deterministic. For a generated config of 1 and of 100 fleets, `cdk synth`
+ * runs twice through the real CLI path (cdk.json's app) into two directories, and every file
+ * written must be byte-identical. The first run starts with an empty Lambda bundle cache and
+ * bundles; the second reads the cache, so this also proves cached assets are the built ones.
+ *
+ * Usage: tsx scripts/ci/determinism.ts [fleet counts ...]   (default: 1 100)
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { credentialFreeEnv, findFiles, ROOT, run, summary } from './common';
+import { generatedConfig } from './quota-gate';
+
+/** Every file under `dir`, relative path -> sha256. */
+export function digestTree(dir: string): Map<string, string> {
+  return new Map(
+    findFiles(dir, () => true, []).map((file) => [relative(dir, file), createHash('sha256').update(readFileSync(file)).digest('hex')]),
+  );
+}
+
+/** Files that differ between two trees (missing on one side included), sorted. */
+export function differingFiles(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): string[] {
+  const names = new Set([...a.keys(), ...b.keys()]);
+  return [...names].filter((name) => a.get(name) !== b.get(name)).sort();
+}
+
+function synth(config: string, outdir: string, bundleDir: string): boolean {
+  const cdk = join(ROOT, 'node_modules', '.bin', 'cdk');
+  const result = run(cdk, ['synth', '--quiet', '--no-notices', '-c', `config=${config}`, '-o', outdir], {
+    env: { ...credentialFreeEnv(), GITLAB_RUNNER_FLEET_BUNDLE_DIR: bundleDir },
+    timeoutMs: 15 * 60_000,
+  });
+  if (result.status !== 0) {
+    console.log(`FAIL cdk synth exited ${result.status ?? result.signal}`);
+    process.stdout.write(result.stderr);
+  }
+  return result.status === 0;
+}
+
+function main(): void {
+  const counts = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [1, 100];
+  const scratch = mkdtempSync(join(tmpdir(), 'determinism-'));
+  let failed = 0;
+  try {
+    for (const fleets of counts) {
+      const config = join(scratch, `fleets-${fleets}.json`);
+      writeFileSync(config, JSON.stringify(generatedConfig(fleets)));
+      const bundleDir = join(scratch, `bundles-${fleets}`);
+      const [first, second] = [join(scratch, `a-${fleets}`), join(scratch, `b-${fleets}`)];
+      if (!synth(config, first, bundleDir) || !synth(config, second, bundleDir)) {
+        failed++;
+        continue;
+      }
+      const a = digestTree(first);
+      const diff = differingFiles(a, digestTree(second));
+      if (diff.length > 0) {
+        failed++;
+        console.log(`FAIL ${fleets} fleets: ${diff.length} of ${a.size} files differ between two synths: ${diff.slice(0, 10).join(', ')}`);
+      } else {
+        console.log(`ok   ${fleets} fleets: ${a.size} files byte-identical across two synths (first bundled, second from the cache)`);
+      }
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  summary('determinism', `${counts.length - failed}/${counts.length} fleet counts byte-identical (${counts.join(', ')} fleets)`);
+  process.exit(failed > 0 ? 1 : 0);
+}
+
+if (require.main === module) main();
