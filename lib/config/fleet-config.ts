@@ -7,10 +7,13 @@ import type { CatalogProductId, FleetSize } from './catalog-products';
 import type { Architecture } from './instance-types';
 import {
   capacityProfile,
+  groupCapacityPlan,
   jitterMinutes,
   MINUTES_PER_WEEK,
+  neverRuns,
   parseDays,
   type CapacitySegment,
+  type GroupCapacityPlan,
   type UptimeWindow,
   type Weekday,
 } from './schedule';
@@ -219,7 +222,7 @@ export interface FleetConfig {
   readonly catalog?: CatalogSettings;
 }
 
-/** The GitLab runner tag that routes jobs by compute type, as the seed names them. */
+/** The GitLab runner tag that routes jobs by compute type, as the GitLab blog's 97% example names them. */
 export function computeTypeTag(computeType: ComputeType): 'computetype-spot' | 'computetype-ondemand' {
   return computeType === 'spot' ? 'computetype-spot' : 'computetype-ondemand';
 }
@@ -263,6 +266,29 @@ export function fleetRunnerObjects(fleet: FleetSpec): FleetRunnerObject[] {
 export function fleetCapacityProfile(fleet: FleetSpec): CapacitySegment[] {
   if (!fleet.schedule) return [{ fromMinute: 0, toMinute: MINUTES_PER_WEEK, desired: fleet.capacity.desired }];
   return capacityProfile({ windows: fleet.schedule.windows, minCapacity: fleet.capacity.min, jitterMinutes: fleet.schedule.jitterMinutes });
+}
+
+/**
+ * The Auto Scaling group sizes and scheduled changes that make the fleet's group run what
+ * {@link fleetCapacityProfile} (and so the cost estimate) says, at every minute of the week.
+ */
+export function fleetGroupCapacity(fleet: FleetSpec): GroupCapacityPlan {
+  if (!fleet.schedule) return { minSize: fleet.capacity.min, desiredCapacity: fleet.capacity.desired, changes: [] };
+  return groupCapacityPlan(fleetCapacityProfile(fleet));
+}
+
+/**
+ * The warning for a fleet that can never have an instance (capacity 0 at every minute of the
+ * week), shared by synth and `runner-fleet cost`; undefined for a fleet that runs. Such a fleet
+ * is valid, so a team can park one on purpose.
+ */
+export function neverRunsWarning(fleet: FleetSpec): string | undefined {
+  if (!neverRuns(fleetCapacityProfile(fleet))) return undefined;
+  const where = fleet.schedule ? "capacity.min and every schedule window's desired are 0" : 'capacity.desired is 0 and it has no schedule';
+  return (
+    `fleet ${fleet.name} can never have an instance: ${where}. ` +
+    'That parks it (no runner, no cost); to run jobs, give capacity.desired or a window a desired above 0.'
+  );
 }
 
 /** Resolves defaults on a schema-validated config. */

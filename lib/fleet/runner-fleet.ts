@@ -9,7 +9,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { FleetSpec, GitLabSettings } from '../config';
+import { fleetGroupCapacity, neverRunsWarning, type FleetSpec, type GitLabSettings } from '../config';
 import { RunnerInstanceRole } from './fleet-role';
 import { RunnerLaunchTemplate } from './fleet-launch-template';
 import { fleetRollingUpdate } from './fleet-update-policy';
@@ -60,9 +60,12 @@ export interface RunnerFleetProps {
 /**
  * A fleet of GitLab runners on an EC2 Auto Scaling group.
  *
- * With a schedule, the group's desired capacity is left out of the template: scheduled actions
- * own it, and a deploy does not reset it. A fleet created in the middle of an uptime window
- * therefore starts at `capacity.min` until the next scheduled change; raise it by hand with
+ * The group's sizes come from the same capacity profile as the cost estimate
+ * ({@link fleetGroupCapacity}). A schedule whose week is constant (e.g. `daily 00:00-24:00`) puts
+ * that capacity in the template. A schedule that changes capacity leaves the desired capacity out:
+ * scheduled actions own it, and a deploy does not reset it; the group is created at the week's
+ * lowest capacity and follows the schedule from the next change on. Raise a fleet created in the
+ * middle of an uptime window by hand with
  * `aws autoscaling update-auto-scaling-group --auto-scaling-group-name <name> --min-size N --desired-capacity N`
  * (the next scheduled change takes over again).
  */
@@ -153,15 +156,16 @@ export class RunnerFleet extends Construct {
     this.securityGroup = template.securityGroup;
 
     const spot = fleet.computeType === 'spot';
-    const scheduled = fleet.schedule !== undefined || props.externallyScheduled === true;
+    // Something else (e.g. demand scaling) owns desired capacity: keep the floor, leave desired out.
+    const sizes = props.externallyScheduled ? { minSize: fleet.capacity.min, desiredCapacity: undefined } : fleetGroupCapacity(fleet);
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       autoScalingGroupName: this.autoScalingGroupName,
-      minCapacity: fleet.capacity.min,
+      minCapacity: sizes.minSize,
       maxCapacity: fleet.capacity.max,
-      // Scheduled fleets: the scheduled actions own desired capacity (see the class doc).
-      desiredCapacity: scheduled ? undefined : fleet.capacity.desired,
+      // Left out when scheduled actions own desired capacity (see the class doc).
+      desiredCapacity: sizes.desiredCapacity,
       mixedInstancesPolicy: {
         launchTemplate: this.launchTemplate,
         launchTemplateOverrides: fleet.instanceTypes.map((type) => ({ instanceType: new ec2.InstanceType(type) })),
@@ -186,12 +190,14 @@ export class RunnerFleet extends Construct {
     // No instance boots before its runner exists and the token is in the secret.
     if (this.managedRunners) this.autoScalingGroup.node.addDependency(this.managedRunners);
 
-    if (!scheduled) {
+    if (sizes.desiredCapacity !== undefined) {
       Annotations.of(this.autoScalingGroup).acknowledgeWarning(
         '@aws-cdk/aws-autoscaling:desiredCapacitySet',
-        'An unscheduled fleet is meant to run capacity.desired instances; a deploy restoring it is the intended behaviour.',
+        'A fleet without scheduled changes is meant to run this capacity all week; a deploy restoring it is the intended behaviour.',
       );
     }
+    const parked = neverRunsWarning(fleet);
+    if (parked) Annotations.of(this).addWarningV2('gitlab-runner-fleet:never-runs', parked);
 
     const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     // L2 rolling update options lack MinActiveInstancesPercent; keep the scheduled-action policy the L2 set.
