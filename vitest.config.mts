@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One temp folder per run, removed at the end: tests leave nothing in the system temp folder.
+    globalSetup: ['test/support/global-setup.ts'],
     coverage: {
       provider: 'v8',
       include: ['lib/**/*.ts'],

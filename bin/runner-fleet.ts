@@ -7,10 +7,16 @@ import { registerCostCommand } from '../lib/cli/cost-command';
 import { registerDeployRolesCommand } from '../lib/cli/deploy-roles-command';
 import { registerOrphansCommand } from '../lib/cli/orphans';
 import { createProgram, runProgram } from '../lib/cli/program';
+import { registerRotateTokenCommand } from '../lib/cli/rotate-token';
+import { registerStatusCommand } from '../lib/cli/status';
+import { registerValidateCommand } from '../lib/cli/validate-command';
 
 const program = createProgram();
 registerCostCommand(program);
 registerOrphansCommand(program);
+registerStatusCommand(program);
+registerRotateTokenCommand(program);
+registerValidateCommand(program);
 registerDeployRolesCommand(program);
 
 void runProgram(program, process.argv).then((code) => {

@@ -59,8 +59,8 @@ export function registerCostCommand(program: Command, output: CliOutput = PROCES
     .option('--baseline-type <type>', 'always-on on-demand instance each runner is compared with (default: m5.xlarge)', instanceTypeName)
     .option(
       '--graviton-factor <factor>',
-      'share of the time arm64 needs for the same work: 1 = no credit (default), 0.735 = 1/1.36, 0.64 = the seed',
-      numberIn(0, 2, '1 = no credit, 0.735 = 1/1.36, 0.64 = the seed'),
+      "share of the time arm64 needs for the same work: 1 = no credit (default), 0.735 = 1/1.36, 0.64 = the GitLab blog's 97% example",
+      numberIn(0, 2, "1 = no credit, 0.735 = 1/1.36, 0.64 = the GitLab blog's 97% example"),
     )
     .option(
       '--price <type:kind=usd>',

@@ -17,12 +17,12 @@ import { Option, type Command } from 'commander';
 import type { FleetConfig } from '../config/fleet-config';
 import { DEFAULT_CONFIG_FILE, loadFleetConfig } from '../config/load';
 import { GitLabRunnerClient } from '../gitlab/client';
-import { redactSecrets } from '../gitlab/errors';
+import { GitLabApiError, redactSecrets } from '../gitlab/errors';
 import { orphansOf, type ClassifiedManager } from '../lambda/orphan-reaper/core';
 import { mapLimited, surveyFleet, type FleetSurvey, type SurveyPorts } from '../lambda/orphan-reaper/survey';
 import { fleetTargets, type FleetTarget } from '../lambda/shared/handler-config';
 import { numberIn, regionName } from './option-parsers';
-import { PROCESS_OUTPUT, UsageError, type CliOutput } from './program';
+import { ExitCodeError, PROCESS_OUTPUT, UsageError, type CliOutput } from './program';
 
 /** Environment variable holding the GitLab API (read) token. */
 export const GITLAB_API_TOKEN_ENV = 'GITLAB_API_TOKEN';
@@ -31,6 +31,19 @@ export const GITLAB_API_TOKEN_ENV = 'GITLAB_API_TOKEN';
 export function runnerTokenEnvName(fleetName: string): string {
   return `GITLAB_RUNNER_TOKEN_${fleetName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
+
+/**
+ * Exit codes of `runner-fleet orphans`: a script can tell "no orphans" from "could not look".
+ * 1 is every command's code for a mistake in the config or the command line.
+ */
+export const ORPHANS_EXIT_CODES = {
+  /** Every fleet was checked (a fleet whose group is not deployed counts as checked). */
+  checked: 0,
+  /** A bad config or option. */
+  usage: 1,
+  /** At least one fleet could not be checked: no region, no credentials, a token missing, GitLab or AWS unreachable. */
+  couldNotCheck: 3,
+} as const;
 
 export const ORPHANS_FORMATS = ['table', 'json'] as const;
 export type OrphansFormat = (typeof ORPHANS_FORMATS)[number];
@@ -153,8 +166,22 @@ export function registerOrphansCommand(
     )
     .option('--all', 'list every manager with its verdict, not only orphans')
     .addOption(new Option('-f, --format <format>', 'output format').choices(ORPHANS_FORMATS).default('table'))
+    .addHelpText(
+      'after',
+      `\nExit codes: ${ORPHANS_EXIT_CODES.checked} every fleet checked, ${ORPHANS_EXIT_CODES.usage} bad config or option, ` +
+        `${ORPHANS_EXIT_CODES.couldNotCheck} some fleet could not be checked (the output says why and what to set).`,
+    )
     .action(async (options: OrphansOptions) => {
-      output.out(await orphansCommandOutput(options, output, overrides));
+      const config = loadFleetConfig(options.config);
+      const surveys = await surveyOrphans(config, options, overrides);
+      output.out(renderOrphans(surveys, config, options, output));
+      const failed = surveys.filter((s) => s.status === 'skipped' && s.failed);
+      if (failed.length > 0) {
+        throw new ExitCodeError(
+          `could not check ${failed.length} of ${surveys.length} fleet${plural(surveys.length)} (${failed.map((s) => s.fleet.name).join(', ')}); nothing was decided for ${failed.length === 1 ? 'it' : 'them'}`,
+          ORPHANS_EXIT_CODES.couldNotCheck,
+        );
+      }
     });
 }
 
@@ -165,14 +192,46 @@ export async function orphansCommandOutput(
   overrides: OrphansCommandOverrides = {},
 ): Promise<string> {
   const config = loadFleetConfig(options.config);
+  return renderOrphans(await surveyOrphans(config, options, overrides), config, options, output);
+}
+
+type ScrubbedSurveys = FleetSurvey[] & { readonly knownSecrets: readonly string[] };
+
+async function surveyOrphans(config: FleetConfig, options: OrphansOptions, overrides: OrphansCommandOverrides): Promise<ScrubbedSurveys> {
   const ports = await commandPorts(config, options, overrides);
   const surveys = await listOrphans(config, ports, { fleet: options.fleet, graceMinutes: options.grace });
+  return Object.assign(surveys, { knownSecrets: ports.knownSecrets() });
+}
+
+function renderOrphans(surveys: ScrubbedSurveys, config: FleetConfig, options: OrphansOptions, output: CliOutput): string {
   const graceMinutes = options.grace ?? config.orphanReaper.graceMinutes;
   for (const s of surveys) {
-    if (s.status === 'skipped') output.err(redactSecrets(`warning: fleet ${s.fleet.name} skipped: ${s.reason}\n`, ports.knownSecrets()));
+    if (s.status === 'skipped') output.err(redactSecrets(`warning: fleet ${s.fleet.name} skipped: ${s.reason}\n`, surveys.knownSecrets));
   }
   const text = options.format === 'json' ? orphansJson(surveys, options) : formatOrphanTables(surveys, { all: options.all, graceMinutes });
-  return redactSecrets(text, ports.knownSecrets());
+  return redactSecrets(text, surveys.knownSecrets);
+}
+
+/**
+ * Says what to set when a local AWS or GitLab call fails for a reason the user can fix: the
+ * SDK's "Region is missing" does not mention --region.
+ */
+export function explainLookupError(error: unknown, gitlabUrl: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const name = error instanceof Error ? error.name : '';
+  if (/region is missing/i.test(message)) return new Error('no AWS region: pass --region <region> or set AWS_REGION');
+  if (name === 'CredentialsProviderError' || /could not load credentials/i.test(message)) {
+    return new Error(
+      'no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); ' +
+        `tokens can also come from ${GITLAB_API_TOKEN_ENV} and GITLAB_RUNNER_TOKEN_<FLEET>, but listing instances needs credentials`,
+    );
+  }
+  if (error instanceof GitLabApiError && error.status === undefined) {
+    return new Error(
+      `GitLab at ${gitlabUrl} did not answer (${message}); check gitlab.url in the config and that this machine can reach it`,
+    );
+  }
+  return error instanceof Error ? error : new Error(message);
 }
 
 async function commandPorts(config: FleetConfig, options: OrphansOptions, overrides: OrphansCommandOverrides): Promise<OrphansPorts> {
@@ -191,7 +250,13 @@ async function commandPorts(config: FleetConfig, options: OrphansOptions, overri
     readSecret ??= (name) => aws.readToken(clients, name);
     existingInstanceIds ??= (fleet) => aws.existingInstances(clients, fleet);
   }
-  const fromSecret = readSecret;
+  const explain = (error: unknown): never => {
+    throw explainLookupError(error, config.gitlab.url);
+  };
+  const listInstances = existingInstanceIds;
+  existingInstanceIds = (fleet) => listInstances(fleet).catch(explain);
+  const fromSecretStore = readSecret;
+  const fromSecret = (name: string) => fromSecretStore(name).catch(explain);
   const secretCache = new Map<string, Promise<string>>();
   const secret = (name: string) => {
     let pending = secretCache.get(name);
@@ -203,7 +268,10 @@ async function commandPorts(config: FleetConfig, options: OrphansOptions, overri
   };
   return {
     now: overrides.now?.() ?? new Date(),
-    gitlab: overrides.gitlab ?? new GitLabRunnerClient({ baseUrl: config.gitlab.url, timeoutMs: 10_000, maxAttempts: 3 }),
+    gitlab: explainingGitLab(
+      overrides.gitlab ?? new GitLabRunnerClient({ baseUrl: config.gitlab.url, timeoutMs: 10_000, maxAttempts: 3 }),
+      explain,
+    ),
     runnerToken: async (fleet) => {
       const fromEnv = env[runnerTokenEnvName(fleet.name)];
       return fromEnv ? remember(fromEnv.trim()) : secret(fleet.tokenSecretName);
@@ -214,6 +282,13 @@ async function commandPorts(config: FleetConfig, options: OrphansOptions, overri
     },
     existingInstanceIds,
     knownSecrets: () => known,
+  };
+}
+
+function explainingGitLab(gitlab: SurveyPorts['gitlab'], explain: (error: unknown) => never): SurveyPorts['gitlab'] {
+  return {
+    verifyRunner: (token) => gitlab.verifyRunner(token).catch(explain),
+    listRunnerManagers: (runnerId, token) => gitlab.listRunnerManagers(runnerId, token).catch(explain),
   };
 }
 

@@ -9,6 +9,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/errors';
 import { CostError } from '../cost/errors';
+import { version as packageVersion } from '../../package.json';
 
 export const PROGRAM_NAME = 'runner-fleet';
 
@@ -34,10 +35,25 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Ends a command with a specific exit code and a one-line message, after the command printed what
+ * it could (e.g. `orphans` when some fleets could not be checked).
+ */
+export class ExitCodeError extends Error {
+  constructor(
+    message: string,
+    public readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'ExitCodeError';
+  }
+}
+
 /** The bare program; register subcommands on it (`registerCostCommand(program)`), then {@link runProgram}. */
 export function createProgram(output: CliOutput = PROCESS_OUTPUT): Command {
   return new Command(PROGRAM_NAME)
-    .description('Fleets of self-hosted GitLab CI runners on AWS: estimate costs, inspect runners.')
+    .description('Fleets of self-hosted GitLab CI runners on AWS: validate the config, estimate costs, inspect runners.')
+    .version(packageVersion, '-V, --version', 'print the runner-fleet version')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: output.out, writeErr: output.err })
     .exitOverride();
@@ -59,6 +75,10 @@ export async function runProgram(program: Command, argv: readonly string[], outp
   } catch (error) {
     // Commander has already printed its own message (or the help/version text).
     if (error instanceof CommanderError) return error.exitCode;
+    if (error instanceof ExitCodeError) {
+      output.err(`${PROGRAM_NAME}: ${error.message}\n`);
+      return error.exitCode;
+    }
     if (isUserError(error)) {
       output.err(`${PROGRAM_NAME}: ${error.message}\n`);
       return 1;

@@ -19,6 +19,16 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
     this.problems = problems;
   }
+
+  /**
+   * A problem with the file as a whole (not found, empty, a syntax error), where listing
+   * problems would mislead: the one sentence, optionally followed by a code frame.
+   */
+  static ofFile(source: string, message: string, codeFrame?: string): ConfigError {
+    const error = new ConfigError(source, [{ path: '', message }]);
+    error.message = `${source}: ${message}${codeFrame ? `\n${codeFrame}` : ''}`;
+    return error;
+  }
 }
 
 /** Renders a zod-style path (`['fleets', 2, 'instanceTypes', 1]`) as `fleets[2].instanceTypes[1]`. */

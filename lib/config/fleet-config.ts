@@ -7,10 +7,13 @@ import type { CatalogProductId, FleetSize } from './catalog-products';
 import type { Architecture } from './instance-types';
 import {
   capacityProfile,
+  groupCapacityPlan,
   jitterMinutes,
   MINUTES_PER_WEEK,
+  neverRuns,
   parseDays,
   type CapacitySegment,
+  type GroupCapacityPlan,
   type UptimeWindow,
   type Weekday,
 } from './schedule';
@@ -49,6 +52,22 @@ export interface FleetScheduleSpec {
   readonly maxJitterMinutes: number;
   /** The fleet's fixed jitter, derived from its name. */
   readonly jitterMinutes: number;
+}
+
+export type RunnerScope = 'instance' | 'group' | 'project';
+export type RunnerAccessLevel = 'not_protected' | 'ref_protected';
+
+/** A GitLab runner object the fleet creates and owns (see the `gitlabRunner` config key). */
+export interface ManagedRunnerSpec {
+  readonly scope: RunnerScope;
+  /** Group or project id or full path; absent for scope instance. */
+  readonly namespace?: number | string;
+  /** Secret holding an access token with create_runner and manage_runner. */
+  readonly accessTokenSecretName: string;
+  readonly runUntagged: boolean;
+  readonly locked: boolean;
+  readonly accessLevel: RunnerAccessLevel;
+  readonly paused: boolean;
 }
 
 export interface FleetCapacity {
@@ -116,6 +135,13 @@ export interface FleetSpec {
   readonly volumeSizeGiB: number;
   readonly network?: FleetNetwork;
   readonly runnerTokenSecretName: string;
+  /**
+   * Mixed fleets (spot with onDemandBase): the token secret of the on-demand instances, whose
+   * runner is tagged computetype-ondemand. Undefined: every instance uses runnerTokenSecretName.
+   */
+  readonly onDemandRunnerTokenSecretName?: string;
+  /** Set when the fleet creates and owns its GitLab runner(s). */
+  readonly managedRunner?: ManagedRunnerSpec;
   readonly maxJobTimeoutMinutes: number;
   readonly runnerVersion: string;
   /**
@@ -221,17 +247,73 @@ export interface FleetConfig {
   readonly catalog?: CatalogSettings;
 }
 
-/** The GitLab runner tag that routes jobs by compute type, as the seed names them. */
+/** The GitLab runner tag that routes jobs by compute type, as the GitLab blog's 97% example names them. */
 export function computeTypeTag(computeType: ComputeType): 'computetype-spot' | 'computetype-ondemand' {
   return computeType === 'spot' ? 'computetype-spot' : 'computetype-ondemand';
 }
 
 export { defaultRunnerTokenSecretName };
 
+/** Default Secrets Manager name for the on-demand runner token of a fleet-managed mixed fleet. */
+export function defaultOnDemandRunnerTokenSecretName(fleetName: string): string {
+  return `gitlab-runner-fleet/${fleetName}/runner-token-ondemand`;
+}
+
+/** One GitLab runner object of a fleet: which instances use it, its tags and its token secret. */
+export interface FleetRunnerObject {
+  /** The compute type of the instances registering with it. */
+  readonly computeType: ComputeType;
+  readonly tokenSecretName: string;
+  /**
+   * The tags a fleet-created runner carries: its computetype-*, the architecture, the executor
+   * (so pipelines can ask for docker or shell), the extra tags.
+   */
+  readonly tags: readonly string[];
+}
+
+/**
+ * The runner objects of a fleet: one, or for a spot fleet with an on-demand floor and a second
+ * secret, one per compute type, so a job tagged computetype-ondemand never lands on spot.
+ */
+export function fleetRunnerObjects(fleet: FleetSpec): FleetRunnerObject[] {
+  const extras = fleet.runnerTags.filter((tag) => !tag.startsWith('computetype-'));
+  const objectFor = (computeType: ComputeType, tokenSecretName: string): FleetRunnerObject => ({
+    computeType,
+    tokenSecretName,
+    tags: [...new Set([computeTypeTag(computeType), fleet.architecture, fleet.executor, ...extras])],
+  });
+  const objects = [objectFor(fleet.computeType, fleet.runnerTokenSecretName)];
+  if (fleet.onDemandRunnerTokenSecretName) objects.push(objectFor('on-demand', fleet.onDemandRunnerTokenSecretName));
+  return objects;
+}
+
 /** The fleet's desired capacity over a local week (constant when it has no schedule). */
 export function fleetCapacityProfile(fleet: FleetSpec): CapacitySegment[] {
   if (!fleet.schedule) return [{ fromMinute: 0, toMinute: MINUTES_PER_WEEK, desired: fleet.capacity.desired }];
   return capacityProfile({ windows: fleet.schedule.windows, minCapacity: fleet.capacity.min, jitterMinutes: fleet.schedule.jitterMinutes });
+}
+
+/**
+ * The Auto Scaling group sizes and scheduled changes that make the fleet's group run what
+ * {@link fleetCapacityProfile} (and so the cost estimate) says, at every minute of the week.
+ */
+export function fleetGroupCapacity(fleet: FleetSpec): GroupCapacityPlan {
+  if (!fleet.schedule) return { minSize: fleet.capacity.min, desiredCapacity: fleet.capacity.desired, changes: [] };
+  return groupCapacityPlan(fleetCapacityProfile(fleet));
+}
+
+/**
+ * The warning for a fleet that can never have an instance (capacity 0 at every minute of the
+ * week), shared by synth and `runner-fleet cost`; undefined for a fleet that runs. Such a fleet
+ * is valid, so a team can park one on purpose.
+ */
+export function neverRunsWarning(fleet: FleetSpec): string | undefined {
+  if (!neverRuns(fleetCapacityProfile(fleet))) return undefined;
+  const where = fleet.schedule ? "capacity.min and every schedule window's desired are 0" : 'capacity.desired is 0 and it has no schedule';
+  return (
+    `fleet ${fleet.name} can never have an instance: ${where}. ` +
+    'That parks it (no runner, no cost); to run jobs, give capacity.desired or a window a desired above 0.'
+  );
 }
 
 /** Resolves defaults on a schema-validated config. */
@@ -274,6 +356,8 @@ function normalizeCatalog(catalog: NonNullable<ParsedFleetConfig['catalog']>): C
 
 function normalizeFleet(fleet: ParsedFleet, deployment: string | undefined): FleetSpec {
   const runnerTags = [computeTypeTag(fleet.computeType), fleet.architecture, ...fleet.runnerTags];
+  const managed = fleet.gitlabRunner;
+  const mixed = fleet.computeType === 'spot' && fleet.onDemandBase > 0;
   return {
     name: fleet.name,
     computeType: fleet.computeType,
@@ -288,6 +372,17 @@ function normalizeFleet(fleet: ParsedFleet, deployment: string | undefined): Fle
     volumeSizeGiB: fleet.volumeSizeGiB,
     network: fleet.network,
     runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name, deployment),
+    onDemandRunnerTokenSecretName:
+      fleet.onDemandRunnerTokenSecretName ?? (managed && mixed ? defaultOnDemandRunnerTokenSecretName(fleet.name) : undefined),
+    managedRunner: managed && {
+      scope: managed.scope,
+      namespace: managed.scope === 'group' ? managed.group : managed.scope === 'project' ? managed.project : undefined,
+      accessTokenSecretName: managed.accessTokenSecretName,
+      runUntagged: managed.runUntagged,
+      locked: managed.locked ?? managed.scope === 'project',
+      accessLevel: managed.accessLevel,
+      paused: managed.paused,
+    },
     maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
     runnerVersion: fleet.runnerVersion,
     runnerSha256: fleet.runnerSha256 ?? pinnedRunnerSha256(fleet.runnerVersion, fleet.architecture),

@@ -18,10 +18,23 @@ export function loadFleetConfig(file: string = DEFAULT_CONFIG_FILE): FleetConfig
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    throw new ConfigError(file, [{ path: '', message: reason }]);
+    throw ConfigError.ofFile(file, readProblem(file, (error as NodeJS.ErrnoException).code));
   }
   return parseFleetConfigText(text, file);
+}
+
+function readProblem(file: string, code: string | undefined): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'file not found; pass the path of your config with --config <file> (the default is fleet.config.yaml in the current folder)';
+    case 'EISDIR':
+      return `is a folder, not a file; pass the config file inside it, e.g. --config ${file.replace(/\/+$/, '')}/${DEFAULT_CONFIG_FILE}`;
+    case 'EACCES':
+    case 'EPERM':
+      return 'cannot be read: permission denied';
+    default:
+      return `cannot be read (${code ?? 'unknown error'})`;
+  }
 }
 
 /**
@@ -43,28 +56,70 @@ export function expandedValueBudget(text: string): number {
   return Math.max(100_000, 20 * text.length);
 }
 
-/** Parses YAML or JSON text (JSON is YAML) and validates it. */
+/**
+ * Parses YAML or JSON text and validates it. A source ending in `.json` is read as JSON, so its
+ * syntax errors are JSON's; anything else as YAML. A syntax error stops there: the first one is
+ * reported with its line, column and the line itself, since later ones are usually its echoes.
+ */
 export function parseFleetConfigText(text: string, source = 'config'): FleetConfig {
+  // Valid JSON (as generators write big configs) takes JSON.parse's fast path whatever the file is called.
   const json = parseJsonText(text);
-  if (json) return parseFleetConfig(json.raw, source);
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    throw new ConfigError(
+  const raw = json ? json.raw : /\.json$/i.test(source) ? parseJson(text, source) : parseYaml(text, source);
+  if (raw === undefined) {
+    throw ConfigError.ofFile(
       source,
-      document.errors.map((e) => ({ path: '', message: `YAML: ${e.message.split('\n')[0]}` })),
+      'the file is empty (nothing but blank lines or comments); start from fleet.config.yaml or a file in examples/',
     );
   }
+  return parseFleetConfig(raw, source);
+}
+
+function parseYaml(text: string, source: string): unknown {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const [first] = document.errors;
+  if (first) {
+    const reason = first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    let { line, col } = first.linePos?.[0] ?? { line: 1, col: 1 };
+    // An error found at the start of a blank line (often the end of the file) belongs to the end of the last line with text.
+    const lines = text.split('\n');
+    while (line > 1 && col === 1 && (lines[line - 1] ?? '').trim() === '') {
+      line -= 1;
+      col = lines[line - 1].replace(/\r$/, '').length + 1;
+    }
+    throw syntaxError(source, 'YAML', text, line, col, reason);
+  }
+  if (document.contents === null) return undefined;
   let raw: unknown;
   try {
     raw = document.toJS({ maxAliasCount: aliasBudget(text) });
   } catch (error) {
     if (!(error instanceof ReferenceError)) throw error;
-    throw new ConfigError(source, [{ path: '', message: `YAML: ${aliasProblem(text)}` }]);
+    throw ConfigError.ofFile(source, `YAML ${aliasProblem(text)}`);
   }
-  if (!withinExpandedBudget(raw, expandedValueBudget(text))) {
-    throw new ConfigError(source, [{ path: '', message: `YAML: ${aliasProblem(text)}` }]);
+  if (!withinExpandedBudget(raw, expandedValueBudget(text))) throw ConfigError.ofFile(source, `YAML ${aliasProblem(text)}`);
+  return raw;
+}
+
+function parseJson(text: string, source: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    const message = (error as Error).message;
+    const position = Number(/at position (\d+)/.exec(message)?.[1] ?? text.length);
+    const before = text.slice(0, position).split('\n');
+    const reason = message.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '');
+    throw syntaxError(source, 'JSON', text, before.length, before[before.length - 1].length + 1, reason);
   }
-  return parseFleetConfig(raw, source);
+}
+
+/** `<source>: YAML syntax error at line L, column C: <reason>` and the line with a caret under the column. */
+function syntaxError(source: string, language: string, text: string, line: number, column: number, reason: string): ConfigError {
+  const lineText = (text.split('\n')[line - 1] ?? '').replace(/\r$/, '').replace(/\t/g, '→');
+  const gutter = `  ${line} | `;
+  const frame = `${gutter}${lineText}\n${' '.repeat(gutter.length - 2)}| ${' '.repeat(Math.max(0, column - 1))}^`;
+  const sentence = reason.charAt(0).toLowerCase() + reason.slice(1).replace(/[:.\s]+$/, '');
+  return ConfigError.ofFile(source, `${language} syntax error at line ${line}, column ${column}: ${sentence}`, frame);
 }
 
 /**
@@ -161,13 +216,43 @@ function describeIssues(issues: readonly z.core.$ZodIssue[], raw: unknown): Conf
         ];
       }
       case 'invalid_type': {
+        if (issue.path.length === 0) {
+          const found = Array.isArray(raw) ? 'a list' : `the single value ${JSON.stringify(raw)}`;
+          return [{ path, message: `the file must hold settings such as gitlab: and fleets:, but holds ${found}` }];
+        }
         const expected = issue.expected === 'int' ? 'a whole number' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
         return [{ path, message: missing ? `is required (${expected})` : `${given(raw, issue.path)}must be ${expected}` }];
       }
+      case 'too_small':
+      case 'too_big':
+        return [{ path, message: `${given(raw, issue.path)}${ownMessage(issue) ?? boundMessage(issue)}` }];
+      case 'invalid_format':
+        return [{ path, message: `${given(raw, issue.path)}${ownMessage(issue) ?? `does not have the expected form (${issue.format})`}` }];
       default:
-        return [{ path, message: issue.message }];
+        return [{ path, message: ownMessage(issue) ?? `${given(raw, issue.path)}is not allowed here` }];
     }
   });
+}
+
+/** The schema's own message (a sentence written for users), or undefined for zod's default wording. */
+function ownMessage(issue: z.core.$ZodIssue): string | undefined {
+  return /^(Too (small|big)|Invalid|Expected)\b/.test(issue.message) ? undefined : issue.message;
+}
+
+/** A bound in words: "must be at least 1", "must list at least 1 item", "must be at most 100". */
+function boundMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string {
+  const small = issue.code === 'too_small';
+  const bound = Number(small ? issue.minimum : issue.maximum);
+  const inclusive = issue.inclusive !== false;
+  const comparison = small ? (inclusive ? 'at least' : 'more than') : inclusive ? 'at most' : 'less than';
+  switch (issue.origin) {
+    case 'array':
+      return `must list ${comparison} ${bound} ${bound === 1 ? 'entry' : 'entries'}`;
+    case 'string':
+      return small && bound === 1 ? 'must not be empty' : `must be ${comparison} ${bound} characters long`;
+    default:
+      return `must be ${comparison} ${bound}`;
+  }
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {

@@ -288,3 +288,36 @@ function cronDays(dayIndexes: readonly number[]): string {
     .map((r) => r.join('-'))
     .join(',');
 }
+
+/**
+ * What an Auto Scaling group template must say so the group follows a capacity profile: its
+ * size when created and the scheduled changes after that.
+ */
+export interface GroupCapacityPlan {
+  /** The group's MinSize: the lowest capacity of the week, so nothing scales it below the schedule. */
+  readonly minSize: number;
+  /**
+   * The group's DesiredCapacity at creation. Set when the week is constant (no scheduled change
+   * would ever set it); left out when scheduled changes own it, so a deploy does not reset it.
+   */
+  readonly desiredCapacity?: number;
+  readonly changes: readonly ScheduledChange[];
+}
+
+/**
+ * The group settings that follow a scheduled profile. A constant week (e.g. `daily 00:00-24:00`,
+ * or windows that tile the week at one capacity) has no change to schedule, so the capacity goes
+ * into the template itself; otherwise the template holds the week's floor and the changes do the
+ * rest.
+ */
+export function groupCapacityPlan(profile: readonly CapacitySegment[]): GroupCapacityPlan {
+  const floor = Math.min(...profile.map((s) => s.desired));
+  const changes = scheduledChanges(profile);
+  if (changes.length === 0) return { minSize: floor, desiredCapacity: floor, changes };
+  return { minSize: floor, changes };
+}
+
+/** True when a profile never asks for an instance. */
+export function neverRuns(profile: readonly CapacitySegment[]): boolean {
+  return profile.every((s) => s.desired === 0);
+}

@@ -41,10 +41,14 @@ export const COMPUTE_TYPES = ['spot', 'on-demand'] as const;
 export const EXECUTORS = ['docker', 'shell'] as const;
 export const DEFAULT_SPOT_FALLBACK_AFTER_MINUTES = 10;
 export const DEFAULT_SPOT_FALLBACK_RETURN_AFTER_MINUTES = 60;
+/** Where a fleet-managed GitLab runner is created (POST /api/v4/user/runners `runner_type`). */
+export const RUNNER_SCOPES = ['instance', 'group', 'project'] as const;
+export const RUNNER_ACCESS_LEVELS = ['not_protected', 'ref_protected'] as const;
 
 const FLEET_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 const RUNNER_VERSION = /^\d+\.\d+\.\d+$/;
+const SECRET_NAME_RULE = 'must be a Secrets Manager name: 1-512 characters of letters, digits and / _ + = . @ -';
 
 const httpsUrl = z
   .string()
@@ -85,7 +89,12 @@ const scheduleSchema = z
 const capacitySchema = z
   .object({
     min: nonNegativeInt.default(0).describe('Instances outside the schedule windows (or always, as a floor).'),
-    max: z.number().int().min(1).max(1000).describe('Upper bound of the group.'),
+    max: z
+      .number()
+      .int()
+      .min(1, 'must be at least 1; to park a fleet (no instances, no cost), keep max and set capacity.desired and capacity.min to 0')
+      .max(1000)
+      .describe('Upper bound of the group.'),
     desired: nonNegativeInt
       .default(1)
       .describe('Instances during working hours (a window without its own desired), or always when there is no schedule.'),
@@ -166,6 +175,36 @@ const demandScalingSchema = z
   })
   .strict();
 
+/** A GitLab group or project: its numeric id or its full path (`my-org/platform`). */
+const namespaceRef = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_./-]*$/, 'must be a numeric id or a full path such as my-org/platform'),
+]);
+
+const gitlabRunnerSchema = z
+  .object({
+    scope: z.enum(RUNNER_SCOPES).describe('Runner type: instance (admin token), group or project.'),
+    group: namespaceRef.optional().describe('scope group: the group id or full path, e.g. my-org/platform.'),
+    project: namespaceRef.optional().describe('scope project: the project id or full path, e.g. my-org/platform/app.'),
+    accessTokenSecretName: z
+      .string()
+      .regex(SECRET_NAME)
+      .describe(
+        'Secrets Manager secret holding a GitLab access token with the create_runner and manage_runner scopes (GitLab 17.1+), used to create, update and delete the runner.',
+      ),
+    runUntagged: z
+      .boolean()
+      .default(false)
+      .describe('Let the runner pick jobs without tags. Off: only jobs that ask for its tags land here.'),
+    locked: z
+      .boolean()
+      .optional()
+      .describe('Lock the runner to its project, so it cannot be enabled for others. Default: true for scope project, else false.'),
+    accessLevel: z.enum(RUNNER_ACCESS_LEVELS).default('not_protected').describe('ref_protected: only jobs on protected branches and tags.'),
+    paused: z.boolean().default(false).describe('Create (or set) the runner paused: it takes no jobs.'),
+  })
+  .strict();
+
 const fleetSchema = z
   .object({
     name: z.string().regex(FLEET_NAME, 'must be 2-32 characters of a-z, 0-9 and -, starting with a letter and not ending with -'),
@@ -194,10 +233,22 @@ const fleetSchema = z
     network: networkSchema.optional().describe('Existing VPC and subnets. Default: a new VPC with public subnets and no NAT gateway.'),
     runnerTokenSecretName: z
       .string()
+      .regex(SECRET_NAME, SECRET_NAME_RULE)
+      .optional()
+      .describe(
+        'Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<deployment>/<name>/runner-token, or gitlab-runner-fleet/<name>/runner-token without a deployment name. With gitlabRunner, the fleet creates it.',
+      ),
+    onDemandRunnerTokenSecretName: z
+      .string()
       .regex(SECRET_NAME)
       .optional()
       .describe(
-        'Secrets Manager secret holding the glrt- runner authentication token. Default: gitlab-runner-fleet/<deployment>/<name>/runner-token, or gitlab-runner-fleet/<name>/runner-token without a deployment name.',
+        'Spot fleets with onDemandBase: secret of a second runner tagged computetype-ondemand, used by the on-demand instances. Default: none without gitlabRunner (every instance uses runnerTokenSecretName); gitlab-runner-fleet/<name>/runner-token-ondemand with gitlabRunner.',
+      ),
+    gitlabRunner: gitlabRunnerSchema
+      .optional()
+      .describe(
+        'Let the fleet create and own its GitLab runner(s) and token secret(s). Default: a runner you created, its token in runnerTokenSecretName.',
       ),
     maxJobTimeoutMinutes: z
       .number()
@@ -290,7 +341,7 @@ const orphanReaperSchema = z
     enabled: z.boolean().default(false),
     apiTokenSecretName: z
       .string()
-      .regex(SECRET_NAME)
+      .regex(SECRET_NAME, SECRET_NAME_RULE)
       .default('gitlab-runner-fleet/api-token')
       .describe(
         'Secret holding a GitLab token that can read the fleets runners (read_api). With the api scope and Developer on the projects, the safety net also cancels and retries jobs lost when a machine stopped (see docs/spot.md).',
@@ -380,7 +431,7 @@ const deployRoleSchema = z
   })
   .strict();
 
-/** The cost estimate's baseline: the always-on x86 instance one runner replaces (the seed's). */
+/** The cost estimate's baseline: the always-on x86 instance one runner replaces (as in the GitLab blog's 97% example). */
 export const DEFAULT_BASELINE_INSTANCE_TYPE = 'm5.xlarge';
 /** No performance credit for Graviton unless the user states one (see lib/cost/estimate.ts for why). */
 export const DEFAULT_GRAVITON_PERFORMANCE_FACTOR = 1;
@@ -404,7 +455,9 @@ const costSchema = z
       .positive()
       .max(2)
       .default(DEFAULT_GRAVITON_PERFORMANCE_FACTOR)
-      .describe('Share of the time arm64 instances need for the same work: 1 = no credit, 0.735 = 36% faster (1/1.36), 0.64 = the seed.'),
+      .describe(
+        "Share of the time arm64 instances need for the same work: 1 = no credit, 0.735 = 36% faster (1/1.36), 0.64 = the GitLab blog's 97% example.",
+      ),
     prices: z
       .record(
         z.string(),
@@ -579,17 +632,24 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
         add([...path, 'instanceTypes', t], `${type} is ${arch}, fleet architecture is ${architecture}`);
       if (types.indexOf(type) !== t) add([...path, 'instanceTypes', t], `${type} is listed twice`);
     });
+    // A value that breaks its own rule is reported by the schema; comparing it again would report
+    // the same root cause twice, at keys that are fine. Unwritten values are labelled as defaults.
     const capacity = isRecord(fleet.capacity) ? fleet.capacity : {};
-    const min = numberOr(capacity.min, 0);
-    const max = numberOr(capacity.max, Number.POSITIVE_INFINITY);
-    const desired = numberOr(capacity.desired, 1);
-    if (min > max) add([...path, 'capacity', 'min'], `min (${min}) must be <= max (${max})`);
-    else if (desired < min || desired > max)
-      add([...path, 'capacity', 'desired'], `desired (${desired}) must be between min (${min}) and max (${max})`);
-    const onDemandBase = numberOr(fleet.onDemandBase, 0);
-    if (fleet.computeType === 'on-demand' && onDemandBase > 0)
+    const min = setting(capacity.min, 0, 0, Number.MAX_SAFE_INTEGER);
+    const max = setting(capacity.max, undefined, 1, 1000);
+    const desired = setting(capacity.desired, 1, 0, Number.MAX_SAFE_INTEGER);
+    if (min.valid && max.valid && min.value > max.value)
+      add([...path, 'capacity', 'min'], `min (${min.text}) must be <= max (${max.text})`);
+    else if (desired.valid && min.valid && max.valid && (desired.value < min.value || desired.value > max.value))
+      add(
+        [...path, 'capacity', desired.written ? 'desired' : 'min'],
+        `desired (${desired.text}) must be between min (${min.text}) and max (${max.text})${desired.written ? '' : '; set capacity.desired'}`,
+      );
+    const onDemandBase = setting(fleet.onDemandBase, 0, 0, Number.MAX_SAFE_INTEGER);
+    if (fleet.computeType === 'on-demand' && onDemandBase.written && onDemandBase.value > 0)
       add([...path, 'onDemandBase'], 'only applies to spot fleets; an on-demand fleet is on-demand throughout');
-    else if (onDemandBase > max) add([...path, 'onDemandBase'], `onDemandBase (${onDemandBase}) must be <= capacity.max (${max})`);
+    else if (onDemandBase.valid && max.valid && onDemandBase.value > max.value)
+      add([...path, 'onDemandBase'], `onDemandBase (${onDemandBase.text}) must be <= capacity.max (${max.text})`);
     const fallback = isRecord(fleet.spotFallback) ? fleet.spotFallback : undefined;
     if (fleet.computeType === 'on-demand' && fallback?.enabled === true)
       add([...path, 'spotFallback', 'enabled'], 'only applies to spot fleets; an on-demand fleet has no spot capacity to fall back from');
@@ -603,8 +663,15 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
       add([...path, 'network', 'availabilityZones'], 'must list one AZ per subnetIds entry, in the same order');
     }
     const demand = isRecord(fleet.demandScaling) ? fleet.demandScaling : undefined;
-    if (demand && typeof demand.warmInstances === 'number' && demand.warmInstances > max) {
-      add([...path, 'demandScaling', 'warmInstances'], `warmInstances (${demand.warmInstances}) must be <= capacity.max (${max})`);
+    if (demand && typeof demand.warmInstances === 'number' && max.valid && demand.warmInstances > max.value) {
+      add([...path, 'demandScaling', 'warmInstances'], `warmInstances (${demand.warmInstances}) must be <= capacity.max (${max.text})`);
+    }
+    if (isRecord(fleet.gitlabRunner)) gitlabRunnerProblems(fleet.gitlabRunner, [...path, 'gitlabRunner'], add);
+    if (fleet.onDemandRunnerTokenSecretName !== undefined && (fleet.computeType !== 'spot' || onDemandBase.value === 0)) {
+      add(
+        [...path, 'onDemandRunnerTokenSecretName'],
+        'only applies to spot fleets with onDemandBase > 0 (their on-demand instances use it)',
+      );
     }
     if (isRecord(fleet.schedule)) scheduleProblems(fleet.schedule, { min, max, desired }, [...path, 'schedule'], add);
   });
@@ -634,9 +701,21 @@ export function crossFieldProblems(raw: unknown): ConfigProblem[] {
   return problems;
 }
 
+function gitlabRunnerProblems(
+  runner: Record<string, unknown>,
+  path: PropertyKey[],
+  add: (path: PropertyKey[], message: string) => void,
+): void {
+  const scope = runner.scope;
+  for (const key of ['group', 'project'] as const) {
+    if (scope === key && runner[key] === undefined) add([...path, key], `is required with scope ${key} (an id or a full path)`);
+    if (scope !== key && runner[key] !== undefined) add([...path, key], `only applies to scope ${key}; scope is ${String(scope)}`);
+  }
+}
+
 function scheduleProblems(
   schedule: Record<string, unknown>,
-  capacity: { min: number; max: number; desired: number },
+  capacity: { min: Setting; max: Setting; desired: Setting },
   path: PropertyKey[],
   add: (path: PropertyKey[], message: string) => void,
 ): void {
@@ -667,11 +746,13 @@ function scheduleProblems(
       valid = false;
       add([...wPath, 'end'], 'start and end are equal; a window needs a length (use 00:00-24:00 for a whole day)');
     }
-    const desired = numberOr(window.desired, capacity.desired);
-    if (desired > capacity.max || desired < capacity.min) {
-      add([...wPath, 'desired'], `desired (${desired}) must be between capacity.min (${capacity.min}) and capacity.max (${capacity.max})`);
+    // A window without its own desired inherits capacity.desired, which is checked (once) there.
+    const desired = setting(window.desired, capacity.desired.value, 0, Number.MAX_SAFE_INTEGER);
+    const { min, max } = capacity;
+    if (desired.written && desired.valid && min.valid && max.valid && (desired.value > max.value || desired.value < min.value)) {
+      add([...wPath, 'desired'], `desired (${desired.text}) must be between capacity.min (${min.text}) and capacity.max (${max.text})`);
     }
-    if (valid) windows.push({ days: days as Weekday[], start: window.start as string, end: window.end as string, desired });
+    if (valid) windows.push({ days: days as Weekday[], start: window.start as string, end: window.end as string, desired: desired.value });
   });
   if (windows.length !== rawWindows.length) return;
   for (const [a, b, day] of overlappingWindows(windows)) {
@@ -707,8 +788,22 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function numberOr(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+/** A numeric setting as cross-field rules see it: its value, whether the user wrote it, whether it passes its own bounds. */
+interface Setting {
+  readonly value: number;
+  readonly written: boolean;
+  /** False when the value breaks its own rule (reported by the schema) or is unknown. */
+  readonly valid: boolean;
+  /** The value for messages, `1, the default` when it was not written. */
+  readonly text: string;
+}
+
+function setting(raw: unknown, fallback: number | undefined, lowest: number, highest: number): Setting {
+  if (raw === undefined) {
+    return { value: fallback ?? Number.NaN, written: false, valid: fallback !== undefined, text: `${fallback}, the default` };
+  }
+  const known = typeof raw === 'number' && Number.isInteger(raw);
+  return { value: known ? raw : Number.NaN, written: true, valid: known && raw >= lowest && raw <= highest, text: String(raw) };
 }
 
 /** Answers of {@link isTimeZone}: building a DateTimeFormat is costly, and 1,000 fleets share a few zones. */

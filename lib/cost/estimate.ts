@@ -15,10 +15,10 @@
  *   have capacity; on-demand hours at the first configured type, because an Auto Scaling group's
  *   on-demand allocation strategy is `prioritized` (list order) by default. Either is the price of
  *   one real type, never an average of types the group may not launch.
- * - The baseline. The same peak capacity on the baseline type (m5.xlarge, as in the seed),
+ * - The baseline. The same peak capacity on the baseline type (m5.xlarge, as in the GitLab blog's 97% example),
  *   on-demand, always on: peak instances x 168 h x the baseline's on-demand price.
  * - The Graviton factor. The share of the time an arm64 instance needs for the work an x86 one
- *   does; arm64 fleet costs are multiplied by it. The seed uses 0.64 for "36% better
+ *   does; arm64 fleet costs are multiplied by it. The GitLab blog's 97% example uses 0.64 for "36% better
  *   performance"; the arithmetic reading of that claim is 1/1.36 = 0.735. The default is 1 (no
  *   credit): the scheduled instance-hours are billed whatever the speed, and a speed-up only
  *   becomes money when the fleet is made smaller or its hours shorter, so the default estimate
@@ -32,7 +32,7 @@
  */
 import type { ComputeType, FleetConfig, FleetSpec } from '../config/fleet-config';
 import type { Architecture } from '../config/instance-types';
-import { fleetCapacityProfile } from '../config/fleet-config';
+import { fleetCapacityProfile, neverRunsWarning } from '../config/fleet-config';
 import { DEFAULT_BASELINE_INSTANCE_TYPE, DEFAULT_GRAVITON_PERFORMANCE_FACTOR } from '../config/schema';
 import { MINUTES_PER_WEEK, type CapacitySegment } from '../config/schedule';
 import { CostError } from './errors';
@@ -42,7 +42,7 @@ import { describeWeek, segmentHours, TYPICAL_WEEK, type EstimateWeek } from './w
 
 export { DEFAULT_BASELINE_INSTANCE_TYPE, DEFAULT_GRAVITON_PERFORMANCE_FACTOR };
 
-/** The seed's Graviton factor ("36% better performance" applied as x 0.64). */
+/** The Graviton factor of the GitLab blog's 97% example ("36% better performance" applied as x 0.64). */
 export const SEED_GRAVITON_PERFORMANCE_FACTOR = 0.64;
 /** The arithmetic reading of "36% better performance": the same work in 1/1.36 of the time. */
 export const ARITHMETIC_GRAVITON_PERFORMANCE_FACTOR = 1 / 1.36;
@@ -185,13 +185,15 @@ export function estimateCost(config: Pick<FleetConfig, 'fleets'>, options: CostO
         : describeWeek(week),
     fleets,
     total: totals(fleets, options.prices.hostedCi),
-    warnings: options.prices.warnings,
+    warnings: [...options.prices.warnings, ...config.fleets.flatMap((fleet) => neverRunsWarning(fleet) ?? [])],
   };
 }
 
 function validateOptions(options: CostOptions, factor: number): void {
   if (!(factor > 0 && factor <= 2))
-    throw new CostError(`gravitonPerformanceFactor (${factor}) must be > 0 and <= 2 (1 = no credit, 0.735 = 1/1.36, 0.64 = the seed)`);
+    throw new CostError(
+      `gravitonPerformanceFactor (${factor}) must be > 0 and <= 2 (1 = no credit, 0.735 = 1/1.36, 0.64 = the GitLab blog's 97% example)`,
+    );
   const hours = options.hoursPerWeek;
   if (hours !== undefined && !(hours > 0 && hours <= HOURS_PER_WEEK))
     throw new CostError(`hoursPerWeek (${hours}) must be > 0 and <= ${HOURS_PER_WEEK}`);

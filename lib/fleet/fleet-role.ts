@@ -16,6 +16,11 @@ export interface RunnerInstanceRoleProps {
   readonly autoScalingGroupName: string;
   /** The secret holding the fleet's glrt- runner authentication token. */
   readonly runnerTokenSecret: secretsmanager.ISecret;
+  /**
+   * Mixed fleets with a second runner: the on-demand instances' token secret.
+   * @default - none; every instance reads runnerTokenSecret
+   */
+  readonly onDemandRunnerTokenSecret?: secretsmanager.ISecret;
 }
 
 /**
@@ -62,11 +67,12 @@ export class RunnerInstanceRole extends Construct {
     );
 
     // A name-based ARN has no random suffix; Secrets Manager appends "-" and 6 characters.
-    const secretResource = props.runnerTokenSecret.secretFullArn ?? `${props.runnerTokenSecret.secretArn}-??????`;
+    const secrets = [props.runnerTokenSecret, ...(props.onDemandRunnerTokenSecret ? [props.onDemandRunnerTokenSecret] : [])];
+    const secretResources = secrets.map((secret) => secret.secretFullArn ?? `${secret.secretArn}-??????`);
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'ReadOwnRunnerToken', actions: ['secretsmanager:GetSecretValue'], resources: [secretResource] }),
+      new iam.PolicyStatement({ sid: 'ReadOwnRunnerToken', actions: ['secretsmanager:GetSecretValue'], resources: secretResources }),
     );
-    props.runnerTokenSecret.encryptionKey?.grantDecrypt(this.role);
+    for (const secret of secrets) secret.encryptionKey?.grantDecrypt(this.role);
 
     const groupArn = stack.formatArn({
       service: 'autoscaling',

@@ -9,7 +9,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { FleetSpec, GitLabSettings } from '../config';
+import { fleetGroupCapacity, neverRunsWarning, type FleetSpec, type GitLabSettings } from '../config';
 import { RunnerInstanceRole } from './fleet-role';
 import { RunnerLaunchTemplate } from './fleet-launch-template';
 import { fleetRollingUpdate } from './fleet-update-policy';
@@ -21,6 +21,7 @@ import { FleetScheduledScaling } from './scheduled-scaling';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { DEMAND_METRICS } from '../identity/demand-metrics';
 import { fleetDemandMetric, fleetGroupMetric } from './fleet-metrics';
+import { ManagedGitLabRunners } from './managed-runner';
 
 export interface RunnerFleetProps {
   /** The fleet: instance types, capacity, schedule, runner settings (see FleetSpec in lib/config). */
@@ -38,7 +39,7 @@ export interface RunnerFleetProps {
   /**
    * Secret holding the fleet's `glrt-` runner authentication token. Only its name reaches the
    * template; instances read the value at boot.
-   * @default - the existing secret named `fleet.runnerTokenSecretName`, imported by name
+   * @default - with `fleet.managedRunner`, a secret the fleet creates and fills; else the existing secret named `fleet.runnerTokenSecretName`, imported by name
    */
   readonly runnerTokenSecret?: secretsmanager.ISecret;
   /**
@@ -48,14 +49,23 @@ export interface RunnerFleetProps {
    * @default false - the group follows `fleet.schedule`, or runs `capacity.desired` without one
    */
   readonly externallyScheduled?: boolean;
+  /**
+   * With `fleet.managedRunner`: roles besides the instance role that must read the runner tokens
+   * (the safety net and orphan reaper deregister managers with them). Everyone else is denied.
+   * @default - none: only the instance role and the runner handler
+   */
+  readonly tokenReaders?: readonly iam.IRole[];
 }
 
 /**
  * A fleet of GitLab runners on an EC2 Auto Scaling group.
  *
- * With a schedule, the group's desired capacity is left out of the template: scheduled actions
- * own it, and a deploy does not reset it. A fleet created in the middle of an uptime window
- * therefore starts at `capacity.min` until the next scheduled change; raise it by hand with
+ * The group's sizes come from the same capacity profile as the cost estimate
+ * ({@link fleetGroupCapacity}). A schedule whose week is constant (e.g. `daily 00:00-24:00`) puts
+ * that capacity in the template. A schedule that changes capacity leaves the desired capacity out:
+ * scheduled actions own it, and a deploy does not reset it; the group is created at the week's
+ * lowest capacity and follows the schedule from the next change on. Raise a fleet created in the
+ * middle of an uptime window by hand with
  * `aws autoscaling update-auto-scaling-group --auto-scaling-group-name <name> --min-size N --desired-capacity N`
  * (the next scheduled change takes over again).
  */
@@ -69,6 +79,10 @@ export class RunnerFleet extends Construct {
   public readonly securityGroup: ec2.SecurityGroup;
   public readonly role: iam.IRole;
   public readonly runnerTokenSecret: secretsmanager.ISecret;
+  /** Mixed fleets with a second runner: the token secret of the on-demand instances. */
+  public readonly onDemandRunnerTokenSecret?: secretsmanager.ISecret;
+  /** Present with `fleet.managedRunner`: the GitLab runner objects the fleet owns. */
+  public readonly managedRunners?: ManagedGitLabRunners;
   /** Terminate hook timing: heartbeat timeout and the heartbeat interval the drain agent uses. */
   public readonly terminateHook: TerminateHookTiming;
   /** How often the drain agent records a lifecycle heartbeat while jobs run. */
@@ -83,15 +97,29 @@ export class RunnerFleet extends Construct {
     this.autoScalingGroupName = autoScalingGroupName(fleet.name, fleet.deployment);
     this.terminateHook = terminateHookTiming(fleet.maxJobTimeoutMinutes);
     this.heartbeatInterval = Duration.seconds(this.terminateHook.heartbeatIntervalSeconds);
+    if (fleet.managedRunner && !props.runnerTokenSecret) {
+      this.managedRunners = new ManagedGitLabRunners(this, 'GitLabRunners', { fleet, gitlab });
+    }
+    const managedSecret = this.managedRunners?.tokenSecret(fleet.computeType);
     this.runnerTokenSecret =
-      props.runnerTokenSecret ?? secretsmanager.Secret.fromSecretNameV2(this, 'RunnerTokenSecret', fleet.runnerTokenSecretName);
+      props.runnerTokenSecret ??
+      managedSecret ??
+      secretsmanager.Secret.fromSecretNameV2(this, 'RunnerTokenSecret', fleet.runnerTokenSecretName);
+    // Names, not ARNs, reach the instances: the fleet's names are deterministic either way.
     const tokenSecretName = props.runnerTokenSecret ? props.runnerTokenSecret.secretName : fleet.runnerTokenSecretName;
+    if (fleet.onDemandRunnerTokenSecretName && fleet.computeType === 'spot') {
+      this.onDemandRunnerTokenSecret =
+        this.managedRunners?.tokenSecret('on-demand') ??
+        secretsmanager.Secret.fromSecretNameV2(this, 'OnDemandRunnerTokenSecret', fleet.onDemandRunnerTokenSecretName);
+    }
 
     this.role = new RunnerInstanceRole(this, 'InstanceRole', {
       fleetName: fleet.name,
       autoScalingGroupName: this.autoScalingGroupName,
       runnerTokenSecret: this.runnerTokenSecret,
+      onDemandRunnerTokenSecret: this.onDemandRunnerTokenSecret,
     }).role;
+    this.managedRunners?.restrictReadTo([this.role, ...(props.tokenReaders ?? [])]);
 
     const scriptParams: InstanceScriptParams = {
       fleetName: fleet.name,
@@ -108,6 +136,7 @@ export class RunnerFleet extends Construct {
       concurrency: fleet.concurrency,
       maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
       runnerTokenSecretId: tokenSecretName,
+      onDemandRunnerTokenSecretId: this.onDemandRunnerTokenSecret ? fleet.onDemandRunnerTokenSecretName : undefined,
       autoScalingGroupName: this.autoScalingGroupName,
       launchHookName: LIFECYCLE_HOOKS.launch,
       terminateHookName: LIFECYCLE_HOOKS.terminate,
@@ -127,15 +156,16 @@ export class RunnerFleet extends Construct {
     this.securityGroup = template.securityGroup;
 
     const spot = fleet.computeType === 'spot';
-    const scheduled = fleet.schedule !== undefined || props.externallyScheduled === true;
+    // Something else (e.g. demand scaling) owns desired capacity: keep the floor, leave desired out.
+    const sizes = props.externallyScheduled ? { minSize: fleet.capacity.min, desiredCapacity: undefined } : fleetGroupCapacity(fleet);
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Group', {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets,
       autoScalingGroupName: this.autoScalingGroupName,
-      minCapacity: fleet.capacity.min,
+      minCapacity: sizes.minSize,
       maxCapacity: fleet.capacity.max,
-      // Scheduled fleets: the scheduled actions own desired capacity (see the class doc).
-      desiredCapacity: scheduled ? undefined : fleet.capacity.desired,
+      // Left out when scheduled actions own desired capacity (see the class doc).
+      desiredCapacity: sizes.desiredCapacity,
       mixedInstancesPolicy: {
         launchTemplate: this.launchTemplate,
         launchTemplateOverrides: fleet.instanceTypes.map((type) => ({ instanceType: new ec2.InstanceType(type) })),
@@ -157,12 +187,17 @@ export class RunnerFleet extends Construct {
       updatePolicy: autoscaling.UpdatePolicy.rollingUpdate(),
     });
 
-    if (!scheduled) {
+    // No instance boots before its runner exists and the token is in the secret.
+    if (this.managedRunners) this.autoScalingGroup.node.addDependency(this.managedRunners);
+
+    if (sizes.desiredCapacity !== undefined) {
       Annotations.of(this.autoScalingGroup).acknowledgeWarning(
         '@aws-cdk/aws-autoscaling:desiredCapacitySet',
-        'An unscheduled fleet is meant to run capacity.desired instances; a deploy restoring it is the intended behaviour.',
+        'A fleet without scheduled changes is meant to run this capacity all week; a deploy restoring it is the intended behaviour.',
       );
     }
+    const parked = neverRunsWarning(fleet);
+    if (parked) Annotations.of(this).addWarningV2('gitlab-runner-fleet:never-runs', parked);
 
     const cfnGroup = this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     // L2 rolling update options lack MinActiveInstancesPercent; keep the scheduled-action policy the L2 set.

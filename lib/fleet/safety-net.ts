@@ -138,7 +138,10 @@ export class RunnerFleetSafetyNet extends Construct {
     lambdaFunction.grantReadSecrets(
       'ReadFleetRunnerTokens',
       [
-        ...props.fleets.map((f) => f.runnerTokenSecretName),
+        ...props.fleets.flatMap((f) => [
+          f.runnerTokenSecretName,
+          ...(f.onDemandRunnerTokenSecretName ? [f.onDemandRunnerTokenSecretName] : []),
+        ]),
         ...(props.registryPath ? [`${REGISTERED_TOKEN_SECRET_PREFIX}*`] : []),
         ...(props.apiTokenSecretName ? [props.apiTokenSecretName] : []),
       ],

@@ -4,7 +4,7 @@
  */
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import { Construct } from 'constructs';
-import { fleetCapacityProfile, scheduledChanges, type FleetSpec, type ScheduledChange } from '../config';
+import { fleetGroupCapacity, type FleetSpec, type ScheduledChange } from '../config';
 
 export interface FleetScheduledScalingProps {
   readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
@@ -27,7 +27,7 @@ export class FleetScheduledScaling extends Construct {
   constructor(scope: Construct, id: string, props: FleetScheduledScalingProps) {
     super(scope, id);
     const schedule = props.fleet.schedule;
-    this.changes = schedule ? scheduledChanges(fleetCapacityProfile(props.fleet)) : [];
+    this.changes = fleetGroupCapacity(props.fleet).changes;
     this.actions = this.changes.map(
       (change) =>
         new autoscaling.ScheduledAction(this, change.id, {

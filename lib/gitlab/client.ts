@@ -13,7 +13,17 @@
 import { gitlabUrlProblem } from '../identity/gitlab-url';
 import { GitLabApiError, redactSecrets } from './errors';
 import { backoffDelayMs, isRetryableStatus } from './retry';
-import type { DeleteManagerResult, RunnerJob, RunnerManager, VerifiedRunner } from './types';
+import type {
+  CreatedRunner,
+  DeleteManagerResult,
+  DeleteRunnerResult,
+  RunnerDetails,
+  RunnerJob,
+  RunnerManager,
+  RunnerSettings,
+  RunnerType,
+  VerifiedRunner,
+} from './types';
 
 export interface GitLabRunnerClientOptions {
   /**
@@ -61,13 +71,20 @@ export interface GitLabRunnerClientOptions {
    * @default 'gitlab-runner-fleet'
    */
   readonly userAgent?: string;
+  /**
+   * Longest wait a `Retry-After` header may ask for, in ms; longer asks are capped.
+   * @default 60000
+   */
+  readonly maxRetryAfterMs?: number;
 }
 
 interface RequestSpec {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly path: string;
   readonly query?: Record<string, string>;
   readonly form?: Record<string, string>;
+  /** A JSON body (lists such as tag_list travel as JSON arrays). */
+  readonly json?: Record<string, unknown>;
   readonly privateToken?: string;
   /** Values to scrub from any message built from this request. */
   readonly secrets: readonly string[];
@@ -91,6 +108,7 @@ export class GitLabRunnerClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly userAgent: string;
+  private readonly maxRetryAfterMs: number;
 
   constructor(options: GitLabRunnerClientOptions) {
     const problem = gitlabUrlProblem(options.baseUrl, true);
@@ -104,6 +122,7 @@ export class GitLabRunnerClient {
     this.sleep = options.sleep ?? sleepReal;
     this.random = options.random ?? Math.random;
     this.userAgent = options.userAgent ?? 'gitlab-runner-fleet';
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
   }
 
   /**
@@ -226,13 +245,89 @@ export class GitLabRunnerClient {
     return response.status === 404 ? 'already-gone' : 'deleted';
   }
 
+  /**
+   * Creates a runner owned by the token's user (`POST /api/v4/user/runners`, GitLab 15.10+, token
+   * scope create_runner). The answer holds the runner's `glrt-` token: callers must store it and
+   * drop it, never log it.
+   */
+  async createRunner(
+    apiToken: string,
+    runnerType: RunnerType,
+    namespaceId: number | undefined,
+    settings: RunnerSettings,
+  ): Promise<CreatedRunner> {
+    const json: Record<string, unknown> = { runner_type: runnerType, ...settings };
+    if (runnerType === 'group_type') json.group_id = namespaceId;
+    if (runnerType === 'project_type') json.project_id = namespaceId;
+    const path = '/api/v4/user/runners';
+    const response = await this.call({ method: 'POST', path, json, privateToken: apiToken, secrets: [apiToken] });
+    const body = parseJson(response.text) as { id?: unknown; token?: unknown; token_expires_at?: unknown } | undefined;
+    if (typeof body?.id !== 'number' || typeof body.token !== 'string') {
+      throw new GitLabApiError(`GitLab POST ${path} answered without a runner id and token`, {
+        method: 'POST',
+        path,
+        status: response.status,
+        retryable: false,
+        attempts: 1,
+      });
+    }
+    return { id: body.id, token: body.token, tokenExpiresAt: typeof body.token_expires_at === 'string' ? body.token_expires_at : null };
+  }
+
+  /** Updates a runner's settings in place (`PUT /api/v4/runners/:id`, scope manage_runner or api); its token stays. */
+  async updateRunner(apiToken: string, runnerId: number, settings: RunnerSettings): Promise<RunnerDetails> {
+    const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}`;
+    const response = await this.call({ method: 'PUT', path, json: { ...settings }, privateToken: apiToken, secrets: [apiToken] });
+    return parseJson(response.text) as RunnerDetails;
+  }
+
+  /** A runner's details: tags, paused, run_untagged, online status (`GET /api/v4/runners/:id`). */
+  async getRunner(apiToken: string, runnerId: number): Promise<RunnerDetails> {
+    const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}`;
+    const response = await this.call({ method: 'GET', path, privateToken: apiToken, secrets: [apiToken] });
+    return parseJson(response.text) as RunnerDetails;
+  }
+
+  /**
+   * Deletes a whole runner with all its managers (`DELETE /api/v4/runners/:id`, with an access
+   * token, never a runner token). A 404 means someone already deleted it, which is the outcome wanted.
+   */
+  async deleteRunner(apiToken: string, runnerId: number): Promise<DeleteRunnerResult> {
+    const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}`;
+    const response = await this.call({ method: 'DELETE', path, privateToken: apiToken, secrets: [apiToken] }, [404]);
+    return response.status === 404 ? 'already-gone' : 'deleted';
+  }
+
+  /** The numeric id of a group or project given as an id or a full path (`GET /api/v4/groups/:id`, `/projects/:id`). */
+  async namespaceId(apiToken: string, kind: 'group' | 'project', ref: number | string): Promise<number> {
+    if (typeof ref === 'number' || /^\d+$/.test(ref)) return Number(ref);
+    const path = `/api/v4/${kind === 'group' ? 'groups' : 'projects'}/${encodeURIComponent(ref)}`;
+    const response = await this.call({ method: 'GET', path, privateToken: apiToken, secrets: [apiToken] });
+    const body = parseJson(response.text) as { id?: unknown } | undefined;
+    if (typeof body?.id !== 'number') {
+      throw new GitLabApiError(`GitLab GET ${path} answered without an id`, {
+        method: 'GET',
+        path,
+        status: response.status,
+        retryable: false,
+        attempts: 1,
+      });
+    }
+    return body.id;
+  }
+
   /** One API call with timeout and retries. Statuses in `accepted` count as success besides 2xx. */
   private async call(spec: RequestSpec, accepted: readonly number[] = []): Promise<RawResponse> {
     let lastFailure = '';
     let lastStatus: number | undefined;
+    let retryAfterMs: number | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
-      if (attempt > 1)
-        await this.sleep(backoffDelayMs(attempt - 1, { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, random: this.random }));
+      if (attempt > 1) {
+        const backoff = backoffDelayMs(attempt - 1, { baseDelayMs: this.baseDelayMs, maxDelayMs: this.maxDelayMs, random: this.random });
+        // GitLab's rate limiter says when to come back; earlier attempts would only be refused again.
+        await this.sleep(Math.max(backoff, Math.min(retryAfterMs ?? 0, this.maxRetryAfterMs)));
+      }
+      retryAfterMs = undefined;
       let response: RawResponse;
       try {
         response = await this.attempt(spec);
@@ -244,6 +339,7 @@ export class GitLabRunnerClient {
       if ((response.status >= 200 && response.status < 300) || accepted.includes(response.status)) return response;
       lastStatus = response.status;
       lastFailure = `HTTP ${response.status}${errorDetail(response.text)}`;
+      retryAfterMs = retryAfterDelayMs(response.headers.get('retry-after'), Date.now());
       if (!isRetryableStatus(response.status)) {
         throw this.failure(spec, lastFailure, lastStatus, false, attempt);
       }
@@ -260,6 +356,9 @@ export class GitLabRunnerClient {
     if (spec.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(spec.form).toString();
+    } else if (spec.json) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(spec.json);
     }
     const response = await this.fetchImpl(url, {
       method: spec.method,
@@ -298,9 +397,24 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** GitLab's own explanation from an error body, shortened. */
+/**
+ * The wait a `Retry-After` header asks for, in ms: delay-seconds or an HTTP date. Undefined
+ * when absent or unreadable.
+ */
+export function retryAfterDelayMs(header: string | null, nowMs: number): number | undefined {
+  if (!header) return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isFinite(at) ? Math.max(0, at - nowMs) : undefined;
+}
+
+/** GitLab's own explanation from an error body, shortened; a missing token scope is named. */
 function errorDetail(text: string): string {
-  const body = parseJson(text) as { message?: unknown; error?: unknown } | undefined;
+  const body = parseJson(text) as { message?: unknown; error?: unknown; scope?: unknown } | undefined;
+  if (body?.error === 'insufficient_scope') {
+    return ` (insufficient_scope: the access token needs the scope ${typeof body.scope === 'string' ? body.scope.split(' ').join(' or ') : 'this call requires'})`;
+  }
   const detail = body?.message ?? body?.error;
   if (detail === undefined) return '';
   const flat = typeof detail === 'string' ? detail : JSON.stringify(detail);

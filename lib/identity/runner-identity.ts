@@ -13,7 +13,7 @@ import { fleetAutoScalingGroupName } from './deployment';
 
 /** Tag keys on fleet instances, volumes and groups. */
 export const FLEET_TAGS = {
-  /** `spot` or `on-demand`, the seed's compute type. */
+  /** `spot` or `on-demand`, as the GitLab blog's 97% example names it. */
   computeType: 'computetype',
   /** The config's `deployment` name, on fleets of a named deployment (see ./deployment.ts). */
   deployment: 'gitlab-runner-fleet:deployment',

@@ -23,6 +23,7 @@ export const LAMBDA_HANDLERS = {
   'spot-fallback': join(__dirname, 'spot-fallback', 'handler.ts'),
   'demand-webhook': join(__dirname, 'demand-webhook', 'handler.ts'),
   'demand-scaler': join(__dirname, 'demand-scaler', 'handler.ts'),
+  'gitlab-runner': join(__dirname, 'gitlab-runner', 'handler.ts'),
 } as const;
 
 export type LambdaHandlerName = keyof typeof LAMBDA_HANDLERS;

@@ -4,6 +4,7 @@
  * account or region), so synth needs no credentials.
  */
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { DEFAULT_MONITORING_SETTINGS, type FleetConfig } from '../config';
 import { FLEETS_PER_DASHBOARD } from '../fleet/fleet-monitoring';
@@ -62,6 +63,8 @@ export function addFleetStacks(app: App, config: FleetConfig, options: FleetStac
       awsTags: config.awsTags,
       alarms: (config.monitoring ?? DEFAULT_MONITORING_SETTINGS).alarms,
       alarmTopic: shared.monitoring?.alarmTopic,
+      // Referenced only by fleets that own their runner: they deny token reads to everyone else.
+      tokenReaders: fleet.managedRunner ? sharedTokenReaders(shared) : undefined,
     });
     // The safety net's event rules should exist before the first instance launches.
     stack.addStackDependency(shared, 'the safety net watches fleet instances from the first launch');
@@ -100,6 +103,11 @@ export function fleetAppProps(options: { readonly cloudFormationValidation: bool
       ...(options.cloudFormationValidation ? { [VALIDATE_AGAINST_DEFAULT_RULES]: true } : {}),
     },
   };
+}
+
+/** The shared Lambdas that deregister runner managers with the fleets' runner tokens. */
+function sharedTokenReaders(shared: SharedStack): iam.IRole[] {
+  return [shared.safetyNet.function.role, shared.orphanReaper?.function.role].filter((role): role is iam.IRole => role !== undefined);
 }
 
 /** A new app holding the fleet stacks for `config`. */

@@ -5,6 +5,7 @@
 import { CrossStackReferences, ReferenceStrength, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { FleetSpec, GitLabSettings } from '../config';
 import { FleetAlarms } from '../fleet/fleet-alarms';
@@ -35,6 +36,11 @@ export interface FleetStackProps extends StackProps {
    * @default - no alarm actions
    */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * Fleets that own their GitLab runner: the roles of the shared Lambdas that read runner tokens.
+   * @default - none
+   */
+  readonly tokenReaders?: readonly iam.IRole[];
 }
 
 export class FleetStack extends Stack {
@@ -59,7 +65,7 @@ export class FleetStack extends Stack {
       vpc = props.defaultVpc;
       vpcSubnets = { subnetType: ec2.SubnetType.PUBLIC };
     }
-    this.runnerFleet = new RunnerFleet(this, 'Fleet', { fleet, gitlab: props.gitlab, vpc, vpcSubnets });
+    this.runnerFleet = new RunnerFleet(this, 'Fleet', { fleet, gitlab: props.gitlab, vpc, vpcSubnets, tokenReaders: props.tokenReaders });
     if (props.alarms) this.alarms = new FleetAlarms(this, 'Alarms', { fleet, alarmTopic: props.alarmTopic });
     for (const [key, value] of Object.entries(props.awsTags ?? {})) Tags.of(this).add(key, value);
   }

@@ -1,7 +1,7 @@
 /**
  * A short table of the fleets an app deploys, printed by bin/app.ts at synth.
  */
-import { WEEKDAYS, type FleetConfig, type FleetSpec, type Weekday } from '../config';
+import { fleetGroupCapacity, WEEKDAYS, type FleetConfig, type FleetSpec, type Weekday } from '../config';
 import { fleetStackName } from './fleet-app';
 
 // The runner tags are what a person must give the runner when creating it in GitLab.
@@ -32,7 +32,8 @@ export function fleetSummaryRows(config: FleetConfig): string[][] {
     fleet.computeType + (fleet.computeType === 'spot' && fleet.onDemandBase > 0 ? ` (+${fleet.onDemandBase} on-demand)` : ''),
     fleet.architecture,
     fleet.instanceTypes.join(','),
-    `${fleet.capacity.min}..${fleet.capacity.max}`,
+    // The group's own MinSize..MaxSize, as deployed (a whole-week schedule raises the floor).
+    `${fleetGroupCapacity(fleet).minSize}..${fleet.capacity.max}`,
     scheduleText(fleet),
     fleetStackName(fleet.name, fleet.deployment),
     fleet.runnerTags.join(','),

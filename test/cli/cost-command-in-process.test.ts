@@ -174,7 +174,9 @@ describe('runner-fleet cost, in-process: default output', () => {
     const code = await runProgram(program, ['node', 'runner-fleet', 'cost', '--config', join(work, 'missing.yaml')]);
 
     expect(code).toBe(1);
-    expect(write.mock.calls.map((c) => String(c[0])).join('')).toMatch(/^runner-fleet: .*missing\.yaml is not a valid fleet configuration/);
+    expect(write.mock.calls.map((c) => String(c[0])).join('')).toMatch(
+      /^runner-fleet: .*missing\.yaml: file not found; pass the path of your config with --config <file>/,
+    );
   });
 });
 

@@ -109,7 +109,7 @@ describe('runner-fleet cost, user mistakes', () => {
     [
       'a missing config file',
       ['cost', '--config', 'no-such-file.yaml'],
-      'runner-fleet: no-such-file.yaml is not a valid fleet configuration (1 problem):\n  - file not found',
+      'runner-fleet: no-such-file.yaml: file not found; pass the path of your config with --config <file>',
     ],
     ['a region without a snapshot', ['cost', '--region', 'ap-south-1'], 'runner-fleet: no price snapshot for region "ap-south-1"'],
     [

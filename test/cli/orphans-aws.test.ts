@@ -183,7 +183,7 @@ describe('runner-fleet orphans with the AWS SDK (mocked)', () => {
 
     const { code, stdout, stderr } = await run();
 
-    expect(code).toBe(0);
+    expect(code).toBe(3);
     expect(stdout).toContain(`skipped, nothing decided: reading the runner token failed: Error: secret ${RUNNER_SECRET} is empty`);
     expect(stderr).toContain('warning: fleet graviton-spot skipped');
   });

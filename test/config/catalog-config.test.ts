@@ -68,8 +68,8 @@ describe('catalog config', () => {
       }),
     ).toEqual([
       'catalog.products.graviton-spot.allowedSizes[0]: "huge" is not allowed; allowed: "small", "medium", "large"',
-      'catalog.products.graviton-spot.maxInstances: Too big: expected number to be <=50',
-      'catalog.sharing.accounts[0]: must be a 12-digit AWS account id',
+      'catalog.products.graviton-spot.maxInstances: 500 must be at most 50',
+      'catalog.sharing.accounts[0]: "12345" must be a 12-digit AWS account id',
     ]);
   });
 

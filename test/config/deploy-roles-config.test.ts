@@ -76,9 +76,9 @@ describe('deployRoles in the config', () => {
         'deployRoles[0].fleets[0]: "nope" is not a fleet of this config (fleets: deploy)',
         'deployRoles[1].name: "web" is already the name of deployRoles[0]; names must be unique',
         'deployRoles[1]: grants nothing: give managedPolicyArns or inlineStatements',
-        expect.stringMatching(/^deployRoles\[2\]\.name: must be 2-32 characters/),
-        expect.stringMatching(/^deployRoles\[2\]\.projectPath: must be a GitLab project path/),
-        expect.stringMatching(/^deployRoles\[2\]\.refs\[0\]: must be a branch or tag name/),
+        expect.stringMatching(/^deployRoles\[2\]\.name: "Bad_Name" must be 2-32 characters/),
+        expect.stringMatching(/^deployRoles\[2\]\.projectPath: "acme web" must be a GitLab project path/),
+        expect.stringMatching(/^deployRoles\[2\]\.refs\[0\]: "has space" must be a branch or tag name/),
         expect.stringMatching(/^deployRoles\[2\]\.maxSessionDurationMinutes/),
       ]),
     );
@@ -86,7 +86,7 @@ describe('deployRoles in the config', () => {
 
   it('refuses an OIDC provider ARN that is not one', () => {
     expect(problemsOf([ROLE], { oidcProviderArn: 'arn:aws:iam::123456789012:role/x' })).toEqual([
-      expect.stringMatching(/^gitlab\.oidcProviderArn: must be an IAM OIDC provider ARN/),
+      expect.stringMatching(/^gitlab\.oidcProviderArn: "arn:aws:iam::123456789012:role\/x" must be an IAM OIDC provider ARN/),
     ]);
   });
 

@@ -136,7 +136,9 @@ describe('loading a fleet configuration', () => {
 
 describe('rejecting bad configurations', () => {
   it('names a missing file', () => {
-    expect(() => loadFleetConfig('/nonexistent/fleet.yaml')).toThrow(/\/nonexistent\/fleet.yaml.*\n.*file not found/);
+    expect(() => loadFleetConfig('/nonexistent/fleet.yaml')).toThrow(
+      /^\/nonexistent\/fleet.yaml: file not found; pass the path of your config with --config <file>/,
+    );
   });
 
   it('reports YAML syntax errors as config errors', () => {
@@ -241,7 +243,7 @@ describe('rejecting bad configurations', () => {
       'fleets[0].schedule.windows[1].end: "25:00" is not a time; use HH:MM from 00:00 to 24:00',
       'fleets[0].schedule.windows[1].start: "8:00" is not a time; use HH:MM from 00:00 to 23:59',
       'fleets[0].schedule.windows[2].end: start and end are equal; a window needs a length (use 00:00-24:00 for a whole day)',
-      'fleets[0].schedule.windows[3].desired: desired (9) must be between capacity.min (0) and capacity.max (4)',
+      'fleets[0].schedule.windows[3].desired: desired (9) must be between capacity.min (0, the default) and capacity.max (4)',
     ]);
   });
 

@@ -52,8 +52,8 @@ describe('spotFallback configuration', () => {
 
     expect(problems).toEqual([
       'fleets[0].spotFallback.after: unknown key; allowed here: enabled, afterMinutes, returnAfterMinutes',
-      'fleets[0].spotFallback.afterMinutes: Too small: expected number to be >=0',
-      'fleets[0].spotFallback.returnAfterMinutes: Too small: expected number to be >=5',
+      'fleets[0].spotFallback.afterMinutes: -1 must be at least 0',
+      'fleets[0].spotFallback.returnAfterMinutes: 1 must be at least 5',
     ]);
   });
 

@@ -38,7 +38,9 @@ describe('estimate, all 168 hours of the week', () => {
 describe('estimate, Graviton factor', () => {
   it.each([0, 2.5, Number.NaN])('rejects %s, naming the field and the range', (factor) => {
     expect(() => estimateCost(configWith({}), { prices, gravitonPerformanceFactor: factor })).toThrow(
-      new CostError(`gravitonPerformanceFactor (${factor}) must be > 0 and <= 2 (1 = no credit, 0.735 = 1/1.36, 0.64 = the seed)`),
+      new CostError(
+        `gravitonPerformanceFactor (${factor}) must be > 0 and <= 2 (1 = no credit, 0.735 = 1/1.36, 0.64 = the GitLab blog's 97% example)`,
+      ),
     );
   });
 });

@@ -36,7 +36,9 @@ describe('runnerSha256 in the config', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toMatch(/fleets\[0\]\.runnerSha256: must be a SHA-256 in lowercase hex \(64 characters\)/);
+    expect((error as ConfigError).message).toMatch(
+      /fleets\[0\]\.runnerSha256: "[^"]*" must be a SHA-256 in lowercase hex \(64 characters\)/,
+    );
   });
 });
 

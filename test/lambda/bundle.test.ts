@@ -58,7 +58,14 @@ describe('Lambda bundles', () => {
   it('reports the size of each bundle', () => {
     const sizes = lambdaBundleSizes();
 
-    expect(sizes.map((s) => s.name)).toEqual(['safety-net', 'orphan-reaper', 'spot-fallback', 'demand-webhook', 'demand-scaler']);
+    expect(sizes.map((s) => s.name)).toEqual([
+      'safety-net',
+      'orphan-reaper',
+      'spot-fallback',
+      'demand-webhook',
+      'demand-scaler',
+      'gitlab-runner',
+    ]);
     for (const size of sizes) expect(size.bytes).toBeGreaterThan(10_000);
   });
 });

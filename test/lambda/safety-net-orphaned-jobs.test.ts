@@ -62,7 +62,7 @@ describe('safety net: jobs orphaned by the graceful-stop race', () => {
 
   it('cancels, then retries once, each job still running on the deregistered machine, and leaves other machines alone', async () => {
     // GIVEN a job GitLab assigned to the stopping machine, and a job running on another machine
-    gitlab.allowApiToken(apiToken, { canWrite: true });
+    gitlab.allowApiToken(apiToken, ['api']);
     const lost = gitlab.addJob(runner, SYSTEM_ID, { projectId: 42 });
     const elsewhere = gitlab.addJob(runner, 's_othermachine', { projectId: 42 });
 
@@ -86,7 +86,7 @@ describe('safety net: jobs orphaned by the graceful-stop race', () => {
   });
 
   it('asks GitLab for running jobs of that system_id only', async () => {
-    gitlab.allowApiToken(apiToken, { canWrite: true });
+    gitlab.allowApiToken(apiToken, ['api']);
 
     await handler()(sqsEvent(sqsRecord(terminateSuccessful(INSTANCE))));
 
@@ -97,7 +97,7 @@ describe('safety net: jobs orphaned by the graceful-stop race', () => {
   });
 
   it('touches no job of another machine when an older GitLab ignores the system_id filter', async () => {
-    gitlab.allowApiToken(apiToken, { canWrite: true });
+    gitlab.allowApiToken(apiToken, ['api']);
     gitlab.ignoresSystemIdFilter = true;
     const elsewhere = gitlab.addJob(runner, 's_othermachine');
 
@@ -108,7 +108,7 @@ describe('safety net: jobs orphaned by the graceful-stop race', () => {
   });
 
   it('retries a job only once when the event comes again', async () => {
-    gitlab.allowApiToken(apiToken, { canWrite: true });
+    gitlab.allowApiToken(apiToken, ['api']);
     gitlab.addJob(runner, SYSTEM_ID);
     const event = terminateSuccessful(INSTANCE);
 
@@ -129,7 +129,7 @@ describe('safety net: jobs orphaned by the graceful-stop race', () => {
   });
 
   it('with a read-only token, logs that the job fails at its timeout, and still counts the record as handled', async () => {
-    gitlab.allowApiToken(apiToken);
+    gitlab.allowApiToken(apiToken, ['read_api']);
     const lost = gitlab.addJob(runner, SYSTEM_ID);
 
     const result = await handler()(sqsEvent(sqsRecord(terminateSuccessful(INSTANCE))));

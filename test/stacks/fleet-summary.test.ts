@@ -25,6 +25,16 @@ describe('fleet summary', () => {
     ]);
   });
 
+  it('shows the group as deployed: a schedule covering the whole week at 2 raises its floor to 2 (issue 14)', () => {
+    const config = testConfig([
+      rawFleet({
+        capacity: { min: 0, max: 4, desired: 2 },
+        schedule: { timeZone: 'UTC', windows: [{ days: 'daily', start: '00:00', end: '24:00' }] },
+      }),
+    ]);
+    expect(fleetSummaryRows(config)[0].slice(4, 6)).toEqual(['2..4', 'mon-sun 00:00-24:00=2 UTC']);
+  });
+
   it('says always on for a fleet without a schedule', () => {
     expect(fleetSummaryRows(testConfig([rawFleet({ computeType: 'on-demand' })]))[0][5]).toBe('always on (2)');
   });

@@ -17,6 +17,7 @@ const CONFIGS = [
   'examples/graviton-spot.yaml',
   'examples/on-demand.yaml',
   'examples/mixed-floor-spot.yaml',
+  'examples/gitlab-managed.yaml',
   'examples/private-ca.yaml',
   'examples/deploy-roles.yaml',
 ];

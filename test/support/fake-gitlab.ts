@@ -15,6 +15,13 @@
  * - DELETE /api/v4/runners                 (the whole runner) -> always recorded, answers 204: tests assert it is never called
  * - GET    /api/v4/projects/:id/jobs        PRIVATE-TOKEN, scope[]=pending, per_page, page -> 200 [job], x-next-page
  * - GET    /api/v4/jobs                     the same, instance-wide, for admin tokens only (403 otherwise)
+ * - POST   /api/v4/user/runners            PRIVATE-TOKEN (create_runner or api), JSON -> 201 {id, token, token_expires_at};
+ *                                          400 bad runner_type / missing group_id, project_id; 403 {error: insufficient_scope}
+ * - PUT    /api/v4/runners/:id             PRIVATE-TOKEN (manage_runner or api) -> 200 runner details; 404 unknown runner
+ * - DELETE /api/v4/runners/:id             PRIVATE-TOKEN (manage_runner or api) -> 204 (the runner and all its managers); 404
+ * - GET    /api/v4/groups/:id|:path, /api/v4/projects/:id|:path  PRIVATE-TOKEN (read_api or api) -> 200 {id}; 404
+ * A missing PRIVATE-TOKEN answers 401 {message: '401 Unauthorized'}; a token without the scope 403 with GitLab's
+ * insufficient_scope body. With `legacyVersion`, the endpoints added after GitLab 15.9 answer 404 as an old GitLab does.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startLoopbackServer, type LoopbackServer } from './loopback-server';
@@ -37,6 +44,14 @@ export interface FakeRunner {
   description: string;
   tag_list: string[];
   managers: FakeRunnerManager[];
+  runner_type: 'instance_type' | 'group_type' | 'project_type';
+  run_untagged: boolean;
+  locked: boolean;
+  access_level: string;
+  paused: boolean;
+  maximum_timeout: number | null;
+  group_id?: number;
+  project_id?: number;
 }
 
 export interface FakeJob {
@@ -52,6 +67,8 @@ export interface FakeJob {
   tagList: string[];
 }
 
+export type FakeTokenScope = 'api' | 'read_api' | 'create_runner' | 'manage_runner';
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -62,7 +79,7 @@ export interface RecordedRequest {
 }
 
 export type FaultMode =
-  | { kind: 'status'; status: number; times: number; path?: RegExp; headers?: Record<string, string> }
+  | { kind: 'status'; status: number; times: number; path?: RegExp; headers?: Record<string, string>; retryAfter?: string }
   | { kind: 'hang'; times: number; path?: RegExp }
   | { kind: 'reset'; times: number; path?: RegExp };
 
@@ -74,9 +91,12 @@ export class FakeGitLab {
   public readonly jobs: FakeJob[] = [];
   /** As GitLab before 16.8: GET /runners/:id/jobs ignores the system_id filter. */
   public ignoresSystemIdFilter = false;
-  private readonly apiTokens = new Set<string>();
-  /** API tokens with the api scope (may cancel and retry jobs); others are read-only. */
-  private readonly writeTokens = new Set<string>();
+  private readonly apiTokens = new Map<string, readonly FakeTokenScope[]>();
+  /** Groups and projects by full path, for path lookups. */
+  public readonly namespaces = { group: new Map<string, number>(), project: new Map<string, number>() };
+  /** Answers like a GitLab before 15.10: no POST /user/runners. */
+  public legacyVersion = false;
+  private nextRunnerId = 500;
   private readonly adminTokens = new Set<string>();
   private nextJobId = 5000;
   private faults: FaultMode[] = [];
@@ -92,6 +112,12 @@ export class FakeGitLab {
       description: opts.description ?? 'fleet runner',
       tag_list: opts.tag_list ?? [],
       managers: [],
+      runner_type: 'instance_type',
+      run_untagged: false,
+      locked: false,
+      access_level: 'not_protected',
+      paused: false,
+      maximum_timeout: null,
     };
     this.runners.push(runner);
     return runner;
@@ -110,10 +136,13 @@ export class FakeGitLab {
     return manager;
   }
 
-  /** A PRIVATE-TOKEN that may read runners; with `canWrite` (api scope) it may also cancel and retry jobs. */
-  allowApiToken(token: string, { canWrite = false }: { canWrite?: boolean } = {}): void {
-    this.apiTokens.add(token);
-    if (canWrite) this.writeTokens.add(token);
+  /** A PRIVATE-TOKEN with the given scopes (default: api, which allows everything). */
+  allowApiToken(token: string, scopes: readonly FakeTokenScope[] = ['api']): void {
+    this.apiTokens.set(token, scopes);
+  }
+
+  runner(id: number): FakeRunner | undefined {
+    return this.runners.find((r) => r.id === id);
   }
 
   /** Adds a job of `runner`, run by the machine `systemId`; or a job of a project by id, with tags (for the jobs API). */
@@ -143,7 +172,7 @@ export class FakeGitLab {
 
   /** A PRIVATE-TOKEN of an administrator: may also read the instance-wide jobs API. */
   allowAdminToken(token: string): void {
-    this.apiTokens.add(token);
+    this.apiTokens.set(token, ['api']);
     this.adminTokens.add(token);
   }
 
@@ -197,10 +226,9 @@ export class FakeGitLab {
     }
     if (fault?.kind === 'status') {
       record(fault.status);
-      res
-        .writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers })
-        .end(JSON.stringify({ message: `${fault.status} injected` }));
-      return;
+      if (fault.retryAfter !== undefined) res.setHeader('retry-after', fault.retryAfter);
+      for (const [name, value] of Object.entries(fault.headers ?? {})) res.setHeader(name, value);
+      return json(res, fault.status, { message: `${fault.status} injected` });
     }
 
     const method = req.method ?? 'GET';
@@ -248,9 +276,8 @@ export class FakeGitLab {
     const jobsMatch = /^\/api\/v4\/runners\/(\d+)\/jobs$/.exec(path);
     const jobActionMatch = /^\/api\/v4\/projects\/(\d+)\/jobs\/(\d+)\/(cancel|retry)$/.exec(path);
     if ((method === 'GET' && jobsMatch) || (method === 'POST' && jobActionMatch)) {
-      const token = req.headers['private-token'];
-      if (typeof token !== 'string' || !token) return this.reply(res, record, 401, { message: '401 Unauthorized' });
-      if (!this.apiTokens.has(token)) return this.reply(res, record, 403, { message: '403 Forbidden' });
+      const denied = this.authorize(req, jobsMatch ? ['read_api', 'api'] : ['api']);
+      if (denied) return this.reply(res, record, denied.status, denied.body);
       if (jobsMatch) {
         const runner = this.runners.find((r) => r.id === Number(jobsMatch[1]));
         if (!runner) return this.reply(res, record, 404, { message: '404 Runner Not Found' });
@@ -262,7 +289,6 @@ export class FakeGitLab {
         );
         return this.reply(res, record, 200, jobs.map(jobEntity));
       }
-      if (!this.writeTokens.has(token)) return this.reply(res, record, 403, { message: '403 Forbidden - insufficient_scope' });
       const job = this.jobs.find((j) => j.projectId === Number(jobActionMatch![1]) && j.id === Number(jobActionMatch![2]));
       if (!job) return this.reply(res, record, 404, { message: '404 Job Not Found' });
       if (jobActionMatch![3] === 'cancel') {
@@ -277,23 +303,88 @@ export class FakeGitLab {
       this.jobs.push(retry);
       return this.reply(res, record, 201, jobEntity(retry));
     }
-    const managersMatch = /^\/api\/v4\/runners\/(\d+)(\/managers)?$/.exec(path);
-    if (method === 'GET' && managersMatch) {
-      const token = req.headers['private-token'];
-      if (typeof token !== 'string' || !token) return this.reply(res, record, 401, { message: '401 Unauthorized' });
-      if (!this.apiTokens.has(token)) return this.reply(res, record, 403, { message: '403 Forbidden' });
-      const runner = this.runners.find((r) => r.id === Number(managersMatch[1]));
+    if (method === 'POST' && path === '/api/v4/user/runners') {
+      if (this.legacyVersion) return this.reply(res, record, 404, { error: '404 Not Found' });
+      const denied = this.authorize(req, ['create_runner', 'api']);
+      if (denied) return this.reply(res, record, denied.status, denied.body);
+      return this.createRunner(fields, body, req.headers['content-type'] ?? '', res, record);
+    }
+    const runnerMatch = /^\/api\/v4\/runners\/(\d+)(\/managers)?$/.exec(path);
+    if (runnerMatch && (method === 'GET' || method === 'PUT' || method === 'DELETE')) {
+      const scopes: FakeTokenScope[] = method === 'GET' ? ['read_api', 'api', 'manage_runner'] : ['manage_runner', 'api'];
+      const denied = this.authorize(req, scopes);
+      if (denied) return this.reply(res, record, denied.status, denied.body);
+      const runner = this.runner(Number(runnerMatch[1]));
       if (!runner) return this.reply(res, record, 404, { message: '404 Runner Not Found' });
-      if (managersMatch[2]) return this.reply(res, record, 200, runner.managers);
-      return this.reply(res, record, 200, {
-        id: runner.id,
-        description: runner.description,
-        tag_list: runner.tag_list,
-        active: true,
-        paused: false,
-      });
+      if (runnerMatch[2]) return method === 'GET' ? this.reply(res, record, 200, runner.managers) : this.reply(res, record, 405, {});
+      if (method === 'DELETE') {
+        this.runners.splice(this.runners.indexOf(runner), 1);
+        return this.reply(res, record, 204, undefined);
+      }
+      if (method === 'PUT') this.applySettings(runner, body, req.headers['content-type'] ?? '', fields);
+      return this.reply(res, record, 200, runnerDetails(runner));
+    }
+    const namespaceMatch = /^\/api\/v4\/(groups|projects)\/(.+)$/.exec(path);
+    if (method === 'GET' && namespaceMatch) {
+      const denied = this.authorize(req, ['read_api', 'api']);
+      if (denied) return this.reply(res, record, denied.status, denied.body);
+      const kind = namespaceMatch[1] === 'groups' ? 'group' : 'project';
+      const ref = decodeURIComponent(namespaceMatch[2]);
+      const id = /^\d+$/.test(ref) ? Number(ref) : this.namespaces[kind].get(ref);
+      if (id === undefined) return this.reply(res, record, 404, { message: `404 ${kind === 'group' ? 'Group' : 'Project'} Not Found` });
+      return this.reply(res, record, 200, { id });
     }
     return this.reply(res, record, 404, { message: '404 Not Found' });
+  }
+
+  /** GitLab's answers for a missing, unknown or under-scoped PRIVATE-TOKEN; undefined when allowed. */
+  private authorize(req: IncomingMessage, anyOf: readonly FakeTokenScope[]): { status: number; body: unknown } | undefined {
+    const token = req.headers['private-token'];
+    const scopes = typeof token === 'string' ? this.apiTokens.get(token) : undefined;
+    if (!scopes) return { status: 401, body: { message: '401 Unauthorized' } };
+    if (scopes.some((s) => anyOf.includes(s))) return undefined;
+    return {
+      status: 403,
+      body: {
+        error: 'insufficient_scope',
+        error_description: 'The request requires higher privileges than provided by the access token.',
+        scope: anyOf.join(' '),
+      },
+    };
+  }
+
+  private createRunner(
+    fields: Record<string, string>,
+    body: string,
+    contentType: string,
+    res: ServerResponse,
+    record: (status: number) => void,
+  ): void {
+    const type = fields.runner_type;
+    if (!['instance_type', 'group_type', 'project_type'].includes(type)) {
+      return this.reply(res, record, 400, { error: 'runner_type does not have a valid value' });
+    }
+    if (type === 'group_type' && !fields.group_id) return this.reply(res, record, 400, { error: 'group_id is missing' });
+    if (type === 'project_type' && !fields.project_id) return this.reply(res, record, 400, { error: 'project_id is missing' });
+    const token = ['glrt', `created${this.nextRunnerId}${'x'.repeat(16)}`].join('-');
+    const runner = this.addRunner(token, { id: this.nextRunnerId++ });
+    runner.runner_type = type as FakeRunner['runner_type'];
+    if (fields.group_id) runner.group_id = Number(fields.group_id);
+    if (fields.project_id) runner.project_id = Number(fields.project_id);
+    this.applySettings(runner, body, contentType, fields);
+    this.reply(res, record, 201, { id: runner.id, token, token_expires_at: null });
+  }
+
+  private applySettings(runner: FakeRunner, body: string, contentType: string, fields: Record<string, string>): void {
+    const raw = (contentType.includes('application/json') ? JSON.parse(body || '{}') : fields) as Record<string, unknown>;
+    if (typeof raw.description === 'string') runner.description = raw.description;
+    if (Array.isArray(raw.tag_list)) runner.tag_list = raw.tag_list.map(String);
+    else if (typeof raw.tag_list === 'string') runner.tag_list = raw.tag_list.split(',').filter(Boolean);
+    for (const key of ['run_untagged', 'locked', 'paused'] as const) {
+      if (raw[key] !== undefined) runner[key] = raw[key] === true || raw[key] === 'true';
+    }
+    if (typeof raw.access_level === 'string') runner.access_level = raw.access_level;
+    if (raw.maximum_timeout !== undefined) runner.maximum_timeout = Number(raw.maximum_timeout);
   }
 
   private reply(res: ServerResponse, record: (status: number) => void, status: number, payload: unknown): void {
@@ -309,6 +400,24 @@ function jobEntity(job: FakeJob): Record<string, unknown> {
     status: job.status,
     project: { id: job.projectId },
     runner_manager: job.systemId === null ? null : { system_id: job.systemId },
+  };
+}
+
+function runnerDetails(runner: FakeRunner): Record<string, unknown> {
+  const online = runner.managers.some((m) => m.status === 'online');
+  return {
+    id: runner.id,
+    description: runner.description,
+    tag_list: runner.tag_list,
+    run_untagged: runner.run_untagged,
+    locked: runner.locked,
+    access_level: runner.access_level,
+    maximum_timeout: runner.maximum_timeout,
+    runner_type: runner.runner_type,
+    active: !runner.paused,
+    paused: runner.paused,
+    online,
+    status: online ? 'online' : runner.managers.length > 0 ? 'offline' : 'never_contacted',
   };
 }
 

@@ -82,6 +82,12 @@ printf '%s\n' "$GRF_SYSTEM_ID" >"$GRF_CONFIG_DIR/.runner_system_id"
 )
 
 # --- runner token from Secrets Manager, into a root-only file on tmpfs ---------------------
+# A mixed fleet has one runner per compute type: an on-demand instance registers with the
+# runner tagged computetype-ondemand, so a job asking for on-demand never lands on spot.
+if [[ "$life_cycle" == on-demand && -n "${GRF_ONDEMAND_TOKEN_SECRET_ID:-}" ]]; then
+  GRF_TOKEN_SECRET_ID=$GRF_ONDEMAND_TOKEN_SECRET_ID
+fi
+log "runner token secret: $GRF_TOKEN_SECRET_ID (instance-life-cycle $life_cycle)"
 read_token() {
   (
     umask 077

@@ -36,6 +36,11 @@ export interface InstanceScriptParams {
   readonly maxJobTimeoutMinutes: number;
   /** Secrets Manager secret name or ARN holding the glrt- token. May be a CloudFormation token at synth. */
   readonly runnerTokenSecretId: string;
+  /**
+   * Mixed fleets with a second runner: the secret on-demand instances (IMDS `instance-life-cycle`
+   * `on-demand`) read instead, so they register with the runner tagged computetype-ondemand.
+   */
+  readonly onDemandRunnerTokenSecretId?: string;
   /** Auto Scaling group name (see autoScalingGroupName()). */
   readonly autoScalingGroupName: string;
   /** Lifecycle hook names (see LIFECYCLE_HOOKS). */

@@ -99,6 +99,7 @@ export function userDataParameters(params: InstanceScriptParams): ReadonlyArray<
     ['GRF_CONCURRENCY', String(params.concurrency)],
     ['GRF_MAX_JOB_TIMEOUT_MINUTES', String(params.maxJobTimeoutMinutes)],
     ['GRF_TOKEN_SECRET_ID', params.runnerTokenSecretId],
+    ['GRF_ONDEMAND_TOKEN_SECRET_ID', params.onDemandRunnerTokenSecretId ?? ''],
     ['GRF_ASG_NAME', params.autoScalingGroupName],
     ['GRF_LAUNCH_HOOK', params.launchHookName],
     ['GRF_TERMINATE_HOOK', params.terminateHookName],

@@ -90,6 +90,10 @@ async function handleRecord(record: SQSRecord, deps: SafetyNetDeps, tokens: Toke
       try {
         const token = await tokens.token(plan.fleet.tokenSecretName);
         manager = await deps.gitlab.deleteRunnerManager(token, plan.systemId);
+        // A mixed fleet's on-demand instances register with the second runner.
+        if (manager === 'already-gone' && plan.fleet.onDemandTokenSecretName) {
+          manager = await deps.gitlab.deleteRunnerManager(await tokens.token(plan.fleet.onDemandTokenSecretName), plan.systemId);
+        }
       } catch (error) {
         managerError = error;
       }

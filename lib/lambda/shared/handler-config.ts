@@ -34,6 +34,8 @@ export interface FleetTarget {
     /** Minutes without a capacity error, in fallback, before the group returns to spot. */
     readonly returnAfterMinutes: number;
   };
+  /** Mixed fleets with a second runner: the token secret of the on-demand instances' runner. */
+  readonly onDemandTokenSecretName?: string;
 }
 
 export interface HandlerConfig {
@@ -63,6 +65,7 @@ export function fleetTargets(fleets: readonly FleetSpec[]): FleetTarget[] {
     name: fleet.name,
     autoScalingGroupName: autoScalingGroupName(fleet.name, fleet.deployment),
     tokenSecretName: fleet.runnerTokenSecretName,
+    ...(fleet.onDemandRunnerTokenSecretName ? { onDemandTokenSecretName: fleet.onDemandRunnerTokenSecretName } : {}),
   }));
 }
 

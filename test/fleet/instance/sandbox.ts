@@ -21,6 +21,10 @@ const STUBS: Record<string, string> = {
   aws: `
 case "$1 $2" in
   "secretsmanager get-secret-value")
+    secret_id=""; prev=""
+    for arg in "$@"; do [[ "$prev" == --secret-id ]] && secret_id=$arg; prev=$arg; done
+    named="$STUB_DIR/secrets/\${secret_id//\\//_}"
+    if [[ -f "$named" ]]; then cat "$named"; echo; exit 0; fi
     if [[ -f "$STUB_DIR/secret" ]]; then cat "$STUB_DIR/secret"; echo; exit 0; fi
     echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation" >&2
     exit 254 ;;
@@ -172,6 +176,12 @@ export class Sandbox {
     const path = join(this.dir, 'secret');
     if (token === undefined) rmSync(path, { force: true });
     else writeFileSync(path, token);
+  }
+
+  /** The value of one named secret (`--secret-id`), preferred over {@link setSecret}'s catch-all value. */
+  setNamedSecret(secretId: string, value: string): void {
+    mkdirSync(join(this.dir, 'secrets'), { recursive: true });
+    writeFileSync(join(this.dir, 'secrets', secretId.replace(/\//g, '_')), value);
   }
 
   /** How long the stub runner's "job" keeps running after SIGQUIT. */

@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createProgram, runProgram, type CliOutput } from '../../lib/cli/program';
+import { registerValidateCommand } from '../../lib/cli/validate-command';
+
+const dir = mkdtempSync(join(tmpdir(), 'validate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+const OK = file(
+  'ok.yaml',
+  `gitlab: { url: https://gitlab.example.com }
+fleets:
+  - name: arm-spot
+    computeType: spot
+    instanceTypes: [m7g.large]
+    capacity: { max: 3, desired: 2 }
+    schedule: { timeZone: Europe/Berlin, maxJitterMinutes: 0, windows: [{ days: daily, start: '00:00', end: '24:00' }] }
+`,
+);
+
+async function run(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const output: CliOutput = { out: (t) => (stdout += t), err: (t) => (stderr += t) };
+  const program = createProgram(output);
+  registerValidateCommand(program, output);
+  const code = await runProgram(program, ['node', 'runner-fleet', ...args], output);
+  return { code, stdout, stderr };
+}
+
+describe('runner-fleet validate', () => {
+  it('says a valid file is valid and summarizes each fleet, exit 0', async () => {
+    const { code, stdout, stderr } = await run('validate', '--config', OK);
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toBe(
+      `${OK}: valid, 1 fleet for https://gitlab.example.com\n` +
+        '  arm-spot: spot arm64 m7g.large; group 2..3, 2 instance(s) all week; tags computetype-spot,arm64\n' +
+        'Everything it resolves to, defaults included: runner-fleet validate --format json\n',
+    );
+  });
+
+  it('prints the resolved config with every default, and the group it deploys, with --format json', async () => {
+    const { code, stdout } = await run('validate', '--config', OK, '--format', 'json');
+    expect(code).toBe(0);
+    const json = JSON.parse(stdout);
+    expect(json).toMatchObject({ file: OK, valid: true, warnings: [] });
+    expect(json.config.orphanReaper).toEqual({
+      enabled: false,
+      apiTokenSecretName: 'gitlab-runner-fleet/api-token',
+      intervalMinutes: 60,
+      graceMinutes: 30,
+    });
+    expect(json.config.fleets[0]).toMatchObject({
+      concurrency: 4,
+      executor: 'docker',
+      runnerTokenSecretName: 'gitlab-runner-fleet/arm-spot/runner-token',
+      autoScalingGroup: { minSize: 2, maxSize: 3, desiredCapacity: 2, scheduledActions: [] },
+    });
+  });
+
+  it('warns on stderr about a fleet that can never have an instance, and still exits 0', async () => {
+    const parked = file(
+      'parked.yaml',
+      'gitlab: { url: https://gitlab.example.com }\nfleets:\n  - { name: parked, computeType: spot, instanceTypes: [m7g.large], capacity: { max: 1, desired: 0 } }\n',
+    );
+    const { code, stderr } = await run('validate', '--config', parked);
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/^warning: fleet parked can never have an instance: capacity.desired is 0 and it has no schedule/);
+  });
+
+  it('prints its version with --version', async () => {
+    const { code, stdout } = await run('--version');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});
