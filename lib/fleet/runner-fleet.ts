@@ -141,6 +141,7 @@ export class RunnerFleet extends Construct {
       launchHookName: LIFECYCLE_HOOKS.launch,
       terminateHookName: LIFECYCLE_HOOKS.terminate,
       heartbeatIntervalSeconds: this.terminateHook.heartbeatIntervalSeconds,
+      busyReporter: fleet.demandScaling !== undefined,
     };
     // Throws, naming gitlab.caCertificate where it applies, when EC2's 16 KB limit would be exceeded.
     const userData = renderUserData(scriptParams);

@@ -48,6 +48,12 @@ export interface InstanceScriptParams {
   readonly terminateHookName: string;
   /** Seconds between lifecycle heartbeats while draining; below the terminate hook's heartbeat timeout. */
   readonly heartbeatIntervalSeconds: number;
+  /**
+   * Install the busy reporter (runner job slots to instance tags, for demand scaling). Only
+   * demand-scaled fleets need it, and leaving it out keeps room in the 16 KB user data.
+   * @default false
+   */
+  readonly busyReporter?: boolean;
 }
 
 /** Default download location of GitLab Runner binaries. */

@@ -60,16 +60,27 @@ function scriptFiles(): ScriptFiles {
  * the files are documented for people, the 16 KB user data is for the instance.
  */
 function compact(script: string): string {
-  return script
-    .split('\n')
-    .filter((line, index) => {
-      const trimmed = line.trim();
-      if (trimmed === '') return false;
-      if (index === 0 && trimmed.startsWith('#!')) return true;
-      return !trimmed.startsWith('#') || trimmed.startsWith('# shellcheck');
-    })
-    .join('\n')
-    .concat('\n');
+  let heredocEnd: string | undefined;
+  const kept: string[] = [];
+  script.split('\n').forEach((line, index) => {
+    // A heredoc body is content, not code: kept byte for byte.
+    if (heredocEnd !== undefined) {
+      kept.push(line);
+      if (line === heredocEnd) heredocEnd = undefined;
+      return;
+    }
+    const trimmed = line.trim();
+    if (trimmed === '') return;
+    if (index === 0 && trimmed.startsWith('#!')) {
+      kept.push(line);
+      return;
+    }
+    if (trimmed.startsWith('#') && !trimmed.startsWith('# shellcheck')) return;
+    heredocEnd = /<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?\s*$/.exec(trimmed)?.[1];
+    // Leading indentation is for people; bash does not read it outside heredocs.
+    kept.push(trimmed);
+  });
+  return kept.join('\n').concat('\n');
 }
 
 /**
@@ -134,16 +145,13 @@ function validate(params: InstanceScriptParams): void {
 }
 
 /**
- * gzip, then base64 in 76-character lines. The gzip header's OS byte is pinned, so the user data
+ * gzip, then base64 on one line (base64 -d reads any line length; line breaks would cost bytes). The gzip header's OS byte is pinned, so the user data
  * (and with it the launch template) does not change with the platform that ran the synth.
  */
 export function gzipBase64(content: string): string {
   const gz = gzipSync(Buffer.from(content, 'utf8'), { level: constants.Z_BEST_COMPRESSION });
   gz[9] = 3; // OS: Unix
-  return gz
-    .toString('base64')
-    .replace(/.{1,76}/g, (line) => `${line}\n`)
-    .trimEnd();
+  return gz.toString('base64');
 }
 
 /** A quoted heredoc that writes `content` verbatim to `path` with `mode`. */
@@ -156,8 +164,18 @@ function installFile(path: string, mode: string, delimiter: string, content: str
  * The installer carried (compressed) in the user data: writes the scripts and the drain agent
  * unit through quoted heredocs and registers the bootstrap as a cloud-init per-boot script.
  */
-export function renderInstaller(): string {
+export function renderInstaller(options: { readonly busyReporter?: boolean } = {}): string {
   const files = scriptFiles();
+  const busyReporter = options.busyReporter
+    ? [
+        // The busy reporter (demand scaling) lives in its own file and unit; it waits for the bootstrap's instance.env.
+        installFile(`${INSTANCE_LIB_DIR}/busy-reporter.sh`, '0755', 'GRF_EOF_BUSY_REPORTER', files.busyReporter),
+        installFile('/etc/systemd/system/gitlab-runner-fleet-busy.service', '0644', 'GRF_EOF_BUSY_UNIT', files.busyReporterUnit),
+        'install -d "$GRF_ROOT/etc/systemd/system/multi-user.target.wants"',
+        'ln -sf /etc/systemd/system/gitlab-runner-fleet-busy.service "$GRF_ROOT/etc/systemd/system/multi-user.target.wants/gitlab-runner-fleet-busy.service"',
+        'systemctl start --no-block gitlab-runner-fleet-busy.service || true',
+      ]
+    : [];
   return [
     '#!/bin/bash',
     '# Installs the gitlab-runner-fleet instance scripts (sourced by the user data).',
@@ -167,23 +185,24 @@ export function renderInstaller(): string {
     installFile(`${INSTANCE_LIB_DIR}/drain-agent.sh`, '0755', 'GRF_EOF_DRAIN_AGENT', files.drainAgent),
     installFile(`${INSTANCE_LIB_DIR}/imds-guard.sh`, '0755', 'GRF_EOF_IMDS_GUARD', files.imdsGuard),
     installFile('/etc/systemd/system/gitlab-runner-fleet-drain.service', '0644', 'GRF_EOF_UNIT', files.drainAgentUnit),
-    // The busy reporter (demand scaling) lives in its own file and unit; it waits for the bootstrap's instance.env.
-    installFile(`${INSTANCE_LIB_DIR}/busy-reporter.sh`, '0755', 'GRF_EOF_BUSY_REPORTER', files.busyReporter),
-    installFile('/etc/systemd/system/gitlab-runner-fleet-busy.service', '0644', 'GRF_EOF_BUSY_UNIT', files.busyReporterUnit),
-    'install -d "$GRF_ROOT/etc/systemd/system/multi-user.target.wants"',
-    'ln -sf /etc/systemd/system/gitlab-runner-fleet-busy.service "$GRF_ROOT/etc/systemd/system/multi-user.target.wants/gitlab-runner-fleet-busy.service"',
-    'systemctl start --no-block gitlab-runner-fleet-busy.service || true',
+    ...busyReporter,
     `ln -sf ${INSTANCE_LIB_DIR}/bootstrap.sh "$GRF_ROOT/var/lib/cloud/scripts/per-boot/gitlab-runner-fleet-bootstrap.sh"`,
     '',
   ].join('\n');
 }
 
-let installerPayloadCache: string | undefined;
+/** The compressed installer, with and without the busy reporter. */
+const installerPayloadCache = new Map<boolean, string>();
 
 /** The complete bash user data script for one fleet's instances. */
 export function renderUserData(params: InstanceScriptParams): string {
   validate(params);
-  installerPayloadCache ??= gzipBase64(renderInstaller());
+  const busyReporter = params.busyReporter === true;
+  let installerPayload = installerPayloadCache.get(busyReporter);
+  if (installerPayload === undefined) {
+    installerPayload = gzipBase64(renderInstaller({ busyReporter }));
+    installerPayloadCache.set(busyReporter, installerPayload);
+  }
   const assignments = userDataParameters(params);
   const script = [
     '#!/bin/bash',
@@ -199,7 +218,7 @@ export function renderUserData(params: InstanceScriptParams): string {
     // declare -p writes re-sourceable, correctly quoted assignments for the per-boot runs and the agent.
     `declare -p ${assignments.map(([name]) => name).join(' ')} >"$GRF_ROOT/etc/gitlab-runner-fleet/fleet.env"`,
     `base64 -d <<'GRF_EOF_INSTALLER' | gunzip >"$GRF_ROOT${INSTANCE_LIB_DIR}/install.sh"`,
-    installerPayloadCache,
+    installerPayload,
     'GRF_EOF_INSTALLER',
     '# shellcheck source=/dev/null',
     `. "$GRF_ROOT${INSTANCE_LIB_DIR}/install.sh"`,

@@ -113,6 +113,30 @@ describe('renderUserData parameters', () => {
   });
 });
 
+describe('renderUserData busy reporter', () => {
+  const installerOf = (userData: string) => {
+    const payload = /<<'GRF_EOF_INSTALLER'[^\n]*\n([\s\S]*?)\nGRF_EOF_INSTALLER/.exec(userData)?.[1] ?? '';
+    return gunzipSync(Buffer.from(payload, 'base64')).toString('utf8');
+  };
+
+  it('given a fleet without demand scaling, when rendered, then the busy reporter and its unit are left out', () => {
+    const installer = installerOf(renderUserData(params()));
+    expect(installer).not.toContain('busy-reporter.sh');
+    expect(installer).not.toContain('gitlab-runner-fleet-busy.service');
+  });
+
+  it('given a demand-scaled fleet, when rendered, then the busy reporter is installed and its unit enabled', () => {
+    const installer = installerOf(renderUserData(params({ busyReporter: true })));
+    expect(installer).toContain('busy-reporter.sh');
+    expect(installer).toMatch(/multi-user\.target\.wants\/gitlab-runner-fleet-busy\.service/);
+  });
+
+  it('given a demand-scaled fleet, when rendered, then it still fits EC2 with room for a small CA bundle', () => {
+    const bytes = Buffer.byteLength(renderUserData(params({ busyReporter: true, caCertificate: pem(2048) })));
+    expect(bytes).toBeLessThanOrEqual(MAX_USER_DATA_BYTES);
+  });
+});
+
 describe('renderUserData size (EC2 limit: 16 KB)', () => {
   it('stays well under the limit with a typical configuration', () => {
     const bytes = Buffer.byteLength(renderUserData(params()));
