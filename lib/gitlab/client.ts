@@ -151,32 +151,8 @@ export class GitLabRunnerClient {
 
   /** Lists the managers (machines) of a runner, following pagination. Needs a token that can read the runner. */
   async listRunnerManagers(runnerId: number, apiToken: string): Promise<RunnerManager[]> {
-    const managers: RunnerManager[] = [];
-    let page = '1';
-    // Bounded so a misbehaving server cannot keep us paging forever.
-    for (let i = 0; i < 100 && page; i++) {
-      const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}/managers`;
-      const response = await this.call({
-        method: 'GET',
-        path,
-        query: { per_page: '100', page },
-        privateToken: apiToken,
-        secrets: [apiToken],
-      });
-      const body = parseJson(response.text);
-      if (!Array.isArray(body)) {
-        throw new GitLabApiError(`GitLab GET ${path} did not answer with a list`, {
-          method: 'GET',
-          path,
-          status: response.status,
-          retryable: false,
-          attempts: 1,
-        });
-      }
-      managers.push(...(body as RunnerManager[]));
-      page = response.headers.get('x-next-page') ?? '';
-    }
-    return managers;
+    const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}/managers`;
+    return this.listPages<RunnerManager>(path, {}, apiToken);
   }
 
   /**
@@ -185,14 +161,19 @@ export class GitLabRunnerClient {
    * it, so callers must still check each job's `runner_manager.system_id`). Follows pagination.
    */
   async listRunningJobs(runnerId: number, systemId: string, apiToken: string): Promise<RunnerJob[]> {
-    const jobs: RunnerJob[] = [];
     const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}/jobs`;
+    return this.listPages<RunnerJob>(path, { status: 'running', system_id: systemId }, apiToken);
+  }
+
+  /** GETs every page of a list endpoint, 100 items a page, at most 100 pages (so a misbehaving server cannot keep us paging forever). */
+  private async listPages<T>(path: string, query: Record<string, string>, apiToken: string): Promise<T[]> {
+    const items: T[] = [];
     let page = '1';
     for (let i = 0; i < 100 && page; i++) {
       const response = await this.call({
         method: 'GET',
         path,
-        query: { status: 'running', system_id: systemId, per_page: '100', page },
+        query: { ...query, per_page: '100', page },
         privateToken: apiToken,
         secrets: [apiToken],
       });
@@ -206,10 +187,10 @@ export class GitLabRunnerClient {
           attempts: 1,
         });
       }
-      jobs.push(...(body as RunnerJob[]));
+      items.push(...(body as T[]));
       page = response.headers.get('x-next-page') ?? '';
     }
-    return jobs;
+    return items;
   }
 
   /** Cancels a job (`POST /api/v4/projects/:id/jobs/:job_id/cancel`). Needs the api scope and Developer on the project. */
