@@ -4,29 +4,34 @@
  * validation plugin with its findings as errors (CDK only warns by default). Synth leaves it off
  * for speed (docs/scaling-limits.md); cfn-lint and checkov run as gates of their own.
  *
+ * Configs are synthesized side by side, CI_JOBS at a time (default: one per core): each process
+ * spends seconds starting the validation engine, on one core.
+ *
  * Usage: tsx scripts/ci/cfn-validate.ts [config ...]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundledConfigs, credentialFreeEnv, rel, ROOT, run, summary } from './common';
+import { bundledConfigs, ciJobs, credentialFreeEnv, mapConcurrently, rel, ROOT, runAsync, summary } from './common';
 
-function main(): void {
+async function main(): Promise<void> {
   const configs = process.argv.length > 2 ? process.argv.slice(2).map((c) => join(ROOT, c)) : bundledConfigs();
   const scratch = mkdtempSync(join(tmpdir(), 'cfn-validate-'));
   let failed = 0;
   try {
-    for (const [i, config] of configs.entries()) {
-      const cdk = join(ROOT, 'node_modules', '.bin', 'cdk');
-      const result = run(cdk, ['synth', '--quiet', '--no-notices', '-c', `config=${rel(config)}`, '-o', join(scratch, String(i))], {
+    const cdk = join(ROOT, 'node_modules', '.bin', 'cdk');
+    const results = await mapConcurrently(configs, ciJobs(), (config, i) =>
+      runAsync(cdk, ['synth', '--quiet', '--no-notices', '-c', `config=${rel(config)}`, '-o', join(scratch, String(i))], {
         env: { ...credentialFreeEnv(), CDK_VALIDATION: 'true' },
         timeoutMs: 10 * 60_000,
-      });
+      }),
+    );
+    for (const [i, result] of results.entries()) {
       if (result.status === 0) {
-        console.log(`ok   ${rel(config)}`);
+        console.log(`ok   ${rel(configs[i])}`);
       } else {
         failed++;
-        console.log(`FAIL ${rel(config)}: built-in CloudFormation validation exited ${result.status ?? result.signal}`);
+        console.log(`FAIL ${rel(configs[i])}: built-in CloudFormation validation exited ${result.status ?? result.signal}`);
         process.stdout.write(result.stdout);
         process.stdout.write(result.stderr);
       }
@@ -38,4 +43,4 @@ function main(): void {
   process.exit(failed > 0 ? 1 : 0);
 }
 
-if (require.main === module) main();
+if (require.main === module) void main();

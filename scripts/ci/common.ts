@@ -3,8 +3,9 @@
  * Gates discover their inputs by globbing, so stacks, examples and scripts added later are
  * checked without touching CI.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, delimiter, extname, join, relative, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '..', '..');
@@ -82,6 +83,65 @@ export function run(
     maxBuffer: 256 * 1024 * 1024,
     timeout: options.timeoutMs,
   });
+}
+
+/** What a finished command left: exit status (null when killed), signal and its output. */
+export interface RunResult {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** {@link run} without blocking, so a gate can run several commands at once. */
+export function runAsync(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, timeout: options.timeoutMs });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    const done = (status: number | null, signal: NodeJS.Signals | null, error?: Error) =>
+      resolve({
+        status,
+        signal,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8') + (error ? `${error.message}\n` : ''),
+      });
+    child.on('error', (error) => done(null, null, error));
+    child.on('close', (status, signal) => done(status, signal));
+  });
+}
+
+/**
+ * How many commands a gate runs at once: `CI_JOBS`, else one per core. Synthesis and the linters
+ * are single-threaded, so on CI's 2 cores two at a time halve a gate's wall time.
+ */
+export function ciJobs(env: NodeJS.ProcessEnv = process.env): number {
+  const jobs = Number(env.CI_JOBS);
+  return Number.isInteger(jobs) && jobs >= 1 ? jobs : availableParallelism();
+}
+
+/** `work` over every item, at most `limit` at a time; results in the items' order. */
+export async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
 }
 
 /** Environment for synthesis: no credentials, no instance metadata, no telemetry. */

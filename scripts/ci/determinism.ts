@@ -4,13 +4,16 @@
  * written must be byte-identical. The first run starts with an empty Lambda bundle cache and
  * bundles; the second reads the cache, so this also proves cached assets are the built ones.
  *
+ * Fleet counts are checked side by side, CI_JOBS at a time (default: one per core); the two synths
+ * of one count run one after the other, the second reading the cache the first wrote.
+ *
  * Usage: tsx scripts/ci/determinism.ts [fleet counts ...]   (default: 1 100)
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { credentialFreeEnv, findFiles, ROOT, run, summary } from './common';
+import { ciJobs, credentialFreeEnv, findFiles, mapConcurrently, ROOT, runAsync, summary } from './common';
 import { generatedConfig } from './quota-gate';
 
 /** Every file under `dir`, relative path -> sha256. */
@@ -26,41 +29,45 @@ export function differingFiles(a: ReadonlyMap<string, string>, b: ReadonlyMap<st
   return [...names].filter((name) => a.get(name) !== b.get(name)).sort();
 }
 
-function synth(config: string, outdir: string, bundleDir: string): boolean {
+async function synth(config: string, outdir: string, bundleDir: string): Promise<string | undefined> {
   const cdk = join(ROOT, 'node_modules', '.bin', 'cdk');
-  const result = run(cdk, ['synth', '--quiet', '--no-notices', '-c', `config=${config}`, '-o', outdir], {
+  const result = await runAsync(cdk, ['synth', '--quiet', '--no-notices', '-c', `config=${config}`, '-o', outdir], {
     env: { ...credentialFreeEnv(), GITLAB_RUNNER_FLEET_BUNDLE_DIR: bundleDir },
     timeoutMs: 15 * 60_000,
   });
-  if (result.status !== 0) {
-    console.log(`FAIL cdk synth exited ${result.status ?? result.signal}`);
-    process.stdout.write(result.stderr);
-  }
-  return result.status === 0;
+  return result.status === 0 ? undefined : `FAIL cdk synth exited ${result.status ?? result.signal}\n${result.stderr}`;
 }
 
-function main(): void {
+/** Two synths of a generated config of `fleets` fleets; the line to print and whether they matched. */
+async function checkCount(fleets: number, scratch: string): Promise<{ ok: boolean; line: string }> {
+  const config = join(scratch, `fleets-${fleets}.json`);
+  writeFileSync(config, JSON.stringify(generatedConfig(fleets)));
+  const bundleDir = join(scratch, `bundles-${fleets}`);
+  const [first, second] = [join(scratch, `a-${fleets}`), join(scratch, `b-${fleets}`)];
+  const failure = (await synth(config, first, bundleDir)) ?? (await synth(config, second, bundleDir));
+  if (failure) return { ok: false, line: failure.trimEnd() };
+  const a = digestTree(first);
+  const diff = differingFiles(a, digestTree(second));
+  if (diff.length > 0) {
+    return {
+      ok: false,
+      line: `FAIL ${fleets} fleets: ${diff.length} of ${a.size} files differ between two synths: ${diff.slice(0, 10).join(', ')}`,
+    };
+  }
+  return {
+    ok: true,
+    line: `ok   ${fleets} fleets: ${a.size} files byte-identical across two synths (first bundled, second from the cache)`,
+  };
+}
+
+async function main(): Promise<void> {
   const counts = process.argv.length > 2 ? process.argv.slice(2).map(Number) : [1, 100];
   const scratch = mkdtempSync(join(tmpdir(), 'determinism-'));
   let failed = 0;
   try {
-    for (const fleets of counts) {
-      const config = join(scratch, `fleets-${fleets}.json`);
-      writeFileSync(config, JSON.stringify(generatedConfig(fleets)));
-      const bundleDir = join(scratch, `bundles-${fleets}`);
-      const [first, second] = [join(scratch, `a-${fleets}`), join(scratch, `b-${fleets}`)];
-      if (!synth(config, first, bundleDir) || !synth(config, second, bundleDir)) {
-        failed++;
-        continue;
-      }
-      const a = digestTree(first);
-      const diff = differingFiles(a, digestTree(second));
-      if (diff.length > 0) {
-        failed++;
-        console.log(`FAIL ${fleets} fleets: ${diff.length} of ${a.size} files differ between two synths: ${diff.slice(0, 10).join(', ')}`);
-      } else {
-        console.log(`ok   ${fleets} fleets: ${a.size} files byte-identical across two synths (first bundled, second from the cache)`);
-      }
+    for (const result of await mapConcurrently(counts, ciJobs(), (fleets) => checkCount(fleets, scratch))) {
+      if (!result.ok) failed++;
+      console.log(result.line);
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -69,4 +76,4 @@ function main(): void {
   process.exit(failed > 0 ? 1 : 0);
 }
 
-if (require.main === module) main();
+if (require.main === module) void main();
