@@ -12,14 +12,24 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { ciJobs, credentialFreeEnv, findFiles, mapConcurrently, ROOT, runAsync, summary } from './common';
 import { generatedConfig } from './quota-gate';
 
-/** Every file under `dir`, relative path -> sha256. */
+/**
+ * Files of a cloud assembly that record how long synthesis took, not what it produced: the CDK
+ * app writes `performance-counters.json` (timings, for the CLI's telemetry) only when a synth
+ * took over 10 s per stack, so on a loaded machine one of two synths may have it and the other not.
+ */
+export const TIMING_FILES: ReadonlySet<string> = new Set(['performance-counters.json']);
+
+/** Every file under `dir` but the {@link TIMING_FILES}, relative path -> sha256. */
 export function digestTree(dir: string): Map<string, string> {
   return new Map(
-    findFiles(dir, () => true, []).map((file) => [relative(dir, file), createHash('sha256').update(readFileSync(file)).digest('hex')]),
+    findFiles(dir, (file) => !TIMING_FILES.has(basename(file)), []).map((file) => [
+      relative(dir, file),
+      createHash('sha256').update(readFileSync(file)).digest('hex'),
+    ]),
   );
 }
 
