@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -310,9 +310,30 @@ export class Sandbox {
     return readFileSync(join(this.root, path), 'utf8');
   }
 
+  /**
+   * Every process running a program from inside this sandbox: the runner as the scripts restarted
+   * it (runner.pid names only the last start), agents and helpers a killed script left behind.
+   * The sandbox folder is a fresh mkdtemp, so no other process names it.
+   */
+  private processesInside(): number[] {
+    if (!existsSync('/proc')) return [];
+    const inside = `${this.dir}/`;
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(inside);
+        } catch {
+          return false; // gone meanwhile
+        }
+      })
+      .map(Number);
+  }
+
   dispose(): void {
-    const pid = this.runnerPid();
-    if (pid) {
+    // A runner left running spins for ever (its stub polls every 50 ms) after its folder is gone.
+    for (const pid of new Set([this.runnerPid(), ...this.processesInside()])) {
+      if (!pid) continue;
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
