@@ -742,7 +742,12 @@ function gitlabRunnerProblems(
   if (rotation && typeof rotation.timeZone === 'string' && !isTimeZone(rotation.timeZone)) {
     add([...path, 'rotation', 'timeZone'], `"${rotation.timeZone}" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`);
   }
-  if (rotation && typeof rotation.window === 'string' && /^\d{2}:\d{2}-\d{2}:\d{2}$/.test(rotation.window) && !rotationWindow(rotation.window)) {
+  if (
+    rotation &&
+    typeof rotation.window === 'string' &&
+    /^\d{2}:\d{2}-\d{2}:\d{2}$/.test(rotation.window) &&
+    !rotationWindow(rotation.window)
+  ) {
     add(
       [...path, 'rotation', 'window'],
       `"${rotation.window}" is not a time span: use HH:MM-HH:MM with times from 00:00 to 23:59 (the end may be 24:00) and distinct ends`,

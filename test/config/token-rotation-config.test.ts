@@ -71,7 +71,11 @@ describe('gitlabRunner.rotation: scheduled token rotation in the config', () => 
 
   it('rejects an interval that does not divide a year, a bad zone and a bad window, all at once with their paths', () => {
     const problems = problemsOf(
-      config(fleet('fa', {}, { everyMonths: 5 }), fleet('fb', {}, { timeZone: 'Mars/Olympus' }), fleet('fc', {}, { window: '25:00-03:00' })),
+      config(
+        fleet('fa', {}, { everyMonths: 5 }),
+        fleet('fb', {}, { timeZone: 'Mars/Olympus' }),
+        fleet('fc', {}, { window: '25:00-03:00' }),
+      ),
     );
 
     expect(problems).toEqual(
