@@ -210,6 +210,21 @@ export class FleetLambdaFunction extends Construct {
     }
   }
 
+  /** Allows `actions` on one Auto Scaling group, by name: for a Lambda that serves one fleet. */
+  public grantOnFleetGroup(sid: string, actions: readonly string[], groupName: string): void {
+    const arn = Stack.of(this).formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      resourceName: `*:autoScalingGroupName/${groupName}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: [arn] }));
+    this.acknowledge(
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${this.regionAccount()}:autoScalingGroup:*:autoScalingGroupName/${groupName}]`,
+      'The wildcard is the group id segment of the ARN of the one group named here; no other group is reachable.',
+    );
+  }
+
   /**
    * Allows `actions` on every group named like a fleet group (`gitlab-runner-fleet-*`), for a
    * Lambda that serves fleets from the registry, whose names are not known at synth.

@@ -67,6 +67,8 @@ export class FleetStack extends Stack {
     }
     this.runnerFleet = new RunnerFleet(this, 'Fleet', { fleet, gitlab: props.gitlab, vpc, vpcSubnets, tokenReaders: props.tokenReaders });
     if (props.alarms) this.alarms = new FleetAlarms(this, 'Alarms', { fleet, alarmTopic: props.alarmTopic });
+    // A failed token rotation is always worth a look, like the shared stack's dead-letter alarms.
+    if (props.alarmTopic) this.runnerFleet.managedRunners?.rotation?.notify(props.alarmTopic);
     for (const [key, value] of Object.entries(props.awsTags ?? {})) Tags.of(this).add(key, value);
   }
 }
