@@ -4,14 +4,17 @@
  * workflow whose Lambda may touch only the fleet's own secrets and group, a failure alarm on
  * the deployment's alarm topic, everything in the fleet stack, cdk-nag clean.
  */
-import { App } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { addFleetStacks } from '../../lib/stacks/fleet-app';
+import { ScheduledTokenRotation } from '../../lib/fleet/token-rotation';
+import { rotationTarget } from '../../lib/rotation/rotation-target';
 import { rotationCronExpression } from '../../lib/config/token-rotation';
 import { autoScalingGroupName } from '../../lib/identity/runner-identity';
 import { awsSolutionsFindings } from './nag';
-import { buildFleet, fleetSpec, rawFleet, resourcesOfType, testConfig } from '../support/stack-helpers';
+import { buildFleet, fleetSpec, rawFleet, resourcesOfType, TEST_ENV, TEST_GITLAB, testConfig } from '../support/stack-helpers';
 
 const ACCESS = 'gitlab-runner-fleet/access-token';
 const runner = (rotation?: Record<string, unknown>) => ({
@@ -188,5 +191,61 @@ describe('scheduled token rotation', () => {
     const { fleet } = buildFleet({ gitlabRunner: runner({}), onDemandBase: 1 });
 
     expect(awsSolutionsFindings(fleet)).toEqual([]);
+  });
+});
+
+describe('ScheduledTokenRotation on its own', () => {
+  const spec = fleetSpec({ gitlabRunner: runner({}) });
+  const rotation = spec.managedRunner!.rotation!;
+  const build = (props: Partial<ConstructorParameters<typeof ScheduledTokenRotation>[2]> = {}) => {
+    const stack = new Stack(new App(), 'RotationStack', { env: TEST_ENV });
+    const secret = new secretsmanager.Secret(stack, 'Token');
+    const construct = new ScheduledTokenRotation(stack, 'Rotation', {
+      fleet: spec,
+      rotation,
+      gitlab: TEST_GITLAB,
+      tokenSecrets: [secret],
+      ...props,
+    });
+    return { construct, template: Template.fromStack(stack) };
+  };
+
+  it('takes a poll interval and a timeout instead of the defaults', () => {
+    const { template } = build({ pollInterval: Duration.minutes(2), timeout: Duration.hours(3) });
+
+    const machine = Object.values(resourcesOfType(template, 'AWS::StepFunctions::StateMachine'))[0];
+    const text = JSON.stringify(machine.Properties.DefinitionString);
+    expect(text).toContain('\\"Seconds\\":120');
+    expect(text).toContain(`\\"TimeoutSeconds\\":${(180 + 60) * 60}`);
+  });
+
+  it('names the prop at fault', () => {
+    const plain = fleetSpec();
+    expect(() => build({ fleet: plain })).toThrow('ScheduledTokenRotation: fleet test-fleet has no managedRunner settings');
+    expect(() => build({ tokenSecrets: [] })).toThrow('tokenSecrets must hold the fleet token secret(s)');
+    expect(() => build({ pollInterval: Duration.seconds(30) })).toThrow('pollInterval (30 seconds) must be >= 1 minute');
+  });
+
+  it('exposes its schedule expression and time zone', () => {
+    const { construct } = build();
+
+    expect(construct.expression).toBe(rotationCronExpression(rotation.slot, rotation.everyMonths));
+    expect(construct.timeZone).toBe('UTC');
+  });
+});
+
+describe('rotation target', () => {
+  it('leaves out the namespace of an instance runner and keeps the deployment group name', () => {
+    const target = rotationTarget(
+      testConfig([rawFleet({ gitlabRunner: { scope: 'instance', accessTokenSecretName: ACCESS } })], { deployment: 'ci' }).fleets[0],
+    );
+
+    expect(target).not.toHaveProperty('namespace');
+    expect(target.runnerType).toBe('instance_type');
+    expect(target.autoScalingGroupName).toBe(autoScalingGroupName('test-fleet', 'ci'));
+  });
+
+  it('refuses a fleet that does not own its runner', () => {
+    expect(() => rotationTarget(fleetSpec())).toThrow('fleet test-fleet does not own its GitLab runner');
   });
 });
