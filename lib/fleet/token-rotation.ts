@@ -14,7 +14,7 @@
  * access token secret and Auto Scaling group. A failed, timed-out or aborted rotation sets off
  * {@link ScheduledTokenRotation.failureAlarm}; the old runners then keep working.
  */
-import { CfnElement, Duration, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { CfnElement, Duration, RemovalPolicy, Stack, TimeZone, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -114,7 +114,7 @@ export class ScheduledTokenRotation extends Construct {
       'DescribeInstanceRefreshes supports no resource-level permissions; AWS requires "*". It is read-only.',
     );
 
-    this.stateMachine = this.workflow(fleet.name, pollInterval, timeoutMinutes, logRetention);
+    this.stateMachine = this.workflow(fleet.name, target.autoScalingGroupName, pollInterval, timeoutMinutes, logRetention);
 
     this.timeZone = rotation.timeZone;
     this.expression = rotationCronExpression(rotation.slot, rotation.everyMonths);
@@ -156,7 +156,13 @@ export class ScheduledTokenRotation extends Construct {
   }
 
   /** Start, then wait and check until the roll is done or failed. */
-  private workflow(fleetName: string, pollInterval: Duration, timeoutMinutes: number, logRetention: logs.RetentionDays): sfn.StateMachine {
+  private workflow(
+    fleetName: string,
+    groupName: string,
+    pollInterval: Duration,
+    timeoutMinutes: number,
+    logRetention: logs.RetentionDays,
+  ): sfn.StateMachine {
     const lambdaFunction = this.handler.function;
     const start = new tasks.LambdaInvoke(this, 'Start', {
       comment: 'New runner(s), their tokens into the secrets, instance refresh; rolled back on failure',
@@ -191,7 +197,15 @@ export class ScheduledTokenRotation extends Construct {
     wait.next(check);
     check.next(finished);
 
-    const logGroup = new logs.LogGroup(this, 'WorkflowLogs', { retention: logRetention });
+    const logGroup = new logs.LogGroup(this, 'WorkflowLogs', {
+      // Step Functions adds every log group it writes to the account's CloudWatch Logs resource
+      // policy (5,120 characters) unless its name starts with /aws/vendedlogs/: a few dozen
+      // rotating fleets would fill it.
+      logGroupName: `/aws/vendedlogs/states/${groupName}-token-rotation`,
+      retention: logRetention,
+      // A named group kept after the stack would block creating the fleet again.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const stateMachine = new sfn.StateMachine(this, 'Workflow', {
       comment: `Token rotation of GitLab runner fleet ${fleetName}`,
       stateMachineType: sfn.StateMachineType.STANDARD,

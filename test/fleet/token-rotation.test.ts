@@ -90,6 +90,10 @@ describe('scheduled token rotation', () => {
     const machine = Object.values(resourcesOfType(template, 'AWS::StepFunctions::StateMachine'))[0];
     expect(machine.Properties.StateMachineType).toBe('STANDARD');
     expect(machine.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL' });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/aws/vendedlogs/states/gitlab-runner-fleet-test-fleet-token-rotation',
+      RetentionInDays: 90,
+    });
     const definition = JSON.parse(
       (machine.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1]
         .map((part) => (typeof part === 'string' ? part : 'FN'))
