@@ -24,6 +24,7 @@ import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { FleetSpec, GitLabSettings, TokenRotationSpec } from '../config/fleet-config';
@@ -72,6 +73,10 @@ export class ScheduledTokenRotation extends Construct {
   public readonly timeZone: string;
   /** In alarm when a rotation failed, timed out or was aborted; the old runners and tokens keep working. */
   public readonly failureAlarm: cloudwatch.Alarm;
+  /** Dead-letter queue of the schedule: starts of the workflow that could not be delivered. */
+  public readonly scheduleDeadLetters: sqs.Queue;
+  /** In alarm while the schedule's dead-letter queue holds a start that never happened. */
+  public readonly scheduleAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ScheduledTokenRotationProps) {
     super(scope, id);
@@ -118,6 +123,17 @@ export class ScheduledTokenRotation extends Construct {
 
     this.timeZone = rotation.timeZone;
     this.expression = rotationCronExpression(rotation.slot, rotation.everyMonths);
+    // Where the schedule puts a start it could not deliver (after its retries): an execution
+    // that never began fails no execution, so the failure alarm alone would stay quiet.
+    this.scheduleDeadLetters = new sqs.Queue(this, 'ScheduleDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.scheduleDeadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the token rotation schedule; nothing consumes it, its depth is alarmed.',
+    });
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: `Token rotation of GitLab runner fleet ${fleet.name}: ${this.expression} ${this.timeZone} (every ${rotation.everyMonths} month(s), window ${rotation.window})`,
       schedule: scheduler.ScheduleExpression.expression(this.expression, TimeZone.of(this.timeZone)),
@@ -126,6 +142,7 @@ export class ScheduledTokenRotation extends Construct {
         // A start that never happened is caught by the next run; a late one must not run in working hours.
         maxEventAge: Duration.hours(1),
         retryAttempts: 3,
+        deadLetterQueue: this.scheduleDeadLetters,
       }),
       enabled: rotation.enabled,
     });
@@ -133,7 +150,8 @@ export class ScheduledTokenRotation extends Construct {
     this.failureAlarm = new cloudwatch.Alarm(this, 'FailureAlarm', {
       alarmDescription: `GitLab runner fleet ${fleet.name}: a scheduled token rotation failed, timed out or was aborted; its old runner and token keep working. See the workflow's execution history and \`runner-fleet status ${fleet.name}\`.`,
       metric: new cloudwatch.MathExpression({
-        expression: 'failed + timedOut + aborted',
+        // FILL: a period with one kind of end only must still add up (an absent series is no 0).
+        expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
         usingMetrics: {
           failed: this.stateMachine.metricFailed({ statistic: 'Sum' }),
           timedOut: this.stateMachine.metricTimedOut({ statistic: 'Sum' }),
@@ -147,12 +165,20 @@ export class ScheduledTokenRotation extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    this.scheduleAlarm = new cloudwatch.Alarm(this, 'ScheduleAlarm', {
+      alarmDescription: `GitLab runner fleet ${fleet.name}: the token rotation schedule could not start its workflow (see the message in its dead-letter queue); no rotation ran.`,
+      metric: this.scheduleDeadLetters.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     if (props.alarmTopic) this.notify(props.alarmTopic);
   }
 
-  /** Sends the failure alarm's state changes to `topic`. */
+  /** Sends both alarms' state changes to `topic`. */
   public notify(topic: sns.ITopic): void {
-    this.failureAlarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
+    for (const alarm of [this.failureAlarm, this.scheduleAlarm]) alarm.addAlarmAction(new cloudwatchActions.SnsAction(topic));
   }
 
   /** Start, then wait and check until the roll is done or failed. */

@@ -174,6 +174,7 @@ describe('scheduled token rotation', () => {
       'ExecutionsTimedOut',
       'ExecutionsAborted',
     ]);
+    expect(JSON.stringify(properties.Metrics)).toContain('FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)');
     expect(properties).toMatchObject({
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -251,5 +252,32 @@ describe('rotation target', () => {
 
   it('refuses a fleet that does not own its runner', () => {
     expect(() => rotationTarget(fleetSpec())).toThrow('fleet test-fleet does not own its GitLab runner');
+  });
+});
+
+describe('scheduled token rotation: a start that never happened', () => {
+  it('sends an undeliverable start to a dead-letter queue and alarms on it, to the alarm topic', () => {
+    const app = new App();
+    const config = testConfig([rawFleet({ name: 'alpha', gitlabRunner: runner({}) })], {
+      monitoring: { alarmTopicArn: 'arn:aws:sns:eu-central-1:123456789012:fleet-alarms' },
+    });
+    const [stack] = addFleetStacks(app, config).fleets;
+    const template = Template.fromStack(stack);
+
+    const queueId = Object.keys(resourcesOfType(template, 'AWS::SQS::Queue')).find((id) => id.includes('ScheduleDeadLetters'))!;
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      Target: Match.objectLike({ DeadLetterConfig: { Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } } }),
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    const alarm = Object.entries(resourcesOfType(template, 'AWS::CloudWatch::Alarm')).find(([id]) =>
+      id.includes('TokenRotationScheduleAlarm'),
+    )!;
+    expect(alarm[1].Properties).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(JSON.stringify(alarm[1].Properties.AlarmActions)).toContain('fleet-alarms');
   });
 });
