@@ -96,7 +96,9 @@ export class ScheduledTokenRotation extends Construct {
       description: `GitLab runner fleet ${fleet.name}: scheduled token rotation steps (new runner, secret, roll, old runner deleted)`,
       config: handlerConfig([fleet], props.gitlab, { rotation: { target, timeoutMinutes } }),
       caCertificate: props.gitlab.caCertificate,
-      timeout: Duration.minutes(3),
+      // A step takes seconds; GitLab answering slowly with retries (10 s a try, 5 tries a call)
+      // must not cut a start short between creating a runner and storing its token.
+      timeout: Duration.minutes(10),
       logRetention,
     });
     this.handler.grantReadSecrets(
@@ -195,6 +197,9 @@ export class ScheduledTokenRotation extends Construct {
       lambdaFunction,
       payload: sfn.TaskInput.fromObject({ action: 'start' }),
       payloadResponseOnly: true,
+      // Not idempotent (a second run creates more runners): a start that failed is left failed,
+      // which changes nothing and alarms, rather than retried.
+      retryOnServiceExceptions: false,
     });
     const wait = new sfn.Wait(this, 'WaitForRoll', { time: sfn.WaitTime.duration(pollInterval) });
     const check = new tasks.LambdaInvoke(this, 'Check', {

@@ -101,6 +101,10 @@ describe('scheduled token rotation', () => {
     ) as { StartAt: string; TimeoutSeconds: number; States: Record<string, Record<string, unknown>> };
     expect(definition.StartAt).toBe('Start');
     expect(definition.States.Start.Parameters).toEqual({ action: 'start' });
+    expect(definition.States.Start.Retry).toBeUndefined();
+    expect(definition.States.Check.Retry).toEqual(
+      expect.arrayContaining([expect.objectContaining({ ErrorEquals: ['States.ALL'], MaxAttempts: 5 })]),
+    );
     expect(definition.States.WaitForRoll).toMatchObject({ Seconds: 300, Next: 'Check' });
     expect(definition.States.Check.Parameters).toEqual({ action: 'check', 'rotation.$': '$.rotation' });
     expect(definition.States.Finished.Default).toBe('WaitForRoll');

@@ -274,6 +274,35 @@ describe('scheduled token rotation (token-rotation Lambda)', () => {
     answers.push(error.message);
   });
 
+  it('says the access token is invalid on a 401, and changes nothing', async () => {
+    gitlab.allowApiToken(accessToken, []);
+    secrets.set(ACCESS_SECRET, ['glpat', 'revoked00000000000000'].join('-'));
+
+    const error = await handler({ action: 'start' }).catch((e: unknown) => e as Error);
+
+    expect(error.message).toContain(`the access token in secret ${ACCESS_SECRET} is invalid, expired or revoked`);
+    expect(error.message).not.toContain('revoked00000000000000');
+    expect(secrets.get(SPOT_SECRET)).toBe(oldSpot.token);
+    answers.push(error.message);
+  });
+
+  it('rolls back when AWS starts no refresh id, and reports an unknown refresh state as still refreshing', async () => {
+    aws.asgMock.on(StartInstanceRefreshCommand).resolves({});
+
+    await expect(handler({ action: 'start' })).rejects.toThrow('StartInstanceRefresh of gitlab-runner-fleet-mixed returned no refresh id');
+    expect(secrets.get(SPOT_SECRET)).toBe(oldSpot.token);
+
+    aws.asgMock.on(StartInstanceRefreshCommand).resolves({ InstanceRefreshId: 'refresh-8' });
+    aws.asgMock.on(DescribeInstanceRefreshesCommand).resolves({ InstanceRefreshes: [] });
+    const started = await handler({ action: 'start' });
+    const checked = await handler({ action: 'check', rotation: started.rotation });
+    expect(checked).toMatchObject({
+      phase: 'refreshing',
+      message: 'mixed: instance refresh refresh-8 is Unknown; old runners 41, 42 are kept',
+    });
+    answers.push(JSON.stringify(checked));
+  });
+
   it('scrubs a token that reaches an error message', async () => {
     aws.secretsMock.on(PutSecretValueCommand).callsFake((input: { SecretString: string }) => {
       throw new Error(`refused value ${input.SecretString}`);
