@@ -67,7 +67,7 @@ export async function rotateFleetToken(fleet: FleetSpec, ports: RotationPorts, s
   if (!managed) {
     throw new UsageError(
       `fleet ${fleet.name} does not own its GitLab runner (no gitlabRunner in the config): create a new runner in GitLab, put its token into ` +
-        `${fleet.runnerTokenSecretName}, then start an instance refresh of ${autoScalingGroupName(fleet.name)}`,
+        `${fleet.runnerTokenSecretName}, then start an instance refresh of ${autoScalingGroupName(fleet.name, fleet.deployment)}`,
     );
   }
   const api = await ports.tokens.api(fleet);
@@ -100,7 +100,7 @@ export async function rotateFleetToken(fleet: FleetSpec, ports: RotationPorts, s
     swapped.push({ object, oldId, newId: created.id });
   }
 
-  const group = autoScalingGroupName(fleet.name);
+  const group = autoScalingGroupName(fleet.name, fleet.deployment);
   // Time is counted in polls, so the bound holds with any sleep (tests inject an instant one).
   let waited = 0;
   const timeLeft = () => waited < settings.timeoutMs;

@@ -129,7 +129,7 @@ export interface StatusPorts {
 
 /** Gathers the facts of one fleet and finds its mismatches. */
 export async function fleetStatus(fleet: FleetSpec, ports: StatusPorts): Promise<FleetStatus> {
-  const group = await ports.describeGroup(autoScalingGroupName(fleet.name));
+  const group = await ports.describeGroup(autoScalingGroupName(fleet.name, fleet.deployment));
   const runners: StatusRunner[] = [];
   for (const expected of expectedRunners(fleet)) {
     let id: number;

@@ -2,7 +2,7 @@
  * `runner-fleet status` with mocked AWS clients and the fake GitLab over loopback: each mismatch
  * kind, the exit codes, and one-line errors for missing credentials and a token lacking a scope.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
@@ -190,6 +190,25 @@ describe('runner-fleet status', () => {
     expect(json.healthy).toBe(false);
     expect(json.fleets[0].group.inService).toBe(2);
     expect(json.fleets[0].mismatches.map((m) => m.kind)).toEqual(['tags']);
+  });
+
+  it("looks up a named deployment's group by its prefixed name", async () => {
+    const named = join(work, 'named.yaml');
+    writeFileSync(
+      named,
+      readFileSync(configFile, 'utf8')
+        .replace('fleets:', 'deployment: ci\nfleets:')
+        .replace('capacity:', 'runnerTokenSecretName: gitlab-runner-fleet/mixed/runner-token\n    capacity:'),
+    );
+    aws.asgMock.on(DescribeAutoScalingGroupsCommand).callsFake((input: { AutoScalingGroupNames: string[] }) => ({
+      AutoScalingGroups: input.AutoScalingGroupNames.includes('gitlab-runner-fleet.ci.mixed')
+        ? [{ AutoScalingGroupName: 'gitlab-runner-fleet.ci.mixed', DesiredCapacity: 0, Instances: [] }]
+        : [],
+    }));
+
+    await run('--config', named);
+
+    expect(out).toContain('group gitlab-runner-fleet.ci.mixed desired 0');
   });
 
   it('fails with one line and exit 1 when there are no AWS credentials', async () => {
