@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GitLabRunnerClient } from '../../lib/gitlab';
 import { autoScalingGroupName, systemIdForInstance } from '../../lib/identity/runner-identity';
 import { reapOrphans, type OrphanReaperDeps } from '../../lib/lambda/orphan-reaper/handler';
+import { fleetRunnerTokens } from '../../lib/lambda/orphan-reaper/survey';
 import type { HandlerConfig } from '../../lib/lambda/shared/handler-config';
 import { SecretsManagerTokens } from '../../lib/lambda/shared/secrets';
 import { mockedAwsClients } from '../support/aws-mocks';
@@ -136,6 +137,21 @@ describe('orphan reaper in a mixed fleet with an on-demand runner', () => {
         failed: true,
         reason: expect.stringContaining(`on-demand runner (secret ${ON_DEMAND_SECRET})`),
       }),
+    ]);
+  });
+});
+
+describe('fleetRunnerTokens', () => {
+  it('gives a mixed fleet its spot runner first, then its on-demand runner', () => {
+    expect(fleetRunnerTokens({ tokenSecretName: SPOT_SECRET, onDemandTokenSecretName: ON_DEMAND_SECRET })).toEqual([
+      { tokenSecretName: SPOT_SECRET, onDemand: false },
+      { tokenSecretName: ON_DEMAND_SECRET, onDemand: true },
+    ]);
+  });
+
+  it('surveys one runner when the on-demand secret is the fleet secret itself, so no manager is listed twice', () => {
+    expect(fleetRunnerTokens({ tokenSecretName: SPOT_SECRET, onDemandTokenSecretName: SPOT_SECRET })).toEqual([
+      { tokenSecretName: SPOT_SECRET, onDemand: false },
     ]);
   });
 });
