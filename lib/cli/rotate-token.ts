@@ -22,6 +22,7 @@ import type { FleetConfig, FleetSpec } from '../config/fleet-config';
 import { DEFAULT_CONFIG_FILE, loadFleetConfig } from '../config/load';
 import { GitLabRunnerClient } from '../gitlab/client';
 import { redactSecrets } from '../gitlab/errors';
+import { GITLAB_FEATURES } from '../gitlab/version';
 import { autoScalingGroupName } from '../identity/runner-identity';
 import { rotationTarget } from '../rotation/rotation-target';
 import {
@@ -33,7 +34,7 @@ import {
 } from '../rotation/token-rotation';
 import { regionName, numberIn } from './option-parsers';
 import { PROCESS_OUTPUT, UsageError, type CliOutput } from './program';
-import { FleetTokens, gitlabUserError, selectFleet, type FleetCommandOverrides } from './status';
+import { FleetTokens, gitlabUserError, gitlabVersionCheck, selectFleet, type FleetCommandOverrides } from './status';
 
 /** Exit code when the roll or the drain did not finish in time. */
 export const ROTATION_INCOMPLETE_EXIT_CODE = 3;
@@ -71,6 +72,10 @@ export async function rotateFleetToken(fleet: FleetSpec, ports: RotationPorts, s
   }
   const target = rotationTarget(fleet);
   const api = await ports.tokens.api(fleet);
+  // Before creating anything: a GitLab too old for the runner endpoints fails here, in one line.
+  await gitlabVersionCheck(ports.gitlab, [GITLAB_FEATURES.runnerCreation, GITLAB_FEATURES.runnerManagers], (message) =>
+    ports.log(`warning: ${message}`),
+  )(api.token);
   const core: TokenRotationPorts = {
     gitlab: ports.gitlab,
     accessToken: api.token,
