@@ -274,6 +274,18 @@ describe('scheduled token rotation (token-rotation Lambda)', () => {
     answers.push(error.message);
   });
 
+  it('refuses a GitLab older than 17.1 in one line before creating anything', async () => {
+    gitlab.version = '16.11.2-ee';
+
+    const error = await handler({ action: 'start' }).catch((e: unknown) => e as Error);
+
+    expect(error.message).toMatch(/16\.11\.2-ee/);
+    expect(error.message).toMatch(/17\.1/);
+    expect(gitlab.runners.map((r) => r.id)).toEqual([41, 42]);
+    expect(secrets.get(SPOT_SECRET)).toBe(oldSpot.token);
+    answers.push(error.message);
+  });
+
   it('says the access token is invalid on a 401, and changes nothing', async () => {
     gitlab.allowApiToken(accessToken, []);
     secrets.set(ACCESS_SECRET, ['glpat', 'revoked00000000000000'].join('-'));

@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitLabRunnerClient } from '../../gitlab/client';
 import { GitLabApiError, redactSecrets } from '../../gitlab/errors';
+import { GITLAB_FEATURES, requireGitLabVersion } from '../../gitlab/version';
 import {
   advanceRotation,
   beginRotation,
@@ -110,6 +111,14 @@ async function runStep(
         : error,
   };
   if (event.action === 'start') {
+    // Before creating anything: a GitLab too old for the runner endpoints fails here, in one line.
+    await requireGitLabVersion(
+      d.gitlab,
+      accessToken,
+      [GITLAB_FEATURES.runnerCreation, GITLAB_FEATURES.runnerManagers],
+      (message) => log('warn', message, { fleet: target.fleetName }),
+      d.gitlab.baseUrl,
+    );
     const state = scheduledState(await beginRotation(target, ports), now(), timeoutMinutes);
     return { phase: 'refreshing', rotation: state, message: `${target.fleetName}: instance refresh ${state.refreshId} started` };
   }
