@@ -45,7 +45,9 @@ export function createCatchUpHandler(
     const group = String((event.ResourceProperties as { AutoScalingGroupName?: unknown }).AutoScalingGroupName ?? '');
     // Stable per group, so an Update never looks like a replacement to CloudFormation.
     const physicalId =
-      'PhysicalResourceId' in event && event.PhysicalResourceId ? event.PhysicalResourceId : `schedule-catch-up-${group || event.LogicalResourceId}`;
+      'PhysicalResourceId' in event && event.PhysicalResourceId
+        ? event.PhysicalResourceId
+        : `schedule-catch-up-${group || event.LogicalResourceId}`;
     const work = apply(event, d, log, physicalId).catch((error: unknown): CatchUpResult => {
       const reason = `could not apply the schedule to Auto Scaling group ${group}: ${errorMessage(error)}`;
       log('error', 'schedule catch-up failed', { requestType: event.RequestType, group, reason, outcome: 'failed' });
