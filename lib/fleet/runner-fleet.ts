@@ -243,6 +243,7 @@ export class RunnerFleet extends Construct {
         autoScalingGroup: this.autoScalingGroup,
         serviceToken: props.scheduleCatchUpServiceToken,
         after: [this.autoScalingGroup, this.scheduledScaling],
+        launchTemplateVersion: this.launchTemplate.latestVersionNumber,
       });
     }
 

@@ -83,6 +83,13 @@ export interface FleetScheduleCatchUpProps {
   readonly serviceToken: string;
   /** What must exist before the group is resized: the scheduled actions, so none fires on a group still being set up. */
   readonly after?: readonly IDependable[];
+  /**
+   * The launch template version the group runs. A new version rolls the group, and Auto Scaling
+   * suspends scheduled actions during the roll, so a change that fell into it is skipped; with
+   * the version among its properties the catch-up runs again after every roll and applies it.
+   * @default - the catch-up runs only when the fleet is created or its schedule changes
+   */
+  readonly launchTemplateVersion?: string;
 }
 
 /**
@@ -90,7 +97,8 @@ export interface FleetScheduleCatchUpProps {
  * the time zone, the group's max and whether demand scaling owns desired capacity: everything the
  * capacity at "now" depends on, and nothing that changes from one synth to the next, so
  * CloudFormation invokes it when the fleet is created and whenever its schedule changes, and not
- * on other deploys (where the scheduled actions already hold the group where it should be).
+ * on other deploys (where the scheduled actions already hold the group where it should be), except
+ * after a roll of the group (see `launchTemplateVersion`).
  */
 export class FleetScheduleCatchUp extends Construct {
   public readonly resource: CustomResource;
@@ -110,7 +118,11 @@ export class FleetScheduleCatchUp extends Construct {
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: props.serviceToken,
       resourceType: SCHEDULE_CATCH_UP_RESOURCE_TYPE,
-      properties: { ...this.properties },
+      // The handler ignores the version; it is there so CloudFormation calls it after a roll.
+      properties: {
+        ...this.properties,
+        ...(props.launchTemplateVersion === undefined ? {} : { LaunchTemplateVersion: props.launchTemplateVersion }),
+      },
     });
     // The group name is a Ref, so the group comes first; the actions too, so the next change is in place.
     for (const dependency of props.after ?? []) this.resource.node.addDependency(dependency);

@@ -41,7 +41,16 @@ describe('FleetScheduleCatchUp (per fleet)', () => {
         { Days: 'mon,tue,wed,thu,fri', At: '08:00', MinSize: '2', DesiredCapacity: '2' },
         { Days: 'mon,tue,wed,thu,fri', At: '18:00', MinSize: '0', DesiredCapacity: '0' },
       ],
+      LaunchTemplateVersion: { 'Fn::GetAtt': [expect.stringMatching(/^FleetLaunchTemplate/), 'LatestVersionNumber'] },
     });
+  });
+
+  it('runs again after every roll of the group (scheduled actions are suspended during one): it carries the version the group runs', () => {
+    const { template } = buildFleet(OFFICE, { scheduleCatchUpServiceToken: TOKEN });
+    const [group] = Object.values(resourcesOfType(template, 'AWS::AutoScaling::AutoScalingGroup'));
+    const [catchUp] = Object.values(resourcesOfType(template, CATCH_UP));
+    const policy = group.Properties.MixedInstancesPolicy as { LaunchTemplate: { LaunchTemplateSpecification: { Version: unknown } } };
+    expect(catchUp.Properties.LaunchTemplateVersion).toEqual(policy.LaunchTemplate.LaunchTemplateSpecification.Version);
   });
 
   it('adds none to a fleet without a schedule', () => {
