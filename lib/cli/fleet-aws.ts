@@ -12,6 +12,7 @@ import {
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { tokenFromSecretString } from '../lambda/shared/secrets';
+import { rotationRefreshPreferences } from '../rotation/token-rotation';
 import { UsageError } from './program';
 import type { StatusGroup, StatusInstance } from './status-report';
 
@@ -94,8 +95,7 @@ export async function startInstanceRefresh(clients: FleetAwsClients, groupName: 
       new StartInstanceRefreshCommand({
         AutoScalingGroupName: groupName,
         Strategy: 'Rolling',
-        // Every instance is replaced, also ones already on the latest launch template: they hold the old token.
-        Preferences: { MinHealthyPercentage: minHealthyPercentage, SkipMatching: false, InstanceWarmup: 60 },
+        Preferences: rotationRefreshPreferences(minHealthyPercentage),
       }),
     ),
   );

@@ -8,10 +8,9 @@
  *    whose drain agent lets running jobs finish and deregisters its manager;
  * 4. delete the old runner once no manager uses it any more.
  *
- * Why not `POST /runners/:id/reset_authentication_token` on the shared token: every instance
- * of the fleet authenticates with that one token, and a reset invalidates it at once, so every
- * running instance loses GitLab (jobs fail, managers go stale) until it is replaced. A new
- * runner next to the old one lets both tokens work while the fleet rolls.
+ * The steps live in lib/rotation/token-rotation.ts, shared with the scheduled rotation (config
+ * `gitlabRunner.rotation`, lib/fleet/token-rotation.ts); this command runs them in a loop in the
+ * terminal. Why a new runner rather than a reset of the shared token is written there too.
  *
  * The custom resource follows: it finds its runner through the token in the secret, so the next
  * deployment updates the new runner. Exit codes: 0 rotated; 1 a usage, credential or GitLab
@@ -19,16 +18,23 @@
  * rerun after checking `runner-fleet status`); 70 a bug.
  */
 import { CommanderError, type Command } from 'commander';
-import type { FleetConfig, FleetRunnerObject, FleetSpec } from '../config/fleet-config';
-import { fleetRunnerObjects } from '../config/fleet-config';
+import type { FleetConfig, FleetSpec } from '../config/fleet-config';
 import { DEFAULT_CONFIG_FILE, loadFleetConfig } from '../config/load';
 import { GitLabRunnerClient } from '../gitlab/client';
 import { redactSecrets } from '../gitlab/errors';
+import { GITLAB_FEATURES } from '../gitlab/version';
 import { autoScalingGroupName } from '../identity/runner-identity';
-import { managedRunnerSettings, RUNNER_TYPES } from '../identity/managed-runner-settings';
+import { rotationTarget } from '../rotation/rotation-target';
+import {
+  advanceRotation,
+  beginRotation,
+  unfinishedRotation,
+  type RotatedRunner,
+  type TokenRotationPorts,
+} from '../rotation/token-rotation';
 import { regionName, numberIn } from './option-parsers';
 import { PROCESS_OUTPUT, UsageError, type CliOutput } from './program';
-import { FleetTokens, gitlabUserError, selectFleet, type FleetCommandOverrides } from './status';
+import { FleetTokens, gitlabUserError, gitlabVersionCheck, selectFleet, type FleetCommandOverrides } from './status';
 
 /** Exit code when the roll or the drain did not finish in time. */
 export const ROTATION_INCOMPLETE_EXIT_CODE = 3;
@@ -52,98 +58,51 @@ export interface RotationSettings {
 
 export interface RotationResult {
   readonly fleet: string;
-  readonly runners: ReadonlyArray<{
-    readonly computeType: string;
-    readonly oldId: number;
-    readonly newId: number;
-    readonly oldDeleted: boolean;
-  }>;
+  readonly runners: readonly RotatedRunner[];
   readonly complete: boolean;
 }
 
-/** Rotates the tokens of one fleet; see the module doc for the steps. */
+/** Rotates the tokens of one fleet; see the module doc for the steps (lib/rotation/token-rotation.ts runs them). */
 export async function rotateFleetToken(fleet: FleetSpec, ports: RotationPorts, settings: RotationSettings): Promise<RotationResult> {
-  const managed = fleet.managedRunner;
-  if (!managed) {
+  if (!fleet.managedRunner) {
     throw new UsageError(
       `fleet ${fleet.name} does not own its GitLab runner (no gitlabRunner in the config): create a new runner in GitLab, put its token into ` +
-        `${fleet.runnerTokenSecretName}, then start an instance refresh of ${autoScalingGroupName(fleet.name)}`,
+        `${fleet.runnerTokenSecretName}, then start an instance refresh of ${autoScalingGroupName(fleet.name, fleet.deployment)}`,
     );
   }
+  const target = rotationTarget(fleet);
   const api = await ports.tokens.api(fleet);
-  const gitlab = async <T>(call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      throw gitlabUserError(error, api.source, 'the create_runner and manage_runner scopes');
-    }
+  // Before creating anything: a GitLab too old for the runner endpoints fails here, in one line.
+  await gitlabVersionCheck(ports.gitlab, [GITLAB_FEATURES.runnerCreation, GITLAB_FEATURES.runnerManagers], (message) =>
+    ports.log(`warning: ${message}`),
+  )(api.token);
+  const core: TokenRotationPorts = {
+    gitlab: ports.gitlab,
+    accessToken: api.token,
+    readRunnerToken: (runner) => ports.tokens.runner(fleet, runner.computeType, runner.tokenSecretName),
+    writeSecret: ports.writeSecret,
+    remember: (token) => ports.tokens.remember(token),
+    startInstanceRefresh: ports.startInstanceRefresh,
+    refreshStatus: ports.refreshStatus,
+    log: ports.log,
+    gitlabError: (error) => gitlabUserError(error, api.source, 'the create_runner and manage_runner scopes'),
   };
-  const swapped: Array<{ object: FleetRunnerObject; oldId: number; newId: number }> = [];
-  for (const object of fleetRunnerObjects(fleet)) {
-    const oldToken = await ports.tokens.runner(fleet, object.computeType, object.tokenSecretName);
-    const oldId = (await gitlab(() => ports.gitlab.verifyRunner(oldToken))).id;
-    const old = await gitlab(() => ports.gitlab.getRunner(api.token, oldId));
-    const namespaceId =
-      managed.namespace === undefined
-        ? undefined
-        : await gitlab(() => ports.gitlab.namespaceId(api.token, managed.scope === 'group' ? 'group' : 'project', managed.namespace!));
-    // The description names the account and region, which only the deployment knows: keep the old runner's.
-    const description = old.description ?? `gitlab-runner-fleet ${fleet.name} (${object.computeType})`;
-    const created = await gitlab(() =>
-      ports.gitlab.createRunner(api.token, RUNNER_TYPES[managed.scope], namespaceId, managedRunnerSettings(fleet, object, description)),
-    );
-    ports.tokens.remember(created.token);
-    await ports.writeSecret(object.tokenSecretName, created.token);
-    ports.log(
-      `${fleet.name}: created runner ${created.id} (${object.computeType}) and stored its token in ${object.tokenSecretName}; old runner ${oldId} keeps working`,
-    );
-    swapped.push({ object, oldId, newId: created.id });
-  }
-
-  const group = autoScalingGroupName(fleet.name);
+  let state = await beginRotation(target, core);
   // Time is counted in polls, so the bound holds with any sleep (tests inject an instant one).
   let waited = 0;
-  const timeLeft = () => waited < settings.timeoutMs;
-  const refreshId = await ports.startInstanceRefresh(group, fleet.minHealthyPercentage);
-  ports.log(
-    `${fleet.name}: instance refresh ${refreshId} started (min healthy ${fleet.minHealthyPercentage}%); instances drain their jobs first`,
-  );
-  let status = await ports.refreshStatus(group, refreshId);
-  while (!['Successful', 'Failed', 'Cancelled', 'RollbackSuccessful', 'RollbackFailed'].includes(status) && timeLeft()) {
+  let step = await advanceRotation(target, state, core);
+  while ((step.progress.phase === 'refreshing' || step.progress.phase === 'draining') && waited < settings.timeoutMs) {
     await ports.sleep(settings.pollMs);
     waited += settings.pollMs;
-    status = await ports.refreshStatus(group, refreshId);
+    step = await advanceRotation(target, step.state, core);
   }
-  if (status !== 'Successful') {
-    ports.log(`${fleet.name}: instance refresh ${refreshId} is ${status}; old runners ${swapped.map((s) => s.oldId).join(', ')} are kept`);
-    return {
-      fleet: fleet.name,
-      runners: swapped.map((s) => ({ computeType: s.object.computeType, oldId: s.oldId, newId: s.newId, oldDeleted: false })),
-      complete: false,
-    };
-  }
-
-  const results: Array<RotationResult['runners'][number]> = [];
-  for (const { object, oldId, newId } of swapped) {
-    // Deregistration follows termination; a runner with managers still has machines that may run jobs.
-    let managers = await gitlab(() => ports.gitlab.listRunnerManagers(oldId, api.token));
-    while (managers.length > 0 && timeLeft()) {
-      await ports.sleep(settings.pollMs);
-      waited += settings.pollMs;
-      managers = await gitlab(() => ports.gitlab.listRunnerManagers(oldId, api.token));
-    }
-    if (managers.length > 0) {
-      ports.log(
-        `${fleet.name}: old runner ${oldId} still has ${managers.length} manager(s) (${managers.map((m) => m.system_id).join(', ')}); kept`,
-      );
-      results.push({ computeType: object.computeType, oldId, newId, oldDeleted: false });
-      continue;
-    }
-    await gitlab(() => ports.gitlab.deleteRunner(api.token, oldId));
-    ports.log(`${fleet.name}: old runner ${oldId} (${object.computeType}) had no managers left and is deleted`);
-    results.push({ computeType: object.computeType, oldId, newId, oldDeleted: true });
-  }
-  return { fleet: fleet.name, runners: results, complete: results.every((r) => r.oldDeleted) };
+  state = step.state;
+  if (step.progress.phase !== 'failed') for (const line of unfinishedRotation(target, state, step.progress)) ports.log(line);
+  return {
+    fleet: fleet.name,
+    runners: state.runners,
+    complete: step.progress.phase === 'done',
+  };
 }
 
 export interface RotateOptions {

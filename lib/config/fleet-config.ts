@@ -2,9 +2,10 @@
  * The validated, normalized fleet configuration that the rest of the app consumes.
  * Defaults are resolved here, once, so constructs, the cost model and the CLI agree.
  */
-import { defaultRunnerTokenSecretName } from '../identity/deployment';
+import { defaultOnDemandRunnerTokenSecretName, defaultRunnerTokenSecretName } from '../identity/deployment';
 import type { CatalogProductId, FleetSize } from './catalog-products';
 import type { Architecture } from './instance-types';
+import { rotationSlots, type RotationSlot } from './token-rotation';
 import {
   capacityProfile,
   groupCapacityPlan,
@@ -68,6 +69,24 @@ export interface ManagedRunnerSpec {
   readonly locked: boolean;
   readonly accessLevel: RunnerAccessLevel;
   readonly paused: boolean;
+  /**
+   * Scheduled token rotation (config `gitlabRunner.rotation`).
+   * @default - none: tokens rotate only by `runner-fleet rotate-token`
+   */
+  readonly rotation?: TokenRotationSpec;
+}
+
+/** A fleet's scheduled token rotation, its start instant resolved (lib/config/token-rotation.ts). */
+export interface TokenRotationSpec {
+  /** False: the schedule exists but is disabled. */
+  readonly enabled: boolean;
+  readonly everyMonths: number;
+  /** IANA time zone the slot is read in. */
+  readonly timeZone: string;
+  /** `HH:MM-HH:MM`, local. */
+  readonly window: string;
+  /** The start instant, derived from the fleet name and distinct from the config's other fleets'. */
+  readonly slot: RotationSlot;
 }
 
 export interface FleetCapacity {
@@ -252,12 +271,7 @@ export function computeTypeTag(computeType: ComputeType): 'computetype-spot' | '
   return computeType === 'spot' ? 'computetype-spot' : 'computetype-ondemand';
 }
 
-export { defaultRunnerTokenSecretName };
-
-/** Default Secrets Manager name for the on-demand runner token of a fleet-managed mixed fleet. */
-export function defaultOnDemandRunnerTokenSecretName(fleetName: string): string {
-  return `gitlab-runner-fleet/${fleetName}/runner-token-ondemand`;
-}
+export { defaultOnDemandRunnerTokenSecretName, defaultRunnerTokenSecretName };
 
 /** One GitLab runner object of a fleet: which instances use it, its tags and its token secret. */
 export interface FleetRunnerObject {
@@ -316,14 +330,32 @@ export function neverRunsWarning(fleet: FleetSpec): string | undefined {
   );
 }
 
+/** The time zone a fleet's rotation window is read in: its own, the fleet schedule's, else UTC. */
+function rotationTimeZone(fleet: ParsedFleet): string {
+  return fleet.gitlabRunner?.rotation?.timeZone ?? fleet.schedule?.timeZone ?? 'UTC';
+}
+
+/** The start instant of every scheduled token rotation, spread over the config's fleets. */
+function rotationSlotsOf(fleets: readonly ParsedFleet[]): Map<string, RotationSlot> {
+  return rotationSlots(
+    fleets.flatMap((fleet) => {
+      const rotation = fleet.gitlabRunner?.rotation;
+      return rotation
+        ? [{ fleetName: fleet.name, everyMonths: rotation.everyMonths, timeZone: rotationTimeZone(fleet), window: rotation.window }]
+        : [];
+    }),
+  );
+}
+
 /** Resolves defaults on a schema-validated config. */
 export function normalizeFleetConfig(parsed: ParsedFleetConfig): FleetConfig {
+  const rotationSlots = rotationSlotsOf(parsed.fleets);
   return {
     ...(parsed.deployment === undefined ? {} : { deployment: parsed.deployment }),
     gitlab: parsed.gitlab,
     orphanReaper: parsed.orphanReaper,
     awsTags: parsed.awsTags,
-    fleets: parsed.fleets.map((fleet) => normalizeFleet(fleet, parsed.deployment)),
+    fleets: parsed.fleets.map((fleet) => normalizeFleet(fleet, parsed.deployment, rotationSlots)),
     demand: parsed.demand ?? DEFAULT_DEMAND_SETTINGS,
     monitoring: parsed.monitoring ?? DEFAULT_MONITORING_SETTINGS,
     deployRoles: parsed.deployRoles,
@@ -354,10 +386,11 @@ function normalizeCatalog(catalog: NonNullable<ParsedFleetConfig['catalog']>): C
   };
 }
 
-function normalizeFleet(fleet: ParsedFleet, deployment: string | undefined): FleetSpec {
+function normalizeFleet(fleet: ParsedFleet, deployment: string | undefined, rotationSlots: ReadonlyMap<string, RotationSlot>): FleetSpec {
   const runnerTags = [computeTypeTag(fleet.computeType), fleet.architecture, ...fleet.runnerTags];
   const managed = fleet.gitlabRunner;
   const mixed = fleet.computeType === 'spot' && fleet.onDemandBase > 0;
+  const rotationSlot = rotationSlots.get(fleet.name);
   return {
     name: fleet.name,
     computeType: fleet.computeType,
@@ -373,7 +406,7 @@ function normalizeFleet(fleet: ParsedFleet, deployment: string | undefined): Fle
     network: fleet.network,
     runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name, deployment),
     onDemandRunnerTokenSecretName:
-      fleet.onDemandRunnerTokenSecretName ?? (managed && mixed ? defaultOnDemandRunnerTokenSecretName(fleet.name) : undefined),
+      fleet.onDemandRunnerTokenSecretName ?? (managed && mixed ? defaultOnDemandRunnerTokenSecretName(fleet.name, deployment) : undefined),
     managedRunner: managed && {
       scope: managed.scope,
       namespace: managed.scope === 'group' ? managed.group : managed.scope === 'project' ? managed.project : undefined,
@@ -382,6 +415,17 @@ function normalizeFleet(fleet: ParsedFleet, deployment: string | undefined): Fle
       locked: managed.locked ?? managed.scope === 'project',
       accessLevel: managed.accessLevel,
       paused: managed.paused,
+      ...(managed.rotation && rotationSlot
+        ? {
+            rotation: {
+              enabled: managed.rotation.enabled,
+              everyMonths: managed.rotation.everyMonths,
+              timeZone: rotationTimeZone(fleet),
+              window: managed.rotation.window,
+              slot: rotationSlot,
+            },
+          }
+        : {}),
     },
     maxJobTimeoutMinutes: fleet.maxJobTimeoutMinutes,
     runnerVersion: fleet.runnerVersion,

@@ -9,6 +9,7 @@ import { ARCHITECTURES, architectureOf, type Architecture } from './instance-typ
 import { formatPath, type ConfigProblem } from './errors';
 import { DEPLOYMENT_NAME_LENGTH, deploymentNameProblem, MAX_UNSCOPED_FLEETS } from '../identity/deployment';
 import { minuteOfDay, overlappingWindows, parseDays, WEEKDAYS, type UptimeWindow, type Weekday } from './schedule';
+import { DEFAULT_ROTATION_EVERY_MONTHS, DEFAULT_ROTATION_WINDOW, ROTATION_INTERVAL_MONTHS, rotationWindow } from './token-rotation';
 import { CATALOG_MAX_INSTANCES_LIMIT, CATALOG_PRODUCT_IDS, FLEET_SIZES } from './catalog-products';
 
 /**
@@ -181,6 +182,27 @@ const namespaceRef = z.union([
   z.string().regex(/^[A-Za-z0-9_.][A-Za-z0-9_./-]*$/, 'must be a numeric id or a full path such as my-org/platform'),
 ]);
 
+const tokenRotationSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('false: keep the schedule but disabled, e.g. to pause rotation during a freeze without removing it.'),
+    everyMonths: z
+      .literal(ROTATION_INTERVAL_MONTHS)
+      .default(DEFAULT_ROTATION_EVERY_MONTHS)
+      .describe('Months between rotations; a divisor of 12, so the rotation months repeat every year.'),
+    timeZone: z.string().optional().describe('IANA time zone of window. Default: the fleet schedule.timeZone, else UTC.'),
+    window: z
+      .string()
+      .regex(/^\d{2}:\d{2}-\d{2}:\d{2}$/, 'must be HH:MM-HH:MM, e.g. 01:00-05:00')
+      .default(DEFAULT_ROTATION_WINDOW)
+      .describe(
+        'Local time span the rotation starts in (it may end after midnight). Each fleet gets its own day (1-28) and minute in it, derived from its name, never :00.',
+      ),
+  })
+  .strict();
+
 const gitlabRunnerSchema = z
   .object({
     scope: z.enum(RUNNER_SCOPES).describe('Runner type: instance (admin token), group or project.'),
@@ -202,6 +224,11 @@ const gitlabRunnerSchema = z
       .describe('Lock the runner to its project, so it cannot be enabled for others. Default: true for scope project, else false.'),
     accessLevel: z.enum(RUNNER_ACCESS_LEVELS).default('not_protected').describe('ref_protected: only jobs on protected branches and tags.'),
     paused: z.boolean().default(false).describe('Create (or set) the runner paused: it takes no jobs.'),
+    rotation: tokenRotationSchema
+      .optional()
+      .describe(
+        'Rotate the runner token(s) on a schedule, as `runner-fleet rotate-token` does by hand: new runner, secret updated, instance refresh through the drain hook, old runner deleted once no manager uses it. Default: no scheduled rotation (see docs/gitlab-managed-runners.md).',
+      ),
   })
   .strict();
 
@@ -243,7 +270,7 @@ const fleetSchema = z
       .regex(SECRET_NAME)
       .optional()
       .describe(
-        'Spot fleets with onDemandBase: secret of a second runner tagged computetype-ondemand, used by the on-demand instances. Default: none without gitlabRunner (every instance uses runnerTokenSecretName); gitlab-runner-fleet/<name>/runner-token-ondemand with gitlabRunner.',
+        'Spot fleets with onDemandBase: secret of a second runner tagged computetype-ondemand, used by the on-demand instances. Default: none without gitlabRunner (every instance uses runnerTokenSecretName); with gitlabRunner, the default runnerTokenSecretName plus -ondemand: gitlab-runner-fleet/<deployment>/<name>/runner-token-ondemand, or gitlab-runner-fleet/<name>/runner-token-ondemand without a deployment name.',
       ),
     gitlabRunner: gitlabRunnerSchema
       .optional()
@@ -710,6 +737,21 @@ function gitlabRunnerProblems(
   for (const key of ['group', 'project'] as const) {
     if (scope === key && runner[key] === undefined) add([...path, key], `is required with scope ${key} (an id or a full path)`);
     if (scope !== key && runner[key] !== undefined) add([...path, key], `only applies to scope ${key}; scope is ${String(scope)}`);
+  }
+  const rotation = isRecord(runner.rotation) ? runner.rotation : undefined;
+  if (rotation && typeof rotation.timeZone === 'string' && !isTimeZone(rotation.timeZone)) {
+    add([...path, 'rotation', 'timeZone'], `"${rotation.timeZone}" is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)`);
+  }
+  if (
+    rotation &&
+    typeof rotation.window === 'string' &&
+    /^\d{2}:\d{2}-\d{2}:\d{2}$/.test(rotation.window) &&
+    !rotationWindow(rotation.window)
+  ) {
+    add(
+      [...path, 'rotation', 'window'],
+      `"${rotation.window}" is not a time span: use HH:MM-HH:MM with times from 00:00 to 23:59 (the end may be 24:00) and distinct ends`,
+    );
   }
 }
 

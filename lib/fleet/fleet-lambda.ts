@@ -13,7 +13,7 @@ import { CA_BUNDLE_FILE, HANDLER_CONFIG_FILE, type HandlerConfig } from '../lamb
 import type { FleetSpec } from '../config/fleet-config';
 import {
   autoScalingGroupNamePrefix,
-  isDeploymentRunnerTokenSecret,
+  deploymentTokenSecretPattern,
   MAX_UNSCOPED_FLEETS,
   runnerTokenSecretPrefix,
 } from '../identity/deployment';
@@ -74,6 +74,11 @@ export interface FleetLambdaFunctionProps {
    * @default 256
    */
   readonly memorySize?: number;
+  /**
+   * The function's name, for a function other stacks reach by name.
+   * @default - a name CloudFormation generates
+   */
+  readonly functionName?: string;
 }
 
 export class FleetLambdaFunction extends Construct {
@@ -104,6 +109,7 @@ export class FleetLambdaFunction extends Construct {
 
     this.function = new lambda.Function(this, 'Function', {
       description: props.description,
+      functionName: props.functionName,
       runtime: FLEET_LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       handler: BUNDLE_HANDLER,
@@ -130,8 +136,8 @@ export class FleetLambdaFunction extends Construct {
    */
   public grantReadSecrets(sid: string, secretNames: readonly string[], why: string, deployment?: string): void {
     const names = [...new Set(secretNames)];
-    const scoped = deployment === undefined ? [] : names.filter((name) => isDeploymentRunnerTokenSecret(name, deployment));
-    const listed = names.filter((name) => !scoped.includes(name));
+    const patternOf = (name: string) => (deployment === undefined ? undefined : deploymentTokenSecretPattern(name, deployment));
+    const listed = names.filter((name) => patternOf(name) === undefined);
     if (listed.length > MAX_LISTED_SECRETS) {
       throw new Error(
         `${sid}: ${listed.length} secrets are listed by name, more than ${MAX_LISTED_SECRETS} (IAM policy size): ` +
@@ -140,8 +146,9 @@ export class FleetLambdaFunction extends Construct {
             : `use the default runnerTokenSecretName (${runnerTokenSecretPrefix(deployment)}<fleet>/runner-token) for most fleets`),
       );
     }
-    const pattern = deployment === undefined ? undefined : `${runnerTokenSecretPrefix(deployment)}*/runner-token`;
-    const patterns = scoped.length > 0 && pattern ? [pattern, ...listed] : listed;
+    // One pattern per kind of default name in use (first runner, mixed fleets' on-demand runner), sorted for a stable template.
+    const scopedPatterns = [...new Set(names.map(patternOf).filter((p): p is string => p !== undefined))].sort();
+    const patterns = [...scopedPatterns, ...listed];
     const stack = Stack.of(this);
     const arns = patterns.map((name) =>
       stack.formatArn({
@@ -153,10 +160,9 @@ export class FleetLambdaFunction extends Construct {
     );
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: arns }));
     for (const name of patterns) {
-      const reason =
-        name === pattern
-          ? `${why} The fleets' default-named runner token secrets are one pattern under this deployment's own prefix (${runnerTokenSecretPrefix(deployment ?? '')}), which no other deployment's names can start with.`
-          : why;
+      const reason = scopedPatterns.includes(name)
+        ? `${why} The fleets' default-named runner token secrets are one pattern per runner kind under this deployment's own prefix (${runnerTokenSecretPrefix(deployment ?? '')}), which no other deployment's names can start with.`
+        : why;
       this.acknowledge(
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${this.regionAccount()}:secret:${name}-??????]`,
         reason,
@@ -208,6 +214,21 @@ export class FleetLambdaFunction extends Construct {
         'The wildcard is the group id segment of the ARN of a fleet group named deterministically; no other group is reachable.',
       );
     }
+  }
+
+  /** Allows `actions` on one Auto Scaling group, by name: for a Lambda that serves one fleet. */
+  public grantOnFleetGroup(sid: string, actions: readonly string[], groupName: string): void {
+    const arn = Stack.of(this).formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      resourceName: `*:autoScalingGroupName/${groupName}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: [...actions], resources: [arn] }));
+    this.acknowledge(
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:${this.regionAccount()}:autoScalingGroup:*:autoScalingGroupName/${groupName}]`,
+      'The wildcard is the group id segment of the ARN of the one group named here; no other group is reachable.',
+    );
   }
 
   /**

@@ -18,6 +18,7 @@ import { fleetRunnerObjects, type ComputeType, type FleetRunnerObject, type Flee
 import { managedRunnerSettings, runnerDescription, RUNNER_TYPES } from '../identity/managed-runner-settings';
 import { handlerConfig } from '../lambda/shared/handler-config';
 import { FleetLambdaFunction } from './fleet-lambda';
+import { ScheduledTokenRotation } from './token-rotation';
 
 export interface ManagedGitLabRunnersProps {
   /** The fleet; `fleet.managedRunner` says where and how the runners are created. */
@@ -44,6 +45,8 @@ export class ManagedGitLabRunners extends Construct {
   /** In the order of fleetRunnerObjects: the fleet's own compute type first. */
   public readonly runners: readonly ManagedRunnerObject[];
   public readonly handler: FleetLambdaFunction;
+  /** Present with `fleet.managedRunner.rotation`: the schedule and workflow that rotate the tokens. */
+  public readonly rotation?: ScheduledTokenRotation;
 
   constructor(scope: Construct, id: string, props: ManagedGitLabRunnersProps) {
     super(scope, id);
@@ -82,8 +85,8 @@ export class ManagedGitLabRunners extends Construct {
       Validations.of(tokenSecret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
-          'A runner token is rotated by `runner-fleet rotate-token` (new runner, instance refresh through the drain hook, old runner deleted), ' +
-          'not by a Secrets Manager rotation Lambda, which would break every running instance holding the old token.',
+          "A runner token is rotated by `runner-fleet rotate-token` or the fleet's scheduled rotation workflow (gitlabRunner.rotation: new runner, instance refresh through the drain hook, old runner deleted), " +
+          'not by a Secrets Manager rotation Lambda, whose at most 15-minute steps cannot wait for a roll that drains jobs for hours.',
       });
       (tokenSecret.node.defaultChild as secretsmanager.CfnSecret).addMetadata('checkov', {
         skip: [
@@ -119,6 +122,16 @@ export class ManagedGitLabRunners extends Construct {
       return { spec, tokenSecret, resource, runnerId: resource.getAttString('RunnerId') };
     });
 
+    if (managed.rotation) {
+      this.rotation = new ScheduledTokenRotation(this, 'TokenRotation', {
+        fleet,
+        rotation: managed.rotation,
+        gitlab: props.gitlab,
+        tokenSecrets: this.runners.map((r) => r.tokenSecret),
+        logRetention: props.logRetention,
+      });
+    }
+
     this.handler.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'OwnRunnerTokens',
@@ -139,7 +152,11 @@ export class ManagedGitLabRunners extends Construct {
    * allow: a resource policy denies GetSecretValue to every other principal.
    */
   public restrictReadTo(readers: readonly iam.IRole[]): void {
-    const allowed = [...readers.map((role) => role.roleArn), this.handler.role.roleArn];
+    const allowed = [
+      ...readers.map((role) => role.roleArn),
+      this.handler.role.roleArn,
+      ...(this.rotation ? [this.rotation.handler.role.roleArn] : []),
+    ];
     for (const { tokenSecret } of this.runners) {
       tokenSecret.addToResourcePolicy(
         new iam.PolicyStatement({

@@ -65,6 +65,8 @@ describe('Lambda bundles', () => {
       'demand-webhook',
       'demand-scaler',
       'gitlab-runner',
+      'schedule-catch-up',
+      'token-rotation',
     ]);
     for (const size of sizes) expect(size.bytes).toBeGreaterThan(10_000);
   });

@@ -13,7 +13,9 @@ import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { GitLabApiError, redactSecrets } from '../../gitlab/errors';
 import { GitLabRunnerClient } from '../../gitlab/client';
 import type { RunnerDetails } from '../../gitlab/types';
-import { errorMessage, jsonLogger, type Logger } from '../shared/log';
+import { GITLAB_FEATURES, requireGitLabVersion } from '../../gitlab/version';
+import { putCloudFormationResponse } from '../shared/cfn-response';
+import { jsonLogger, type Logger } from '../shared/log';
 import { HANDLER_CONFIG_FILE, parseHandlerConfig } from '../shared/handler-config';
 import { tokenFromSecretString } from '../shared/secrets';
 import { convergeAction, failureReason, physicalResourceId, planRunnerRequest, type RunnerResourceProperties } from './core';
@@ -78,7 +80,7 @@ export function createRunnerResourceHandler(
       LogicalResourceId: event.LogicalResourceId,
       NoEcho: true,
     });
-    await (d.respond ?? putResponse)(event.ResponseURL, body);
+    await (d.respond ?? putCloudFormationResponse)(event.ResponseURL, body);
     log('info', 'answered CloudFormation', { requestType: event.RequestType, status: result.Status, runnerId: result.Data?.RunnerId });
     return result;
   };
@@ -112,8 +114,18 @@ async function runRequest(
       throw error;
     }
   };
-  const current = await currentRunner(d, props, accessToken, await secretValue(props.tokenSecretId).catch(() => undefined));
   const fields = { fleet: props.fleetName, computeType: props.computeType };
+  if (plan.kind === 'converge') {
+    // Before creating or updating: a GitLab too old for the endpoints fails here with one line naming the versions.
+    await requireGitLabVersion(
+      d.gitlab,
+      accessToken,
+      [GITLAB_FEATURES.runnerCreation],
+      (message) => log('warn', message, fields),
+      d.gitlab.baseUrl,
+    );
+  }
+  const current = await currentRunner(d, props, accessToken, await secretValue(props.tokenSecretId).catch(() => undefined));
 
   if (plan.kind === 'delete') {
     if (!current) {
@@ -182,20 +194,6 @@ async function currentRunner(
     if (error instanceof GitLabApiError && error.status === 404) return undefined;
     if (error instanceof GitLabApiError) throw new Error(failureReason(error, props));
     throw error;
-  }
-}
-
-async function putResponse(url: string, body: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // The pre-signed S3 URL is signed without a content type, so none is sent.
-      const response = await fetch(url, { method: 'PUT', body, headers: { 'content-type': '' }, signal: AbortSignal.timeout(10_000) });
-      if (response.ok) return;
-      throw new Error(`HTTP ${response.status}`);
-    } catch (error) {
-      if (attempt >= 3) throw new Error(`could not answer CloudFormation: ${errorMessage(error)}`);
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-    }
   }
 }
 

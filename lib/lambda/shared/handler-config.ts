@@ -11,6 +11,7 @@ import { autoScalingGroupName } from '../../identity/runner-identity';
 import { defaultRunnerTokenSecretName, fleetNameOfGroup } from '../../identity/deployment';
 import type { FleetSpec, GitLabSettings } from '../../config/fleet-config';
 import type { DemandHandlerConfig } from './demand-config';
+import type { RotationTarget } from '../../rotation/token-rotation';
 
 /** File name of the handler configuration inside the Lambda asset. */
 export const HANDLER_CONFIG_FILE = 'handler-config.json';
@@ -57,6 +58,8 @@ export interface HandlerConfig {
    * registered there for `gitlabUrl` are served too, read at every invocation.
    */
   readonly registryPath?: string;
+  /** Token rotation only: the fleet whose runner tokens it rotates, and how long a rotation may take. */
+  readonly rotation?: { readonly target: RotationTarget; readonly timeoutMinutes: number };
 }
 
 /** The fleets as the Lambdas see them. */
@@ -73,7 +76,7 @@ export function fleetTargets(fleets: readonly FleetSpec[]): FleetTarget[] {
 export function handlerConfig(
   fleets: readonly FleetSpec[],
   gitlab: GitLabSettings,
-  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes' | 'demand' | 'registryPath'> = {},
+  extra: Pick<HandlerConfig, 'apiTokenSecretName' | 'graceMinutes' | 'demand' | 'registryPath' | 'rotation'> = {},
 ): HandlerConfig {
   const deployment = fleets[0]?.deployment;
   return { gitlabUrl: gitlab.url, ...(deployment === undefined ? {} : { deployment }), fleets: fleetTargets(fleets), ...extra };
