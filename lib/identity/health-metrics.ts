@@ -29,4 +29,7 @@ export const HEALTH_METRICS = {
 export type HealthMetricName = (typeof HEALTH_METRICS)[keyof typeof HEALTH_METRICS];
 
 /** Health metrics that are durations (unit Seconds, charted as percentiles); the others are counts (summed). */
-export const HEALTH_DURATION_METRICS: ReadonlySet<HealthMetricName> = new Set([HEALTH_METRICS.bootToRegistered, HEALTH_METRICS.drainDuration]);
+export const HEALTH_DURATION_METRICS: ReadonlySet<HealthMetricName> = new Set([
+  HEALTH_METRICS.bootToRegistered,
+  HEALTH_METRICS.drainDuration,
+]);

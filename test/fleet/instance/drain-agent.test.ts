@@ -183,9 +183,10 @@ describe.concurrent('drain agent on a scale-in (target lifecycle state Terminate
     expect(result.code).toBe(0);
     const lines = milestones(w).metrics.map((c) => c.line);
     expect(lines).toHaveLength(1);
-    const match = /^aws cloudwatch put-metric-data --region eu-west-1 --namespace GitLabRunnerFleet --metric-name DrainSeconds --dimensions Fleet=graviton-spot --value (\d+) --unit Seconds$/.exec(
-      lines[0],
-    );
+    const match =
+      /^aws cloudwatch put-metric-data --region eu-west-1 --namespace GitLabRunnerFleet --metric-name DrainSeconds --dimensions Fleet=graviton-spot --value (\d+) --unit Seconds$/.exec(
+        lines[0],
+      );
     expect(match).not.toBeNull();
     expect(Number(match![1])).toBeGreaterThanOrEqual(2);
     expect(Number(match![1])).toBeLessThan(15);
