@@ -76,12 +76,41 @@ export function classifyJobEvent(payload: unknown, config: Pick<DemandHandlerCon
   if (typeof jobId !== 'number' || typeof status !== 'string') return { kind: 'ignore', reason: 'no build_id or build_status' };
   const rank = JOB_STATUS_RANK[status];
   if (rank === undefined || rank === 0) return { kind: 'ignore', reason: `status ${status} does not change demand` };
-  const tags = Array.isArray(payload.build_tags) ? payload.build_tags.filter((t): t is string => typeof t === 'string') : [];
+  const tags = jobEventTags(payload);
+  if (tags.length === 0) {
+    return {
+      kind: 'ignore',
+      reason: `a ${status} job event without job tags (no build_tags, no runner yet): the poll fallback counts pending jobs`,
+    };
+  }
   const fleet = fleetForJobTags(config, tags);
   if (!fleet) return { kind: 'ignore', reason: 'no fleet carries all the job tags' };
+  // build_queued_duration: seconds the job waited between queued and started, "duration in seconds"
+  // in the documented example; set once the job runs.
   const queued = payload.build_queued_duration;
   const timeToStartSeconds = status === 'running' && typeof queued === 'number' && queued >= 0 ? queued : undefined;
   return { kind: 'signal', signal: { fleet: fleet.name, jobId, status, rank }, timeToStartSeconds };
+}
+
+/**
+ * The tags that place a job event on a fleet.
+ *
+ * GitLab's documented job event (webhook events reference, "Job events",
+ * https://docs.gitlab.com/user/project/integrations/webhook_events/#job-events; built by
+ * Gitlab::DataBuilder::Build in lib/gitlab/data_builder/build.rb) carries no list of the job's own
+ * tags: only `runner.tags`, the tags of the runner that took the job, and `runner` is null until a
+ * runner took it. So, in order:
+ * - `build_tags`, the job's tags, where a GitLab sends them (proposed in gitlab-org/gitlab!140760;
+ *   not in the documented payload, so not to be relied on);
+ * - `runner.tags` (documented): places running and finished jobs, and their time to start, on the
+ *   fleet whose runner took them;
+ * - none: a pending job is then counted by the poll fallback (the jobs API has `tag_list`).
+ */
+export function jobEventTags(payload: Readonly<Record<string, unknown>>): string[] {
+  const strings = (value: unknown) => (Array.isArray(value) ? value.filter((t): t is string => typeof t === 'string') : []);
+  const jobTags = strings(payload.build_tags);
+  if (jobTags.length > 0) return jobTags;
+  return isRecord(payload.runner) ? strings(payload.runner.tags) : [];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
