@@ -4,7 +4,7 @@
  * no list of the job's tags; `runner` (with the runner's `tags`) is null until a runner takes the job.
  */
 import { describe, expect, it } from 'vitest';
-import { classifyJobEvent, jobEventTags } from '../../lib/lambda/demand-webhook/core';
+import { classifyJobEvent, jobEventTags, UNTAGGED_PENDING } from '../../lib/lambda/demand-webhook/core';
 import { DEMAND_CONFIG } from './demand-fixtures';
 
 function documentedJobEvent(status: string, runner: Record<string, unknown> | null): Record<string, unknown> {
@@ -82,10 +82,24 @@ describe('job events shaped like the documented payload', () => {
     });
   });
 
-  it('given a pending job (runner still null, no job tags in the payload), ignores it and names the poll fallback', () => {
+  it('given a pending job (runner still null, no job tags in the payload) and no poll configured, ignores it and names the poll fallback', () => {
     const verdict = classifyJobEvent(documentedJobEvent('pending', null), DEMAND_CONFIG);
 
     expect(verdict).toMatchObject({ kind: 'ignore', reason: expect.stringMatching(/without job tags.*poll fallback/) });
+  });
+
+  it('given a pending job without tags and the poll configured, queues it as untagged, for the scaler to poll GitLab at once', () => {
+    const config = { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [12] } };
+
+    const verdict = classifyJobEvent(documentedJobEvent('pending', null), config);
+
+    expect(verdict).toEqual({ kind: 'signal', signal: { fleet: UNTAGGED_PENDING, jobId: 4242, status: 'pending', rank: 1 } });
+  });
+
+  it('given a finished job without tags, ignores it even with the poll configured (only pending jobs are demand)', () => {
+    const config = { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [12] } };
+
+    expect(classifyJobEvent(documentedJobEvent('canceled', null), config)).toMatchObject({ kind: 'ignore' });
   });
 
   it('given a finished job taken by a runner of no fleet (e.g. a shared runner), ignores it', () => {

@@ -23,7 +23,14 @@ export const JOB_STATUS_RANK: Readonly<Record<string, number>> = {
   manual: 3,
 };
 
-/** The message queued for the scaler: one job's status change, for one fleet. */
+/**
+ * The fleet of a signal for a pending job whose event named no tags (GitLab's documented job
+ * event has none, see {@link jobEventTags}): the scaler then polls GitLab's pending jobs at once,
+ * whose `tag_list` names the fleet.
+ */
+export const UNTAGGED_PENDING = '';
+
+/** The message queued for the scaler: one job's status change, for one fleet ({@link UNTAGGED_PENDING} when not known yet). */
 export interface JobSignal {
   readonly fleet: string;
   readonly jobId: number;
@@ -50,7 +57,7 @@ export function tokenMatches(given: string | undefined, expected: string): boole
 export function judgeWebhook(
   request: { readonly headers: Readonly<Record<string, string | undefined>>; readonly body: string },
   expectedToken: string,
-  config: Pick<DemandHandlerConfig, 'fleets'>,
+  config: Pick<DemandHandlerConfig, 'fleets' | 'poll'>,
 ): WebhookVerdict {
   if (Buffer.byteLength(request.body, 'utf8') > MAX_WEBHOOK_BODY_BYTES) {
     return { kind: 'reject', status: 413, reason: `body over ${MAX_WEBHOOK_BODY_BYTES} bytes` };
@@ -69,7 +76,7 @@ export function judgeWebhook(
 }
 
 /** Which fleet's demand a job event changes, if any. */
-export function classifyJobEvent(payload: unknown, config: Pick<DemandHandlerConfig, 'fleets'>): WebhookVerdict {
+export function classifyJobEvent(payload: unknown, config: Pick<DemandHandlerConfig, 'fleets' | 'poll'>): WebhookVerdict {
   if (!isRecord(payload) || payload.object_kind !== 'build') return { kind: 'ignore', reason: 'not a build object' };
   const jobId = payload.build_id;
   const status = payload.build_status;
@@ -78,9 +85,11 @@ export function classifyJobEvent(payload: unknown, config: Pick<DemandHandlerCon
   if (rank === undefined || rank === 0) return { kind: 'ignore', reason: `status ${status} does not change demand` };
   const tags = jobEventTags(payload);
   if (tags.length === 0) {
+    // A pending job without tags may be any fleet's: with the poll configured, the scaler reads GitLab's pending jobs now.
+    if (rank === 1 && config.poll) return { kind: 'signal', signal: { fleet: UNTAGGED_PENDING, jobId, status, rank } };
     return {
       kind: 'ignore',
-      reason: `a ${status} job event without job tags (no build_tags, no runner yet): the poll fallback counts pending jobs`,
+      reason: `a ${status} job event without job tags (no build_tags, no runner yet): only the poll fallback can count it`,
     };
   }
   const fleet = fleetForJobTags(config, tags);
@@ -104,7 +113,8 @@ export function classifyJobEvent(payload: unknown, config: Pick<DemandHandlerCon
  *   not in the documented payload, so not to be relied on);
  * - `runner.tags` (documented): places running and finished jobs, and their time to start, on the
  *   fleet whose runner took them;
- * - none: a pending job is then counted by the poll fallback (the jobs API has `tag_list`).
+ * - none: a pending job then makes the scaler poll GitLab's pending jobs at once (the jobs API has
+ *   `tag_list`), when the poll fallback is configured.
  */
 export function jobEventTags(payload: Readonly<Record<string, unknown>>): string[] {
   const strings = (value: unknown) => (Array.isArray(value) ? value.filter((t): t is string => typeof t === 'string') : []);
