@@ -8,19 +8,20 @@
  * the X-Gitlab-Token shared secret (Secrets Manager, compared in constant time), refuses bodies
  * over 64 KB, and only ever queues a small message: it can start no instance itself.
  */
-import { CfnOutput, Duration, Token, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { CfnOutput, Duration, Token } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DemandSettings, FleetSpec, GitLabSettings } from '../config/fleet-config';
 import { demandHandlerConfig } from '../lambda/shared/demand-config';
 import { handlerConfig } from '../lambda/shared/handler-config';
 import { FleetLambdaFunction } from './fleet-lambda';
+import { addWorkQueue } from './work-queue';
 
 const SCALER_TIMEOUT = Duration.seconds(30);
 
@@ -59,19 +60,19 @@ export class FleetDemandScaling extends Construct {
     });
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(4),
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(SCALER_TIMEOUT.toSeconds() * 6),
+    ({
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      deadLetterAlarm: this.deadLetterAlarm,
+    } = addWorkQueue(this, {
+      consumerTimeout: SCALER_TIMEOUT,
       // A job signal older than this describes a queue that has long changed; the next tick rescans anyway.
       retentionPeriod: Duration.hours(1),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
-    });
+      deadLetterRetentionPeriod: Duration.days(4),
+      maxReceiveCount: 5,
+      alarmDescription: 'GitLab runner fleet demand scaler: job signals it could not act on; see the scaler logs.',
+      deadLetterReason: 'This is the dead-letter queue of the demand queue; it has no dead-letter queue of its own.',
+    }));
 
     const webhook = new FleetLambdaFunction(this, 'Webhook', {
       handler: 'demand-webhook',
@@ -150,18 +151,6 @@ export class FleetDemandScaling extends Construct {
       targets: [new targets.LambdaFunction(this.scalerFunction, { retryAttempts: 0 })],
     });
 
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: 'GitLab runner fleet demand scaler: job signals it could not act on; see the scaler logs.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue of the demand queue; it has no dead-letter queue of its own.',
-    });
     new CfnOutput(this, 'WebhookUrl', {
       description: 'URL for the GitLab job-events webhook (project or group settings > Webhooks, trigger: Job events)',
       value: this.webhookUrl.url,

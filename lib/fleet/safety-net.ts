@@ -8,19 +8,20 @@
  * records individually, SQS retries them and finally moves them to a dead-letter queue, which
  * raises an alarm.
  */
-import { Annotations, Duration, Token, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FleetSpec, GitLabSettings } from '../config/fleet-config';
 import { DETAIL_TYPES, SPOT_MAX_CHECKS } from '../lambda/safety-net/core';
 import { handlerConfig } from '../lambda/shared/handler-config';
 import { deploymentOfFleets, FleetLambdaFunction } from './fleet-lambda';
+import { addWorkQueue, maxReceiveCountProblem } from './work-queue';
 import { autoScalingGroupNamePrefix } from '../identity/deployment';
 import { gitlabUrlProblem } from '../identity/gitlab-url';
 import { autoScalingGroupName } from '../identity/runner-identity';
@@ -101,19 +102,21 @@ export class RunnerFleetSafetyNet extends Construct {
       );
     }
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+    ({
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      deadLetterAlarm: this.deadLetterAlarm,
+    } = addWorkQueue(this, {
+      consumerTimeout: FUNCTION_TIMEOUT,
       deliveryDelay,
-      visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
-    });
+      deadLetterRetentionPeriod: Duration.days(14),
+      maxReceiveCount,
+      alarmDescription:
+        'GitLab runner fleet safety net: events it could not handle. A runner manager may be left in GitLab; see the safety-net logs for the instance id.',
+      deadLetterReason:
+        'This is the dead-letter queue of the safety-net queue and of the EventBridge targets; it has no dead-letter queue of its own.',
+    }));
 
     const lambdaFunction = new FleetLambdaFunction(this, 'Handler', {
       handler: 'safety-net',
@@ -190,21 +193,6 @@ export class RunnerFleetSafetyNet extends Construct {
       }),
     );
     this.rules = rules;
-
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
-        'GitLab runner fleet safety net: events it could not handle. A runner manager may be left in GitLab; see the safety-net logs for the instance id.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason:
-        'This is the dead-letter queue of the safety-net queue and of the EventBridge targets; it has no dead-letter queue of its own.',
-    });
   }
 }
 
@@ -216,9 +204,8 @@ function validate(props: RunnerFleetSafetyNetProps, deliveryDelay: Duration, max
   if (!Token.isUnresolved(deliveryDelay.toSeconds()) && deliveryDelay.toSeconds() > 900) {
     problems.push(`deliveryDelay (${deliveryDelay.toSeconds()} s) must be at most 900 s (SQS limit)`);
   }
-  if (!Token.isUnresolved(maxReceiveCount) && (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000)) {
-    problems.push(`maxReceiveCount (${maxReceiveCount}) must be a whole number from 1 to 1000`);
-  }
+  const receiveProblem = maxReceiveCountProblem(maxReceiveCount);
+  if (receiveProblem) problems.push(receiveProblem);
   if (problems.length > 0) throw new Error(`RunnerFleetSafetyNet: ${problems.join('; ')}`);
 }
 

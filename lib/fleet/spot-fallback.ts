@@ -9,14 +9,14 @@
  * queue, which raises an alarm. The Lambda may change the on-demand base and the fallback tag of
  * the fleet groups only.
  */
-import { Duration, Token, Validations } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { spotFallbackOf, type FleetSpec, type GitLabSettings } from '../config/fleet-config';
 import { jitterMinutes } from '../config/schedule';
@@ -26,6 +26,7 @@ import { autoScalingGroupNamePrefix } from '../identity/deployment';
 import { autoScalingGroupName } from '../identity/runner-identity';
 import { deploymentOfFleets, FleetLambdaFunction } from './fleet-lambda';
 import { chunkGroupNames } from './safety-net';
+import { addWorkQueue, maxReceiveCountProblem } from './work-queue';
 
 export interface SpotFallbackProps {
   /** The fleets; on-demand fleets are left out, spot fleets with the fallback off are only returned to spot. */
@@ -83,28 +84,25 @@ export class SpotFallback extends Construct {
     const maxReceiveCount = props.maxReceiveCount ?? 5;
     const problems: string[] = [];
     if (spotFleets.length === 0) problems.push('fleets must hold at least one spot fleet');
-    if (!Token.isUnresolved(maxReceiveCount) && (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000)) {
-      problems.push(`maxReceiveCount (${maxReceiveCount}) must be a whole number from 1 to 1000`);
-    }
+    const receiveProblem = maxReceiveCountProblem(maxReceiveCount);
+    if (receiveProblem) problems.push(receiveProblem);
     if (problems.length > 0) throw new Error(`SpotFallback: ${problems.join('; ')}`);
     const deployment = deploymentOfFleets(spotFleets);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+    ({
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      deadLetterAlarm: this.deadLetterAlarm,
+    } = addWorkQueue(this, {
       fifo: true,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      fifo: true,
-      // A duplicate delivery within 5 minutes is dropped; later ones are harmless (the core is idempotent).
-      contentBasedDeduplication: true,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
+      consumerTimeout: FUNCTION_TIMEOUT,
       retentionPeriod: Duration.days(1),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
-    });
+      deadLetterRetentionPeriod: Duration.days(14),
+      maxReceiveCount,
+      alarmDescription:
+        'GitLab runner fleet spot fallback: events it could not handle. A fleet may stay short of capacity or on on-demand; see the spot-fallback logs.',
+      deadLetterReason: 'This is the dead-letter queue of the spot-fallback queue; it has no dead-letter queue of its own.',
+    }));
 
     const lambdaFunction = new FleetLambdaFunction(this, 'Handler', {
       handler: 'spot-fallback',
@@ -163,19 +161,5 @@ export class SpotFallback extends Construct {
       }),
     );
     this.rules = rules;
-
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription:
-        'GitLab runner fleet spot fallback: events it could not handle. A fleet may stay short of capacity or on on-demand; see the spot-fallback logs.',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue of the spot-fallback queue; it has no dead-letter queue of its own.',
-    });
   }
 }

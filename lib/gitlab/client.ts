@@ -72,10 +72,18 @@ export interface GitLabRunnerClientOptions {
    */
   readonly userAgent?: string;
   /**
-   * Longest wait a `Retry-After` header may ask for, in ms; longer asks are capped.
+   * Longest wait a `Retry-After` header may ask for, in ms; longer asks are capped (or fail the
+   * call, see `failOnLongRetryAfter`).
    * @default 60000
    */
   readonly maxRetryAfterMs?: number;
+  /**
+   * Fail at once when a `Retry-After` asks for more than `maxRetryAfterMs`, instead of waiting
+   * that long and asking again. For callers on a timer (the demand scaler's poll): the next tick
+   * asks anyway, and a Lambda waiting out a rate limit only costs money.
+   * @default false
+   */
+  readonly failOnLongRetryAfter?: boolean;
 }
 
 interface RequestSpec {
@@ -109,6 +117,7 @@ export class GitLabRunnerClient {
   private readonly random: () => number;
   private readonly userAgent: string;
   private readonly maxRetryAfterMs: number;
+  private readonly failOnLongRetryAfter: boolean;
 
   constructor(options: GitLabRunnerClientOptions) {
     const problem = gitlabUrlProblem(options.baseUrl, true);
@@ -123,6 +132,7 @@ export class GitLabRunnerClient {
     this.random = options.random ?? Math.random;
     this.userAgent = options.userAgent ?? 'gitlab-runner-fleet';
     this.maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+    this.failOnLongRetryAfter = options.failOnLongRetryAfter ?? false;
   }
 
   /**
@@ -152,7 +162,7 @@ export class GitLabRunnerClient {
   /** Lists the managers (machines) of a runner, following pagination. Needs a token that can read the runner. */
   async listRunnerManagers(runnerId: number, apiToken: string): Promise<RunnerManager[]> {
     const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}/managers`;
-    return this.listPages<RunnerManager>(path, {}, apiToken);
+    return this.listPages<RunnerManager>(apiToken, path);
   }
 
   /**
@@ -162,14 +172,17 @@ export class GitLabRunnerClient {
    */
   async listRunningJobs(runnerId: number, systemId: string, apiToken: string): Promise<RunnerJob[]> {
     const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}/jobs`;
-    return this.listPages<RunnerJob>(path, { status: 'running', system_id: systemId }, apiToken);
+    return this.listPages<RunnerJob>(apiToken, path, { status: 'running', system_id: systemId });
   }
 
-  /** GETs every page of a list endpoint, 100 items a page, at most 100 pages (so a misbehaving server cannot keep us paging forever). */
-  private async listPages<T>(path: string, query: Record<string, string>, apiToken: string): Promise<T[]> {
+  /**
+   * GETs every page of a list endpoint (`x-next-page` pagination), 100 items a page, at most
+   * `maxPages` pages, so a misbehaving server cannot keep a caller paging forever.
+   */
+  async listPages<T>(apiToken: string, path: string, query: Record<string, string> = {}, maxPages = 100): Promise<T[]> {
     const items: T[] = [];
     let page = '1';
-    for (let i = 0; i < 100 && page; i++) {
+    for (let i = 0; i < maxPages && page; i++) {
       const response = await this.call({
         method: 'GET',
         path,
@@ -323,6 +336,10 @@ export class GitLabRunnerClient {
       retryAfterMs = retryAfterDelayMs(response.headers.get('retry-after'), Date.now());
       if (!isRetryableStatus(response.status)) {
         throw this.failure(spec, lastFailure, lastStatus, false, attempt);
+      }
+      if (this.failOnLongRetryAfter && retryAfterMs !== undefined && retryAfterMs > this.maxRetryAfterMs) {
+        const reason = `${lastFailure}, Retry-After ${Math.round(retryAfterMs / 1000)} s is longer than this caller waits`;
+        throw this.failure(spec, reason, lastStatus, true, attempt);
       }
     }
     throw this.failure(spec, lastFailure, lastStatus, true, this.maxAttempts);

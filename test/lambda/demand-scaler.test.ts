@@ -12,7 +12,8 @@ import { createScalerHandler } from '../../lib/lambda/demand-scaler/handler';
 import { queuedJobsByFleet } from '../../lib/lambda/demand-scaler/core';
 import { mockedAwsClients } from '../support/aws-mocks';
 import { DEMAND_CONFIG } from './demand-fixtures';
-import { PendingJobsClient } from '../../lib/gitlab/pending-jobs';
+import { GitLabRunnerClient } from '../../lib/gitlab/client';
+import { listPendingJobs } from '../../lib/gitlab/pending-jobs';
 import { FakeGitLab } from '../support/fake-gitlab';
 import { sqsRecord } from './events';
 
@@ -223,7 +224,7 @@ describe('demand scaler with the poll fallback', () => {
       const token = ['glpat', 'poller'.padEnd(20, 'x')].join('-');
       gitlab.allowApiToken(token);
       for (let i = 0; i < 150; i++) gitlab.addJob(7, i + 1, i < 25 ? ['computetype-spot', 'arm64'] : ['gpu']);
-      const client = new PendingJobsClient({ baseUrl: gitlab.url, sleep: async () => {} });
+      const client = new GitLabRunnerClient({ baseUrl: gitlab.url, sleep: async () => {} });
       const handler = createScalerHandler(() => ({
         config: DEMAND_CONFIG,
         autoScaling,
@@ -231,7 +232,7 @@ describe('demand scaler with the poll fallback', () => {
         now: () => MONDAY_EVENING,
         logger: () => {},
         metrics: () => {},
-        poll: () => client.pendingJobs(token, [7]),
+        poll: () => listPendingJobs(client, token, [7]),
       }));
 
       await handler({ 'detail-type': 'Scheduled Event' });

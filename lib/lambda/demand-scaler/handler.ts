@@ -27,7 +27,8 @@ import { errorMessage, jsonLogger, type Logger } from '../shared/log';
 import { decideForFleet, fleetInstance, parseSignal, queuedJobsByFleet } from './core';
 import { UNTAGGED_PENDING, type JobSignal } from '../demand-webhook/core';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { PendingJobsClient, type PendingJob } from '../../gitlab/pending-jobs';
+import { GitLabRunnerClient } from '../../gitlab/client';
+import { listPendingJobs, type PendingJob } from '../../gitlab/pending-jobs';
 import { fleetForJobTags } from '../shared/demand-config';
 import { tokenFromSecretString } from '../shared/secrets';
 
@@ -223,7 +224,12 @@ function runtimeDeps(): ScalerDeps {
     const config = parseHandlerConfig(readFileSync(join(__dirname, HANDLER_CONFIG_FILE), 'utf8'));
     if (!config.demand) throw new Error(`${HANDLER_CONFIG_FILE}: demand is missing`);
     const poll = config.demand.poll;
-    const jobs = new PendingJobsClient({ baseUrl: config.gitlabUrl, timeoutMs: 5000 });
+    const gitlab = new GitLabRunnerClient({
+      baseUrl: config.gitlabUrl,
+      timeoutMs: 5000,
+      maxRetryAfterMs: 30_000,
+      failOnLongRetryAfter: true,
+    });
     const secrets = new SecretsManagerClient({});
     defaults = {
       config: config.demand,
@@ -233,7 +239,7 @@ function runtimeDeps(): ScalerDeps {
         ? async () => {
             // Read per tick, so a rotated token is picked up.
             const out = await secrets.send(new GetSecretValueCommand({ SecretId: poll.apiTokenSecretName }));
-            return jobs.pendingJobs(tokenFromSecretString(poll.apiTokenSecretName, out.SecretString), poll.projectIds);
+            return listPendingJobs(gitlab, tokenFromSecretString(poll.apiTokenSecretName, out.SecretString), poll.projectIds);
           }
         : undefined,
     };
