@@ -11,7 +11,8 @@ import { mockedAwsClients } from '../support/aws-mocks';
 import { startFunctionUrl } from '../support/function-url';
 import { DEMAND_CONFIG, jobEvent, webhookToken } from './demand-fixtures';
 import { sqsRecord } from './events';
-import { PendingJobsClient } from '../../lib/gitlab/pending-jobs';
+import { GitLabRunnerClient } from '../../lib/gitlab/client';
+import { listPendingJobs } from '../../lib/gitlab/pending-jobs';
 import { FakeGitLab } from '../support/fake-gitlab';
 
 describe('a burst of 1,000 job events', () => {
@@ -101,7 +102,7 @@ describe('a burst of 1,000 job events', () => {
     gitlab.allowApiToken(apiToken);
     for (let i = 0; i < 40; i++) gitlab.addJob(3, 7000 + i, ['computetype-spot', 'arm64']);
     const config = { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [3] } };
-    const jobs = new PendingJobsClient({ baseUrl: gitlab.url, sleep: async () => {} });
+    const client = new GitLabRunnerClient({ baseUrl: gitlab.url, sleep: async () => {} });
     const server = await startFunctionUrl(
       createWebhookHandler(() => ({ config, sqs, secrets, queueUrl: 'q', logger: () => {}, metrics: () => {} })),
     );
@@ -112,7 +113,7 @@ describe('a burst of 1,000 job events', () => {
       now: () => Date.UTC(2026, 10, 30, 19),
       logger: () => {},
       metrics: () => {},
-      poll: () => jobs.pendingJobs(apiToken, [3]),
+      poll: () => listPendingJobs(client, apiToken, [3]),
     }));
 
     // WHEN 1,000 pending events arrive with no build_tags and no runner yet

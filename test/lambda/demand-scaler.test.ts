@@ -252,7 +252,7 @@ describe('demand scaler with the poll fallback', () => {
       const token = ['glpat', 'poller'.padEnd(20, 'x')].join('-');
       gitlab.allowApiToken(token);
       for (let i = 0; i < 25; i++) gitlab.addJob(7, i + 1, ['computetype-spot', 'arm64']);
-      const client = new PendingJobsClient({ baseUrl: gitlab.url, sleep: async () => {} });
+      const client = new GitLabRunnerClient({ baseUrl: gitlab.url, sleep: async () => {} });
       let polls = 0;
       const handler = createScalerHandler(() => ({
         config: { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [7] } },
@@ -263,7 +263,7 @@ describe('demand scaler with the poll fallback', () => {
         metrics: () => {},
         poll: () => {
           polls += 1;
-          return client.pendingJobs(token, [7]);
+          return listPendingJobs(client, token, [7]);
         },
       }));
 
