@@ -37,8 +37,10 @@ export function permissionsBoundaryArn(stack: Stack): string {
 /**
  * What any product role may ever do: the union of the instance role (Session Manager, own token,
  * own lifecycle actions, self-tagging), the safety net and reaper roles, and the VPC flow log role.
+ * Secrets: the catalog fleets' token secrets (their own prefix), plus `readableSecretNames` by
+ * name (the orphan reaper's API token).
  */
-export function fleetBoundaryPolicyStatements(stack: Stack): iam.PolicyStatement[] {
+export function fleetBoundaryPolicyStatements(stack: Stack, readableSecretNames: readonly string[] = []): iam.PolicyStatement[] {
   const arn = (service: string, resource: string, resourceName: string, arnFormat = ArnFormat.SLASH_RESOURCE_NAME) =>
     stack.formatArn({ service, resource, resourceName, arnFormat });
   return [
@@ -67,7 +69,13 @@ export function fleetBoundaryPolicyStatements(stack: Stack): iam.PolicyStatement
     new iam.PolicyStatement({
       sid: 'FleetTokens',
       actions: ['secretsmanager:GetSecretValue'],
-      resources: [arn('secretsmanager', 'secret', `${REGISTERED_TOKEN_SECRET_PREFIX}*`, ArnFormat.COLON_RESOURCE_NAME)],
+      resources: [
+        arn('secretsmanager', 'secret', `${REGISTERED_TOKEN_SECRET_PREFIX}*`, ArnFormat.COLON_RESOURCE_NAME),
+        // Name-based ARNs: Secrets Manager appends "-" and six random characters.
+        ...[...new Set(readableSecretNames)].map((name) =>
+          arn('secretsmanager', 'secret', `${name}-??????`, ArnFormat.COLON_RESOURCE_NAME),
+        ),
+      ],
     }),
     new iam.PolicyStatement({
       sid: 'FleetGroups',

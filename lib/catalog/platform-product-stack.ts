@@ -37,7 +37,8 @@ export class PlatformProductStack extends RunnerProductStack {
       'GitLab runner platform: the shared VPC, the safety net and the orphan reaper for the runner fleets of this account (launch once per account and region, before any fleet).';
 
     // Every role of the fleet products (and of this product) is created under this boundary.
-    const boundaryStatements = fleetBoundaryPolicyStatements(Stack.of(this));
+    // The reaper's API token is not a fleet token: the boundary lets it be read by name, beside the fleets' prefix.
+    const boundaryStatements = fleetBoundaryPolicyStatements(Stack.of(this), [props.orphanReaper.apiTokenSecretName]);
     this.permissionsBoundary = new iam.ManagedPolicy(this, 'PermissionsBoundary', {
       managedPolicyName: PERMISSIONS_BOUNDARY_NAME,
       path: CATALOG_IAM_PATH,

@@ -7,7 +7,9 @@
  * - GITLAB_API_TOKEN: a token that can read the fleets' runners (read_api), else the secret
  *   `orphanReaper.apiTokenSecretName`;
  * - GITLAB_RUNNER_TOKEN_<FLEET> (fleet name upper-cased, `-` as `_`, e.g.
- *   GITLAB_RUNNER_TOKEN_GRAVITON_SPOT): the fleet's glrt- token, else the fleet's token secret.
+ *   GITLAB_RUNNER_TOKEN_GRAVITON_SPOT): the fleet's glrt- token, else the fleet's token secret;
+ *   a mixed fleet's second (on-demand) runner: GITLAB_RUNNER_TOKEN_<FLEET>_ONDEMAND, else its
+ *   on-demand token secret. Both runners are surveyed.
  * Instances are listed with the local AWS credentials (AWS_PROFILE, AWS_REGION or --region).
  * No token is ever printed: output is scrubbed of every token read.
  *
@@ -27,9 +29,12 @@ import { ExitCodeError, PROCESS_OUTPUT, UsageError, type CliOutput } from './pro
 /** Environment variable holding the GitLab API (read) token. */
 export const GITLAB_API_TOKEN_ENV = 'GITLAB_API_TOKEN';
 
-/** Environment variable holding a fleet's glrt- runner token, e.g. GITLAB_RUNNER_TOKEN_GRAVITON_SPOT. */
-export function runnerTokenEnvName(fleetName: string): string {
-  return `GITLAB_RUNNER_TOKEN_${fleetName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+/**
+ * Environment variable holding a fleet's glrt- runner token, e.g. GITLAB_RUNNER_TOKEN_GRAVITON_SPOT;
+ * `_ONDEMAND` appended for a mixed fleet's second, on-demand runner.
+ */
+export function runnerTokenEnvName(fleetName: string, onDemandRunner = false): string {
+  return `GITLAB_RUNNER_TOKEN_${fleetName.toUpperCase().replace(/[^A-Z0-9]/g, '_')}${onDemandRunner ? '_ONDEMAND' : ''}`;
 }
 
 /**
@@ -86,50 +91,59 @@ function selectFleets(config: FleetConfig, name: string | undefined): FleetTarge
   return match;
 }
 
-/** A table per fleet: system_id, created, contacted, status, and why it is (or is not) an orphan. */
+/** A table per runner of each fleet: system_id, created, contacted, status, and why it is (or is not) an orphan. */
 export function formatOrphanTables(surveys: readonly FleetSurvey[], options: { all?: boolean; graceMinutes: number }): string {
   const blocks = surveys.map((survey) => {
     const heading = `${survey.fleet.name} (group ${survey.fleet.autoScalingGroupName})`;
     if (survey.status === 'skipped') return `${heading}\n  skipped, nothing decided: ${survey.reason}\n`;
-    const orphans = orphansOf(survey.managers);
-    const shown = options.all ? survey.managers : orphans;
-    const summary =
-      `  runner ${survey.runnerId}: ${survey.managers.length} manager${plural(survey.managers.length)}, ` +
-      `${survey.existingInstanceIds.length} existing instance${plural(survey.existingInstanceIds.length)}, ` +
-      `${orphans.length} orphan${plural(orphans.length)} (grace ${options.graceMinutes} min)`;
-    if (shown.length === 0) return `${heading}\n${summary}\n`;
-    const header = [
-      'SYSTEM_ID',
-      'CREATED',
-      'CONTACTED',
-      'STATUS',
-      ...(options.all ? ['VERDICT'] : []),
-      options.all ? 'WHY' : 'WHY ORPHANED',
-    ];
-    const rows = shown.map((c) => row(c, options.all === true));
-    return `${heading}\n${summary}\n${table([header, ...rows])}`;
+    const mixed = survey.runners.length > 1;
+    const parts = survey.runners.map(({ runner, runnerId, managers }) => {
+      const orphans = orphansOf(managers);
+      const shown = options.all ? managers : orphans;
+      const summary =
+        `  runner ${runnerId}${mixed ? ` (${runner.onDemand ? 'on-demand' : 'spot'})` : ''}: ${managers.length} manager${plural(managers.length)}, ` +
+        `${survey.existingInstanceIds.length} existing instance${plural(survey.existingInstanceIds.length)}, ` +
+        `${orphans.length} orphan${plural(orphans.length)} (grace ${options.graceMinutes} min)`;
+      if (shown.length === 0) return `${summary}\n`;
+      const header = [
+        'SYSTEM_ID',
+        'CREATED',
+        'CONTACTED',
+        'STATUS',
+        ...(options.all ? ['VERDICT'] : []),
+        options.all ? 'WHY' : 'WHY ORPHANED',
+      ];
+      return `${summary}\n${table([header, ...shown.map((c) => row(c, options.all === true))])}`;
+    });
+    return `${heading}\n${parts.join('')}`;
   });
   return blocks.join('\n');
 }
 
-/** The listing as JSON, for scripts. */
+/**
+ * The listing as JSON, for scripts. `runnerId` is the fleet's first runner; `runnerIds` all of
+ * them (two for a mixed fleet), and each manager names its runner.
+ */
 export function orphansJson(surveys: readonly FleetSurvey[], options: { all?: boolean }): string {
   const fleets = surveys.map((survey) => {
     if (survey.status === 'skipped') return { fleet: survey.fleet.name, status: survey.status, reason: survey.reason };
-    const shown = options.all ? survey.managers : orphansOf(survey.managers);
     return {
       fleet: survey.fleet.name,
       status: survey.status,
-      runnerId: survey.runnerId,
+      runnerId: survey.runners[0].runnerId,
+      runnerIds: survey.runners.map((r) => r.runnerId),
       existingInstances: survey.existingInstanceIds.length,
-      managers: shown.map((c) => ({
-        systemId: c.manager.system_id,
-        createdAt: c.manager.created_at,
-        contactedAt: c.manager.contacted_at,
-        status: c.manager.status ?? null,
-        verdict: c.verdict,
-        reason: c.reason,
-      })),
+      managers: survey.runners.flatMap(({ runnerId, managers }) =>
+        (options.all ? managers : orphansOf(managers)).map((c) => ({
+          runnerId,
+          systemId: c.manager.system_id,
+          createdAt: c.manager.created_at,
+          contactedAt: c.manager.contacted_at,
+          status: c.manager.status ?? null,
+          verdict: c.verdict,
+          reason: c.reason,
+        })),
+      ),
     };
   });
   return `${JSON.stringify({ fleets }, null, 2)}\n`;
@@ -272,9 +286,9 @@ async function commandPorts(config: FleetConfig, options: OrphansOptions, overri
       overrides.gitlab ?? new GitLabRunnerClient({ baseUrl: config.gitlab.url, timeoutMs: 10_000, maxAttempts: 3 }),
       explain,
     ),
-    runnerToken: async (fleet) => {
-      const fromEnv = env[runnerTokenEnvName(fleet.name)];
-      return fromEnv ? remember(fromEnv.trim()) : secret(fleet.tokenSecretName);
+    runnerToken: async (fleet, runner) => {
+      const fromEnv = env[runnerTokenEnvName(fleet.name, runner.onDemand)];
+      return fromEnv ? remember(fromEnv.trim()) : secret(runner.tokenSecretName);
     },
     apiToken: async () => {
       const fromEnv = env[GITLAB_API_TOKEN_ENV];

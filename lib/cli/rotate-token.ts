@@ -24,11 +24,12 @@ import { fleetRunnerObjects } from '../config/fleet-config';
 import { DEFAULT_CONFIG_FILE, loadFleetConfig } from '../config/load';
 import { GitLabRunnerClient } from '../gitlab/client';
 import { redactSecrets } from '../gitlab/errors';
+import { GITLAB_FEATURES } from '../gitlab/version';
 import { autoScalingGroupName } from '../identity/runner-identity';
 import { managedRunnerSettings, RUNNER_TYPES } from '../identity/managed-runner-settings';
 import { regionName, numberIn } from './option-parsers';
 import { PROCESS_OUTPUT, UsageError, type CliOutput } from './program';
-import { FleetTokens, gitlabUserError, selectFleet, type FleetCommandOverrides } from './status';
+import { FleetTokens, gitlabUserError, gitlabVersionCheck, selectFleet, type FleetCommandOverrides } from './status';
 
 /** Exit code when the roll or the drain did not finish in time. */
 export const ROTATION_INCOMPLETE_EXIT_CODE = 3;
@@ -67,10 +68,14 @@ export async function rotateFleetToken(fleet: FleetSpec, ports: RotationPorts, s
   if (!managed) {
     throw new UsageError(
       `fleet ${fleet.name} does not own its GitLab runner (no gitlabRunner in the config): create a new runner in GitLab, put its token into ` +
-        `${fleet.runnerTokenSecretName}, then start an instance refresh of ${autoScalingGroupName(fleet.name)}`,
+        `${fleet.runnerTokenSecretName}, then start an instance refresh of ${autoScalingGroupName(fleet.name, fleet.deployment)}`,
     );
   }
   const api = await ports.tokens.api(fleet);
+  // Before creating anything: a GitLab too old for the runner endpoints fails here, in one line.
+  await gitlabVersionCheck(ports.gitlab, [GITLAB_FEATURES.runnerCreation, GITLAB_FEATURES.runnerManagers], (message) =>
+    ports.log(`warning: ${message}`),
+  )(api.token);
   const gitlab = async <T>(call: () => Promise<T>): Promise<T> => {
     try {
       return await call();
@@ -100,7 +105,7 @@ export async function rotateFleetToken(fleet: FleetSpec, ports: RotationPorts, s
     swapped.push({ object, oldId, newId: created.id });
   }
 
-  const group = autoScalingGroupName(fleet.name);
+  const group = autoScalingGroupName(fleet.name, fleet.deployment);
   // Time is counted in polls, so the bound holds with any sleep (tests inject an instant one).
   let waited = 0;
   const timeLeft = () => waited < settings.timeoutMs;

@@ -9,19 +9,23 @@
  * (only used to find the runner id) from GITLAB_RUNNER_TOKEN_<FLEET> (`_ONDEMAND` appended for a
  * mixed fleet's second runner), else the token secrets. No token is ever printed.
  *
- * Exit codes: 0 no mismatch; 2 a mismatch; 1 a usage, credential or GitLab permission problem
- * (one line on stderr); 70 a bug.
+ * Before reading runner managers it checks the GitLab version (GET /api/v4/version): one older
+ * than GET /runners/:id/managers needs fails with one line; a version it may not read is a warning.
+ *
+ * Exit codes: 0 no mismatch; 2 a mismatch; 1 a usage, credential or GitLab permission problem, or
+ * a GitLab too old (one line on stderr); 70 a bug.
  */
 import { CommanderError, Option, type Command } from 'commander';
 import type { FleetConfig, FleetSpec } from '../config/fleet-config';
 import { DEFAULT_CONFIG_FILE, loadFleetConfig } from '../config/load';
 import { GitLabRunnerClient } from '../gitlab/client';
 import { GitLabApiError, redactSecrets } from '../gitlab/errors';
+import { GITLAB_FEATURES, GitLabVersionError, requireGitLabVersion, type GitLabFeature } from '../gitlab/version';
 import { autoScalingGroupName } from '../identity/runner-identity';
 import { LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS } from '../fleet/lifecycle-timing';
 import { GITLAB_API_TOKEN_ENV, runnerTokenEnvName } from './orphans';
 import { regionName } from './option-parsers';
-import { PROCESS_OUTPUT, UsageError, type CliOutput } from './program';
+import { PROCESS_OUTPUT, PROGRAM_NAME, UsageError, type CliOutput } from './program';
 import type { FleetAwsClients } from './fleet-aws';
 import {
   expectedRunners,
@@ -120,16 +124,41 @@ export function gitlabUserError(error: unknown, source: string, needs: string): 
   return error;
 }
 
+/**
+ * Checks, once, that the GitLab is new enough for `features` (GET /api/v4/version, with the API
+ * token): a readable, too-old version becomes a one-line usage error (exit 1); a version the token
+ * may not read, or a missing endpoint, goes to `warn` and the command goes on.
+ */
+export function gitlabVersionCheck(
+  gitlab: Pick<GitLabRunnerClient, 'version' | 'baseUrl'>,
+  features: readonly GitLabFeature[],
+  warn: (message: string) => void,
+): (apiToken: string) => Promise<void> {
+  let checked: Promise<void> | undefined;
+  return (apiToken) =>
+    (checked ??= requireGitLabVersion(gitlab, apiToken, features, warn, gitlab.baseUrl).then(
+      () => undefined,
+      (error: unknown) => {
+        throw error instanceof GitLabVersionError ? new UsageError(error.message) : error;
+      },
+    ));
+}
+
 export interface StatusPorts {
   readonly gitlab: GitLabRunnerClient;
   readonly tokens: FleetTokens;
   readonly describeGroup: (groupName: string) => Promise<StatusGroup | undefined>;
   readonly now: Date;
+  /**
+   * Fails when the GitLab is too old to list runner managers (see {@link gitlabVersionCheck}).
+   * @default - no version check
+   */
+  readonly requireVersion?: (apiToken: string) => Promise<void>;
 }
 
 /** Gathers the facts of one fleet and finds its mismatches. */
 export async function fleetStatus(fleet: FleetSpec, ports: StatusPorts): Promise<FleetStatus> {
-  const group = await ports.describeGroup(autoScalingGroupName(fleet.name));
+  const group = await ports.describeGroup(autoScalingGroupName(fleet.name, fleet.deployment));
   const runners: StatusRunner[] = [];
   for (const expected of expectedRunners(fleet)) {
     let id: number;
@@ -146,6 +175,7 @@ export async function fleetStatus(fleet: FleetSpec, ports: StatusPorts): Promise
       continue;
     }
     const api = await ports.tokens.api(fleet);
+    await ports.requireVersion?.(api.token);
     try {
       const details = await ports.gitlab.getRunner(api.token, id);
       const managers = await ports.gitlab.listRunnerManagers(id, api.token);
@@ -173,7 +203,7 @@ export function registerStatusCommand(
     .option('-r, --region <region>', 'AWS region of the fleets (default: AWS_REGION or your profile)', regionName)
     .addOption(new Option('-f, --format <format>', 'output format').choices(STATUS_FORMATS).default('table'))
     .action(async (options: StatusOptions) => {
-      const { text, mismatches } = await statusCommandOutput(options, overrides);
+      const { text, mismatches } = await statusCommandOutput(options, overrides, (line) => output.err(line));
       output.out(text);
       if (mismatches > 0) {
         output.err(`runner-fleet: ${mismatches} mismatch${mismatches === 1 ? '' : 'es'} found\n`);
@@ -182,9 +212,11 @@ export function registerStatusCommand(
     });
 }
 
+/** Runs `status` and renders it; `warn` gets whole lines (a version the token may not read, for one). */
 export async function statusCommandOutput(
   options: StatusOptions,
   overrides: FleetCommandOverrides = {},
+  warn: (line: string) => void = (line) => PROCESS_OUTPUT.err(line),
 ): Promise<{ text: string; mismatches: number }> {
   const config = loadFleetConfig(options.config);
   const fleets = selectFleet(config, options.fleet);
@@ -192,11 +224,15 @@ export async function statusCommandOutput(
   const awsSide = await import('./fleet-aws.js');
   const tokens = new FleetTokens(config, overrides.env ?? process.env, (name) => awsSide.readSecretToken(clients, name));
   const now = overrides.now?.() ?? new Date();
+  const gitlab = overrides.gitlab ?? new GitLabRunnerClient({ baseUrl: config.gitlab.url, timeoutMs: 10_000, maxAttempts: 3 });
   const ports: StatusPorts = {
-    gitlab: overrides.gitlab ?? new GitLabRunnerClient({ baseUrl: config.gitlab.url, timeoutMs: 10_000, maxAttempts: 3 }),
+    gitlab,
     tokens,
     describeGroup: (name) => awsSide.describeGroup(clients, name),
     now,
+    requireVersion: gitlabVersionCheck(gitlab, [GITLAB_FEATURES.runnerManagers], (message) =>
+      warn(`${PROGRAM_NAME}: warning: ${redactSecrets(message, tokens.known)}\n`),
+    ),
   };
   try {
     const statuses: FleetStatus[] = [];

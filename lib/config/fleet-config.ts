@@ -2,7 +2,7 @@
  * The validated, normalized fleet configuration that the rest of the app consumes.
  * Defaults are resolved here, once, so constructs, the cost model and the CLI agree.
  */
-import { defaultRunnerTokenSecretName } from '../identity/deployment';
+import { defaultOnDemandRunnerTokenSecretName, defaultRunnerTokenSecretName } from '../identity/deployment';
 import type { CatalogProductId, FleetSize } from './catalog-products';
 import type { Architecture } from './instance-types';
 import {
@@ -252,12 +252,7 @@ export function computeTypeTag(computeType: ComputeType): 'computetype-spot' | '
   return computeType === 'spot' ? 'computetype-spot' : 'computetype-ondemand';
 }
 
-export { defaultRunnerTokenSecretName };
-
-/** Default Secrets Manager name for the on-demand runner token of a fleet-managed mixed fleet. */
-export function defaultOnDemandRunnerTokenSecretName(fleetName: string): string {
-  return `gitlab-runner-fleet/${fleetName}/runner-token-ondemand`;
-}
+export { defaultOnDemandRunnerTokenSecretName, defaultRunnerTokenSecretName };
 
 /** One GitLab runner object of a fleet: which instances use it, its tags and its token secret. */
 export interface FleetRunnerObject {
@@ -373,7 +368,7 @@ function normalizeFleet(fleet: ParsedFleet, deployment: string | undefined): Fle
     network: fleet.network,
     runnerTokenSecretName: fleet.runnerTokenSecretName ?? defaultRunnerTokenSecretName(fleet.name, deployment),
     onDemandRunnerTokenSecretName:
-      fleet.onDemandRunnerTokenSecretName ?? (managed && mixed ? defaultOnDemandRunnerTokenSecretName(fleet.name) : undefined),
+      fleet.onDemandRunnerTokenSecretName ?? (managed && mixed ? defaultOnDemandRunnerTokenSecretName(fleet.name, deployment) : undefined),
     managedRunner: managed && {
       scope: managed.scope,
       namespace: managed.scope === 'group' ? managed.group : managed.scope === 'project' ? managed.project : undefined,

@@ -243,7 +243,7 @@ const fleetSchema = z
       .regex(SECRET_NAME)
       .optional()
       .describe(
-        'Spot fleets with onDemandBase: secret of a second runner tagged computetype-ondemand, used by the on-demand instances. Default: none without gitlabRunner (every instance uses runnerTokenSecretName); gitlab-runner-fleet/<name>/runner-token-ondemand with gitlabRunner.',
+        'Spot fleets with onDemandBase: secret of a second runner tagged computetype-ondemand, used by the on-demand instances. Default: none without gitlabRunner (every instance uses runnerTokenSecretName); with gitlabRunner, the default runnerTokenSecretName plus -ondemand: gitlab-runner-fleet/<deployment>/<name>/runner-token-ondemand, or gitlab-runner-fleet/<name>/runner-token-ondemand without a deployment name.',
       ),
     gitlabRunner: gitlabRunnerSchema
       .optional()

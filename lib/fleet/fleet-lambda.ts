@@ -13,7 +13,7 @@ import { CA_BUNDLE_FILE, HANDLER_CONFIG_FILE, type HandlerConfig } from '../lamb
 import type { FleetSpec } from '../config/fleet-config';
 import {
   autoScalingGroupNamePrefix,
-  isDeploymentRunnerTokenSecret,
+  deploymentTokenSecretPattern,
   MAX_UNSCOPED_FLEETS,
   runnerTokenSecretPrefix,
 } from '../identity/deployment';
@@ -130,8 +130,8 @@ export class FleetLambdaFunction extends Construct {
    */
   public grantReadSecrets(sid: string, secretNames: readonly string[], why: string, deployment?: string): void {
     const names = [...new Set(secretNames)];
-    const scoped = deployment === undefined ? [] : names.filter((name) => isDeploymentRunnerTokenSecret(name, deployment));
-    const listed = names.filter((name) => !scoped.includes(name));
+    const patternOf = (name: string) => (deployment === undefined ? undefined : deploymentTokenSecretPattern(name, deployment));
+    const listed = names.filter((name) => patternOf(name) === undefined);
     if (listed.length > MAX_LISTED_SECRETS) {
       throw new Error(
         `${sid}: ${listed.length} secrets are listed by name, more than ${MAX_LISTED_SECRETS} (IAM policy size): ` +
@@ -140,8 +140,9 @@ export class FleetLambdaFunction extends Construct {
             : `use the default runnerTokenSecretName (${runnerTokenSecretPrefix(deployment)}<fleet>/runner-token) for most fleets`),
       );
     }
-    const pattern = deployment === undefined ? undefined : `${runnerTokenSecretPrefix(deployment)}*/runner-token`;
-    const patterns = scoped.length > 0 && pattern ? [pattern, ...listed] : listed;
+    // One pattern per kind of default name in use (first runner, mixed fleets' on-demand runner), sorted for a stable template.
+    const scopedPatterns = [...new Set(names.map(patternOf).filter((p): p is string => p !== undefined))].sort();
+    const patterns = [...scopedPatterns, ...listed];
     const stack = Stack.of(this);
     const arns = patterns.map((name) =>
       stack.formatArn({
@@ -153,10 +154,9 @@ export class FleetLambdaFunction extends Construct {
     );
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: arns }));
     for (const name of patterns) {
-      const reason =
-        name === pattern
-          ? `${why} The fleets' default-named runner token secrets are one pattern under this deployment's own prefix (${runnerTokenSecretPrefix(deployment ?? '')}), which no other deployment's names can start with.`
-          : why;
+      const reason = scopedPatterns.includes(name)
+        ? `${why} The fleets' default-named runner token secrets are one pattern per runner kind under this deployment's own prefix (${runnerTokenSecretPrefix(deployment ?? '')}), which no other deployment's names can start with.`
+        : why;
       this.acknowledge(
         `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${this.regionAccount()}:secret:${name}-??????]`,
         reason,

@@ -121,7 +121,11 @@ export class OrphanReaper extends Construct {
     lambdaFunction.grantReadSecrets(
       'ReadFleetTokens',
       [
-        ...props.fleets.map((f) => f.runnerTokenSecretName),
+        // A mixed fleet's on-demand managers belong to its second runner, listed and removed with that token.
+        ...props.fleets.flatMap((f) => [
+          f.runnerTokenSecretName,
+          ...(f.onDemandRunnerTokenSecretName ? [f.onDemandRunnerTokenSecretName] : []),
+        ]),
         settings.apiTokenSecretName,
         ...(props.registryPath ? [`${REGISTERED_TOKEN_SECRET_PREFIX}*`] : []),
       ],

@@ -159,6 +159,26 @@ export class GitLabRunnerClient {
     return { id: body.id };
   }
 
+  /**
+   * The GitLab's version (`GET /api/v4/version`, a mirror of the metadata API since 15.5): `version`
+   * is like "17.5.1-ee". Needs an authenticated token with read_api or api.
+   */
+  async version(apiToken: string): Promise<{ version: string; revision?: string }> {
+    const path = '/api/v4/version';
+    const response = await this.call({ method: 'GET', path, privateToken: apiToken, secrets: [apiToken] });
+    const body = parseJson(response.text) as { version?: unknown; revision?: unknown } | undefined;
+    if (typeof body?.version !== 'string') {
+      throw new GitLabApiError(`GitLab GET ${path} answered without a version`, {
+        method: 'GET',
+        path,
+        status: response.status,
+        retryable: false,
+        attempts: 1,
+      });
+    }
+    return { version: body.version, ...(typeof body.revision === 'string' ? { revision: body.revision } : {}) };
+  }
+
   /** Lists the managers (machines) of a runner, following pagination. Needs a token that can read the runner. */
   async listRunnerManagers(runnerId: number, apiToken: string): Promise<RunnerManager[]> {
     const path = `/api/v4/runners/${encodeURIComponent(String(runnerId))}/managers`;

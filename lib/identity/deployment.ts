@@ -71,10 +71,32 @@ export function defaultRunnerTokenSecretName(fleetName: string, deployment?: str
     : `${runnerTokenSecretPrefix(deployment)}${fleetName}/runner-token`;
 }
 
-/** True when `secretName` is the default token secret name of some fleet of this named deployment. */
-export function isDeploymentRunnerTokenSecret(secretName: string, deployment: string): boolean {
+const ON_DEMAND_SUFFIX = '-ondemand';
+
+/**
+ * Default Secrets Manager name for the token of a mixed fleet's second, on-demand runner (a fleet
+ * that owns its runners): the fleet's default token secret name with `-ondemand`, so it carries
+ * the deployment's prefix like the first one and is granted by the same prefix.
+ */
+export function defaultOnDemandRunnerTokenSecretName(fleetName: string, deployment?: string): string {
+  return `${defaultRunnerTokenSecretName(fleetName, deployment)}${ON_DEMAND_SUFFIX}`;
+}
+
+/**
+ * The IAM name pattern, under this named deployment's prefix, that matches `secretName` and every
+ * other fleet's secret of the same kind, when `secretName` is a default token secret name of this
+ * deployment: the prefix, a wildcard for the fleet name, then `/runner-token` (or
+ * `/runner-token-ondemand` for a second runner's). Undefined for any other name.
+ */
+export function deploymentTokenSecretPattern(secretName: string, deployment: string): string | undefined {
   const prefix = runnerTokenSecretPrefix(deployment);
-  return secretName.startsWith(prefix) && /^[a-z][a-z0-9-]*[a-z0-9]\/runner-token$/.test(secretName.slice(prefix.length));
+  const match = /^[a-z][a-z0-9-]*[a-z0-9]\/(runner-token(?:-ondemand)?)$/.exec(secretName.slice(prefix.length));
+  return secretName.startsWith(prefix) && match ? `${prefix}*/${match[1]}` : undefined;
+}
+
+/** True when `secretName` is a default token secret name (either runner's) of some fleet of this named deployment. */
+export function isDeploymentRunnerTokenSecret(secretName: string, deployment: string): boolean {
+  return deploymentTokenSecretPattern(secretName, deployment) !== undefined;
 }
 
 /** CloudFormation stack of the resources every fleet of a deployment shares. */

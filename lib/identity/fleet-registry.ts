@@ -21,8 +21,15 @@ export const PLATFORM_PARAMETERS = {
 /** Name prefix every fleet group carries; the platform's EventBridge rules and IAM match on it. */
 export const FLEET_GROUP_NAME_PREFIX = autoScalingGroupName('');
 
-/** Prefix every registry-known fleet's token secret name must start with, so the platform can read only those. */
-export const REGISTERED_TOKEN_SECRET_PREFIX = 'gitlab-runner-fleet/';
+/**
+ * Prefix every registry-known fleet's token secret name must start with, so the platform can read
+ * only those. It is the catalog's own: the `.` can be in neither a fleet name nor a deployment
+ * name, so no default secret of a `cdk deploy` fleet (`gitlab-runner-fleet/<fleet>/...`,
+ * `gitlab-runner-fleet/<deployment>/...`) starts with it, and neither do the access, API and
+ * webhook tokens beside them: the platform's grant on this prefix reaches the catalog fleets'
+ * runner tokens only, not every `gitlab-runner-fleet/` secret of the account.
+ */
+export const REGISTERED_TOKEN_SECRET_PREFIX = 'gitlab-runner-fleet/catalog.fleets/';
 
 /** One registry entry, as stored (JSON) in the parameter's value. */
 export interface FleetRegistryEntry {

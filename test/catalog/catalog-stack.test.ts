@@ -158,7 +158,7 @@ describe('launch roles', () => {
 
   it('manage only fleet-named groups, token secrets and registry entries', () => {
     expect(JSON.stringify(statement('FleetGroups').Resource)).toContain(':autoScalingGroupName/gitlab-runner-fleet-*');
-    expect(JSON.stringify(statement('OwnTokenSecret').Resource)).toContain(':secret:gitlab-runner-fleet/*');
+    expect(JSON.stringify(statement('OwnTokenSecret').Resource)).toContain(':secret:gitlab-runner-fleet/catalog.fleets/*');
     expect(JSON.stringify(statement('FleetRegistry').Resource)).toContain(':parameter/gitlab-runner-fleet/registry/*');
   });
 

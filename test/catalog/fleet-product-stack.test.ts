@@ -169,15 +169,18 @@ describe('fleet product lifecycle', () => {
     expect(JSON.parse(entry.Value)).toEqual({
       name: 'team-web',
       autoScalingGroupName: 'gitlab-runner-fleet-team-web',
-      tokenSecretName: 'gitlab-runner-fleet/team-web/runner-token',
+      tokenSecretName: 'gitlab-runner-fleet/catalog.fleets/team-web/runner-token',
       gitlabUrl: 'https://gitlab.example.com',
     });
   });
 
   it('registers an existing secret by its name when the form names one', () => {
-    const resolve = resolveWith(spotJson, { FleetName: 'team-web', ExistingTokenSecretName: 'gitlab-runner-fleet/shared/token' });
+    const resolve = resolveWith(spotJson, {
+      FleetName: 'team-web',
+      ExistingTokenSecretName: 'gitlab-runner-fleet/catalog.fleets/shared/token',
+    });
     const entry = resolve(spotJson.Resources.RegistryEntry.Properties) as { Value: string };
-    expect(JSON.parse(entry.Value).tokenSecretName).toBe('gitlab-runner-fleet/shared/token');
+    expect(JSON.parse(entry.Value).tokenSecretName).toBe('gitlab-runner-fleet/catalog.fleets/shared/token');
   });
 });
 

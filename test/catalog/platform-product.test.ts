@@ -53,7 +53,17 @@ describe('runner platform product', () => {
     expect(policies).toContain('"ssm:GetParametersByPath"');
     expect(policies).toContain(':parameter/gitlab-runner-fleet/registry');
     expect(policies).toContain(`:autoScalingGroupName/${FLEET_GROUP_NAME_PREFIX}*`);
-    expect(policies).toContain(':secret:gitlab-runner-fleet/*-??????');
+    expect(policies).toContain(':secret:gitlab-runner-fleet/catalog.fleets/*-??????');
+  });
+
+  it("reads the catalog fleets' token secrets by the catalog's own prefix, never every gitlab-runner-fleet/ secret of the account", () => {
+    const boundary = JSON.stringify(platform.findResources('AWS::IAM::ManagedPolicy'));
+    const grants = `${JSON.stringify(platform.findResources('AWS::IAM::Policy'))}${boundary}`;
+
+    expect(grants).not.toContain(':secret:gitlab-runner-fleet/*');
+    // The orphan reaper's API token is allowed by name, in its role and in the boundary its role carries.
+    expect(boundary).toContain(':secret:gitlab-runner-fleet/catalog.fleets/*');
+    expect(boundary).toContain(':secret:gitlab-runner-fleet/api-token-??????');
   });
 
   it('runs the orphan reaper on an enabled schedule', () => {

@@ -17,9 +17,8 @@ function orphan(manager: Partial<ClassifiedManager['manager']>): ClassifiedManag
 const surveyed = (...managers: ClassifiedManager[]): FleetSurvey => ({
   fleet,
   status: 'surveyed',
-  runnerId: 7,
   existingInstanceIds: ['i-1'],
-  managers,
+  runners: [{ runner: { tokenSecretName: fleet.tokenSecretName, onDemand: false }, runnerId: 7, managers }],
 });
 
 describe('formatOrphanTables', () => {

@@ -233,4 +233,26 @@ describe('runner-fleet rotate-token', () => {
     );
     expect(secrets.get(SECRET)).toBe(oldRunner.token);
   });
+
+  it('refuses a GitLab too old for the runner endpoints in one line, before creating a runner or touching the secret', async () => {
+    gitlab.allowApiToken(accessToken, ['create_runner', 'manage_runner', 'read_api']);
+    gitlab.version = '16.9.0';
+
+    const code = await run('spotty');
+
+    expect(code).toBe(1);
+    expect(err).toMatch(
+      /^runner-fleet: GitLab at \S+ is version 16\.9\.0, too old: creating and managing runners .* needs GitLab 17\.1 or later; listing runner managers .* needs GitLab 17\.1 or later\. .*\n$/,
+    );
+    expect(gitlab.runners.map((r) => r.id)).toEqual([41]);
+    expect(secrets.get(SECRET)).toBe(oldRunner.token);
+    expect(aws.asgMock.commandCalls(StartInstanceRefreshCommand)).toHaveLength(0);
+  });
+
+  it('rotates with a warning when the access token may not read the GitLab version', async () => {
+    const code = await run('spotty');
+
+    expect(code).toBe(0);
+    expect(out).toContain('warning: could not check the GitLab version: the token may not read it (HTTP 403');
+  });
 });

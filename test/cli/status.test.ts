@@ -2,7 +2,7 @@
  * `runner-fleet status` with mocked AWS clients and the fake GitLab over loopback: each mismatch
  * kind, the exit codes, and one-line errors for missing credentials and a token lacking a scope.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
@@ -192,6 +192,55 @@ describe('runner-fleet status', () => {
     expect(json.fleets[0].mismatches.map((m) => m.kind)).toEqual(['tags']);
   });
 
+  it("looks up a named deployment's group by its prefixed name", async () => {
+    const named = join(work, 'named.yaml');
+    writeFileSync(
+      named,
+      readFileSync(configFile, 'utf8')
+        .replace('fleets:', 'deployment: ci\nfleets:')
+        .replace('capacity:', 'runnerTokenSecretName: gitlab-runner-fleet/mixed/runner-token\n    capacity:'),
+    );
+    aws.asgMock.on(DescribeAutoScalingGroupsCommand).callsFake((input: { AutoScalingGroupNames: string[] }) => ({
+      AutoScalingGroups: input.AutoScalingGroupNames.includes('gitlab-runner-fleet.ci.mixed')
+        ? [{ AutoScalingGroupName: 'gitlab-runner-fleet.ci.mixed', DesiredCapacity: 0, Instances: [] }]
+        : [],
+    }));
+
+    await run('--config', named);
+
+    expect(out).toContain('group gitlab-runner-fleet.ci.mixed desired 0');
+  });
+
+  it('fails with one line and exit 1 naming both versions when GitLab is too old to list runner managers', async () => {
+    gitlab.version = '16.11.3-ee';
+
+    const code = await run();
+
+    expect(code).toBe(1);
+    expect(err).toBe(
+      `runner-fleet: GitLab at ${gitlab.url} is version 16.11.3-ee, too old: listing runner managers (GET /api/v4/runners/:id/managers) ` +
+        'needs GitLab 17.1 or later. Upgrade GitLab, or point gitlab.url at one that is new enough.\n',
+    );
+    expect(gitlab.requests.filter((r) => r.path.endsWith('/managers'))).toEqual([]);
+  });
+
+  it('checks the version once per run, however many runners it reads', async () => {
+    await run();
+
+    expect(gitlab.requests.filter((r) => r.path === '/api/v4/version')).toHaveLength(1);
+  });
+
+  it('goes on with a warning when GitLab answers 404 for its version', async () => {
+    gitlab.inject({ kind: 'status', status: 404, times: 1, path: /\/api\/v4\/version$/ });
+
+    const code = await run();
+
+    expect(code).toBe(0);
+    expect(err).toBe(
+      'runner-fleet: warning: could not check the GitLab version: GitLab has no GET /api/v4/version (HTTP 404); going on without the check\n',
+    );
+  });
+
   it('fails with one line and exit 1 when there are no AWS credentials', async () => {
     aws.asgMock
       .on(DescribeAutoScalingGroupsCommand)
@@ -209,7 +258,14 @@ describe('runner-fleet status', () => {
     const code = await run();
 
     expect(code).toBe(1);
-    expect(err.trim().split('\n')).toHaveLength(1);
+    // The error is one line; the version check it could not do is a warning line of its own.
+    expect(
+      err
+        .trim()
+        .split('\n')
+        .filter((line) => !line.startsWith('runner-fleet: warning:')),
+    ).toHaveLength(1);
+    expect(err).toContain('runner-fleet: warning: could not check the GitLab version: the token may not read it (HTTP 403');
     expect(err).toContain('the GitLab token from secret gitlab-runner-fleet/api-token lacks access: it needs read access');
     expect(err).toContain('insufficient_scope: the access token needs the scope read_api or api or manage_runner');
   });

@@ -78,6 +78,29 @@ describe('gitlabRunner: fleets that own their GitLab runner', () => {
     ]);
   });
 
+  it("prefixes a managed mixed fleet's default on-demand secret with the deployment name, like its first secret", () => {
+    const fleet = parseFleetConfig({
+      ...config({ onDemandBase: 1, gitlabRunner: { scope: 'instance', accessTokenSecretName: ACCESS } }),
+      deployment: 'ci',
+    }).fleets[0];
+
+    expect(fleet.runnerTokenSecretName).toBe('gitlab-runner-fleet/ci/arm-spot/runner-token');
+    expect(fleet.onDemandRunnerTokenSecretName).toBe('gitlab-runner-fleet/ci/arm-spot/runner-token-ondemand');
+  });
+
+  it('keeps an explicitly named on-demand secret in a named deployment', () => {
+    const fleet = parseFleetConfig({
+      ...config({
+        onDemandBase: 1,
+        onDemandRunnerTokenSecretName: 'team/arm-spot-ondemand',
+        gitlabRunner: { scope: 'instance', accessTokenSecretName: ACCESS },
+      }),
+      deployment: 'ci',
+    }).fleets[0];
+
+    expect(fleet.onDemandRunnerTokenSecretName).toBe('team/arm-spot-ondemand');
+  });
+
   it('keeps one runner for a mixed fleet in token-secret mode unless it names a second secret', () => {
     const single = parseFleetConfig(config({ onDemandBase: 1 })).fleets[0];
     const two = parseFleetConfig(config({ onDemandBase: 1, onDemandRunnerTokenSecretName: 'my/ondemand' })).fleets[0];

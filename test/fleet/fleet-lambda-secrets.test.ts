@@ -65,6 +65,27 @@ describe('FleetLambdaFunction secret grants', { timeout: 300_000 }, () => {
     expect(secrets).not.toContain('gitlab-runner-fleet/*/runner-token-??????');
   });
 
+  it("grants 31 managed mixed fleets' on-demand token secrets by the deployment's prefix too, not by name", () => {
+    // GIVEN 31 mixed fleets of the deployment "team-a" that own their runners (two token secrets each)
+    const managed = { onDemandBase: 1, gitlabRunner: { scope: 'instance', accessTokenSecretName: 'team/runner-admin' } };
+    const fleets = Array.from({ length: 31 }, (_, i) => fleet(i, managed));
+
+    // WHEN the safety net is synthesized
+    const secrets = readableSecrets(fleets, 'team-a');
+
+    // THEN one pattern per runner kind, under the deployment's prefix, covers all 62 secrets
+    expect(secrets).toEqual([
+      'gitlab-runner-fleet/team-a/*/runner-token-??????',
+      'gitlab-runner-fleet/team-a/*/runner-token-ondemand-??????',
+    ]);
+  });
+
+  it('lists an explicitly named on-demand secret by name, as before', () => {
+    const secrets = readableSecrets([fleet(1, { onDemandBase: 1, onDemandRunnerTokenSecretName: 'team/ondemand' })], 'team-a');
+
+    expect(secrets).toEqual(['gitlab-runner-fleet/team-a/*/runner-token-??????', 'team/ondemand-??????']);
+  });
+
   it('scopes the orphan reaper the same way at 31 fleets, beside its API token secret', () => {
     const c = config(
       Array.from({ length: 31 }, (_, i) => fleet(i)),

@@ -64,6 +64,30 @@ describe('OrphanReaper', () => {
     expect(resources).not.toContain('"*"');
   });
 
+  it("reads a mixed fleet's on-demand runner token too, so its on-demand managers are surveyed", () => {
+    const mixed = parseFleetConfig({
+      gitlab: { url: 'https://gitlab.example.com' },
+      orphanReaper: { enabled: true },
+      fleets: [
+        {
+          name: 'mixed',
+          computeType: 'spot',
+          onDemandBase: 1,
+          onDemandRunnerTokenSecretName: 'team/mixed/ondemand',
+          instanceTypes: ['m7g.large'],
+          capacity: { max: 2 },
+        },
+      ],
+    });
+
+    const { template } = synth(mixed);
+
+    const reads = policyStatements(template).filter((s) => s.Action === 'secretsmanager:GetSecretValue');
+    const resources = JSON.stringify(reads.map((s) => s.Resource));
+    expect(resources).toContain('secret:gitlab-runner-fleet/mixed/runner-token-??????');
+    expect(resources).toContain('secret:team/mixed/ondemand-??????');
+  });
+
   it('may not complete or change lifecycle actions, only describe', () => {
     const { template } = synth();
 

@@ -5,6 +5,8 @@ import {
   deploymentNameProblem,
   fleetNameOfGroup,
   fleetStackName,
+  defaultOnDemandRunnerTokenSecretName,
+  deploymentTokenSecretPattern,
   isDeploymentRunnerTokenSecret,
   sharedStackName,
 } from '../../lib/identity/deployment';
@@ -41,6 +43,21 @@ describe('deployment naming rule', () => {
     expect(isDeploymentRunnerTokenSecret('gitlab-runner-fleet/ci/spot/runner-token', 'ci')).toBe(true);
     expect(isDeploymentRunnerTokenSecret('gitlab-runner-fleet/ci/runner-token', 'ci')).toBe(false);
     expect(isDeploymentRunnerTokenSecret('gitlab-runner-fleet/cd/spot/runner-token', 'ci')).toBe(false);
+  });
+
+  it("names a mixed fleet's default on-demand token secret under the deployment's prefix, unprefixed without one", () => {
+    expect(defaultOnDemandRunnerTokenSecretName('mixed', 'ci')).toBe('gitlab-runner-fleet/ci/mixed/runner-token-ondemand');
+    expect(defaultOnDemandRunnerTokenSecretName('mixed')).toBe('gitlab-runner-fleet/mixed/runner-token-ondemand');
+  });
+
+  it('matches each kind of default token secret with its own pattern under the prefix, and nothing else', () => {
+    expect(deploymentTokenSecretPattern('gitlab-runner-fleet/ci/mixed/runner-token', 'ci')).toBe('gitlab-runner-fleet/ci/*/runner-token');
+    expect(deploymentTokenSecretPattern('gitlab-runner-fleet/ci/mixed/runner-token-ondemand', 'ci')).toBe(
+      'gitlab-runner-fleet/ci/*/runner-token-ondemand',
+    );
+    expect(deploymentTokenSecretPattern('gitlab-runner-fleet/ci/mixed/runner-token-other', 'ci')).toBeUndefined();
+    expect(deploymentTokenSecretPattern('gitlab-runner-fleet/cd/mixed/runner-token-ondemand', 'ci')).toBeUndefined();
+    expect(isDeploymentRunnerTokenSecret('gitlab-runner-fleet/ci/mixed/runner-token-ondemand', 'ci')).toBe(true);
   });
 
   it.each(['ci', 'team-a', 'prod2'])('accepts the deployment name %s', (name) => {

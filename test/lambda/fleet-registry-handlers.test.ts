@@ -23,7 +23,7 @@ import { sqsEvent, sqsRecord, terminateLifecycleAction } from './events';
 
 const FLEET = 'team-web';
 const GROUP = autoScalingGroupName(FLEET);
-const SECRET = `gitlab-runner-fleet/${FLEET}/runner-token`;
+const SECRET = `gitlab-runner-fleet/catalog.fleets/${FLEET}/runner-token`;
 const INSTANCE = 'i-0123456789abcdef0';
 const NOW = new Date('2026-11-25T12:00:00Z');
 
@@ -33,7 +33,7 @@ function entry(name: string, gitlabUrl: string, overrides: Record<string, string
     Value: JSON.stringify({
       name,
       autoScalingGroupName: autoScalingGroupName(name),
-      tokenSecretName: `gitlab-runner-fleet/${name}/runner-token`,
+      tokenSecretName: `gitlab-runner-fleet/catalog.fleets/${name}/runner-token`,
       gitlabUrl,
       ...overrides,
     }),
@@ -47,7 +47,7 @@ describe('registryListing', () => {
       'https://gitlab.example.com',
     );
     expect(listing.fleets).toEqual([
-      { name: 'a', autoScalingGroupName: autoScalingGroupName('a'), tokenSecretName: 'gitlab-runner-fleet/a/runner-token' },
+      { name: 'a', autoScalingGroupName: autoScalingGroupName('a'), tokenSecretName: 'gitlab-runner-fleet/catalog.fleets/a/runner-token' },
     ]);
   });
 
@@ -61,7 +61,7 @@ describe('registryListing', () => {
   it('ignores an entry whose token secret is outside the fleet prefix', () => {
     const e = entry('a', 'https://gitlab.example.com', { tokenSecretName: 'prod/database-password' });
     expect(registryListing([{ name: e.Name, value: e.Value }], 'https://gitlab.example.com').ignored).toEqual([
-      expect.stringContaining('tokenSecretName must start with gitlab-runner-fleet/'),
+      expect.stringContaining('tokenSecretName must start with gitlab-runner-fleet/catalog.fleets/'),
     ]);
   });
 

@@ -14,6 +14,7 @@ import { FLEET, GROUP, sqsEvent, sqsRecord, terminateSuccessful, TOKEN_SECRET } 
 
 const INSTANCE = 'i-0123456789abcdef0';
 const ON_DEMAND_SECRET = `${TOKEN_SECRET}-ondemand`;
+const API_SECRET = 'gitlab-runner-fleet/api-token';
 
 describe('safety net in a mixed fleet with an on-demand runner', () => {
   let gitlab: FakeGitLab;
@@ -21,6 +22,7 @@ describe('safety net in a mixed fleet with an on-demand runner', () => {
   let onDemand: FakeRunner;
   const { ec2, autoScaling, secrets, secretsMock, resetAwsMocks } = mockedAwsClients();
   let handler: ReturnType<typeof createSafetyNetHandler>;
+  let apiToken: string;
 
   beforeEach(async () => {
     gitlab = new FakeGitLab();
@@ -30,12 +32,16 @@ describe('safety net in a mixed fleet with an on-demand runner', () => {
     resetAwsMocks();
     secretsMock.on(GetSecretValueCommand, { SecretId: TOKEN_SECRET }).resolves({ SecretString: spot.token });
     secretsMock.on(GetSecretValueCommand, { SecretId: ON_DEMAND_SECRET }).resolves({ SecretString: onDemand.token });
+    apiToken = ['glpat', 'safetynetmixedxxxx'].join('-');
+    gitlab.allowApiToken(apiToken, ['api']);
+    secretsMock.on(GetSecretValueCommand, { SecretId: API_SECRET }).resolves({ SecretString: apiToken });
     vi.spyOn(console, 'log').mockImplementation(() => {});
     vi.spyOn(console, 'error').mockImplementation(() => {});
     handler = createSafetyNetHandler(() => ({
       config: {
         gitlabUrl: gitlab.url,
         fleets: [{ name: FLEET, autoScalingGroupName: GROUP, tokenSecretName: TOKEN_SECRET, onDemandTokenSecretName: ON_DEMAND_SECRET }],
+        apiTokenSecretName: API_SECRET,
       },
       autoScaling,
       ec2,
@@ -65,5 +71,18 @@ describe('safety net in a mixed fleet with an on-demand runner', () => {
 
     expect(gitlab.managerSystemIds(spot)).toEqual([]);
     expect(gitlab.requests.filter((r) => r.path === '/api/v4/runners/managers')).toHaveLength(1);
+  });
+
+  it('requeues the jobs an on-demand instance lost from the on-demand runner, the one it ran them for', async () => {
+    gitlab.addManager(onDemand, systemIdForInstance(INSTANCE));
+    const lost = gitlab.addJob(onDemand, systemIdForInstance(INSTANCE), { projectId: 42 });
+
+    await handler(sqsEvent(sqsRecord(terminateSuccessful(INSTANCE))));
+
+    expect(gitlab.requests.filter((r) => /\/jobs/.test(r.path)).map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET /api/v4/runners/${onDemand.id}/jobs`,
+      `POST /api/v4/projects/42/jobs/${lost.id}/cancel`,
+      `POST /api/v4/projects/42/jobs/${lost.id}/retry`,
+    ]);
   });
 });

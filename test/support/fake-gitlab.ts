@@ -20,6 +20,7 @@
  * - PUT    /api/v4/runners/:id             PRIVATE-TOKEN (manage_runner or api) -> 200 runner details; 404 unknown runner
  * - DELETE /api/v4/runners/:id             PRIVATE-TOKEN (manage_runner or api) -> 204 (the runner and all its managers); 404
  * - GET    /api/v4/groups/:id|:path, /api/v4/projects/:id|:path  PRIVATE-TOKEN (read_api or api) -> 200 {id}; 404
+ * - GET    /api/v4/version                 PRIVATE-TOKEN (read_api or api) -> 200 {version, revision} (`version`)
  * A missing PRIVATE-TOKEN answers 401 {message: '401 Unauthorized'}; a token without the scope 403 with GitLab's
  * insufficient_scope body. With `legacyVersion`, the endpoints added after GitLab 15.9 answer 404 as an old GitLab does.
  */
@@ -96,6 +97,8 @@ export class FakeGitLab {
   public readonly namespaces = { group: new Map<string, number>(), project: new Map<string, number>() };
   /** Answers like a GitLab before 15.10: no POST /user/runners. */
   public legacyVersion = false;
+  /** What GET /api/v4/version reports. */
+  public version = '17.5.1-ee';
   private nextRunnerId = 500;
   private readonly adminTokens = new Set<string>();
   private nextJobId = 5000;
@@ -323,6 +326,11 @@ export class FakeGitLab {
       }
       if (method === 'PUT') this.applySettings(runner, body, req.headers['content-type'] ?? '', fields);
       return this.reply(res, record, 200, runnerDetails(runner));
+    }
+    if (method === 'GET' && path === '/api/v4/version') {
+      const denied = this.authorize(req, ['read_api', 'api']);
+      if (denied) return this.reply(res, record, denied.status, denied.body);
+      return this.reply(res, record, 200, { version: this.version, revision: 'a1b2c3d4', kas: { enabled: false }, enterprise: false });
     }
     const namespaceMatch = /^\/api\/v4\/(groups|projects)\/(.+)$/.exec(path);
     if (method === 'GET' && namespaceMatch) {

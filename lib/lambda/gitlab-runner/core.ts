@@ -10,9 +10,10 @@
  * (seed 001: persisted state must not override new configuration).
  */
 import type { RunnerDetails, RunnerSettings, RunnerType } from '../../gitlab/types';
+import { GITLAB_FEATURES } from '../../gitlab/version';
 
 /** Oldest GitLab with POST /user/runners, the create_runner and the manage_runner scopes. */
-export const MIN_GITLAB_VERSION = '17.1';
+export const MIN_GITLAB_VERSION = GITLAB_FEATURES.runnerCreation.minimum;
 
 export interface RunnerResourceProperties {
   readonly fleetName: string;

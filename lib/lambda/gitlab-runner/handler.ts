@@ -13,6 +13,7 @@ import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
 import { GitLabApiError, redactSecrets } from '../../gitlab/errors';
 import { GitLabRunnerClient } from '../../gitlab/client';
 import type { RunnerDetails } from '../../gitlab/types';
+import { GITLAB_FEATURES, requireGitLabVersion } from '../../gitlab/version';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
 import { HANDLER_CONFIG_FILE, parseHandlerConfig } from '../shared/handler-config';
 import { tokenFromSecretString } from '../shared/secrets';
@@ -112,8 +113,18 @@ async function runRequest(
       throw error;
     }
   };
-  const current = await currentRunner(d, props, accessToken, await secretValue(props.tokenSecretId).catch(() => undefined));
   const fields = { fleet: props.fleetName, computeType: props.computeType };
+  if (plan.kind === 'converge') {
+    // Before creating or updating: a GitLab too old for the endpoints fails here with one line naming the versions.
+    await requireGitLabVersion(
+      d.gitlab,
+      accessToken,
+      [GITLAB_FEATURES.runnerCreation],
+      (message) => log('warn', message, fields),
+      d.gitlab.baseUrl,
+    );
+  }
+  const current = await currentRunner(d, props, accessToken, await secretValue(props.tokenSecretId).catch(() => undefined));
 
   if (plan.kind === 'delete') {
     if (!current) {

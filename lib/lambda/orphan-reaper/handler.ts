@@ -1,6 +1,7 @@
 /**
  * The orphan reaper's shell: on a schedule, surveys every fleet and deletes the managers the
- * core calls orphans (`DELETE /api/v4/runners/managers` with the fleet token and system_id).
+ * core calls orphans (`DELETE /api/v4/runners/managers` with the token of the runner the manager
+ * belongs to, and its system_id; a mixed fleet's on-demand managers belong to its second runner).
  * Returns and logs what it removed; ends in an error (Lambda Errors metric, alarm) when a
  * fleet could not be surveyed or a deletion failed, after doing everything else it could.
  */
@@ -14,10 +15,12 @@ import { runtimeClients } from '../shared/runtime';
 import type { TokenSource } from '../shared/secrets';
 import { orphansOf } from './core';
 import { listExistingInstanceIds } from './inventory';
-import { mapLimited, surveyFleet, type FleetSurvey, type SurveyPorts } from './survey';
+import { mapLimited, surveyedManagers, surveyFleet, type FleetSurvey, type SurveyPorts } from './survey';
 
 export interface RemovedManager {
   readonly fleet: string;
+  /** The GitLab runner the manager belonged to (a mixed fleet has two). */
+  readonly runnerId: number;
   readonly systemId: string;
   readonly createdAt: string;
   readonly contactedAt: string | null;
@@ -28,7 +31,7 @@ export interface RemovedManager {
 export interface ReapReport {
   readonly removed: readonly RemovedManager[];
   readonly skipped: ReadonlyArray<{ readonly fleet: string; readonly reason: string; readonly failed: boolean }>;
-  readonly failed: ReadonlyArray<{ readonly fleet: string; readonly systemId: string; readonly error: string }>;
+  readonly failed: ReadonlyArray<{ readonly fleet: string; readonly runnerId: number; readonly systemId: string; readonly error: string }>;
   /** Managers looked at and kept, per fleet. */
   readonly kept: Readonly<Record<string, number>>;
 }
@@ -60,7 +63,7 @@ export async function reapOrphans(deps: OrphanReaperDeps): Promise<ReapReport> {
   const config = await withCurrentFleets(deps.config, deps.fleetSource, log);
   const ports: SurveyPorts = {
     gitlab: deps.gitlab,
-    runnerToken: (fleet) => tokens.token(fleet.tokenSecretName),
+    runnerToken: (_fleet, runner) => tokens.token(runner.tokenSecretName),
     apiToken: () => tokens.token(apiTokenSecretName),
     existingInstanceIds: (fleet) => listExistingInstanceIds(deps.autoScaling, deps.ec2, fleet),
   };
@@ -77,24 +80,27 @@ export async function reapOrphans(deps: OrphanReaperDeps): Promise<ReapReport> {
       log(survey.failed ? 'error' : 'info', 'fleet skipped', { fleet: fleet.name, outcome: 'skipped', reason: survey.reason });
       return;
     }
-    const orphans = orphansOf(survey.managers);
-    kept[fleet.name] = survey.managers.length - orphans.length;
-    for (const orphan of orphans) {
-      const systemId = orphan.manager.system_id;
-      try {
-        const result = await deps.gitlab.deleteRunnerManager(await ports.runnerToken(fleet), systemId);
-        removed.push({
-          fleet: fleet.name,
-          systemId,
-          createdAt: orphan.manager.created_at,
-          contactedAt: orphan.manager.contacted_at,
-          reason: orphan.reason,
-          result,
-        });
-        log('info', 'orphan removed', { fleet: fleet.name, systemId, outcome: result, reason: orphan.reason });
-      } catch (error) {
-        failed.push({ fleet: fleet.name, systemId, error: errorMessage(error) });
-        log('error', 'orphan not removed', { fleet: fleet.name, systemId, outcome: 'failed', error: errorMessage(error) });
+    const managers = surveyedManagers(survey);
+    kept[fleet.name] = managers.length - orphansOf(managers).length;
+    for (const { runner, runnerId, managers: classified } of survey.runners) {
+      for (const orphan of orphansOf(classified)) {
+        const systemId = orphan.manager.system_id;
+        try {
+          const result = await deps.gitlab.deleteRunnerManager(await ports.runnerToken(fleet, runner), systemId);
+          removed.push({
+            fleet: fleet.name,
+            runnerId,
+            systemId,
+            createdAt: orphan.manager.created_at,
+            contactedAt: orphan.manager.contacted_at,
+            reason: orphan.reason,
+            result,
+          });
+          log('info', 'orphan removed', { fleet: fleet.name, runnerId, systemId, outcome: result, reason: orphan.reason });
+        } catch (error) {
+          failed.push({ fleet: fleet.name, runnerId, systemId, error: errorMessage(error) });
+          log('error', 'orphan not removed', { fleet: fleet.name, runnerId, systemId, outcome: 'failed', error: errorMessage(error) });
+        }
       }
     }
   });

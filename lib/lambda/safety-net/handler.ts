@@ -87,6 +87,8 @@ async function handleRecord(record: SQSRecord, deps: SafetyNetDeps, tokens: Toke
     }
     let manager: DeleteManagerResult | undefined;
     let managerError: unknown;
+    // The token secret of the runner the machine was a manager of: its jobs are that runner's.
+    let runnerTokenSecretName = plan.fleet?.tokenSecretName;
     if (plan.deleteManager && plan.fleet && plan.systemId) {
       try {
         const token = await tokens.token(plan.fleet.tokenSecretName);
@@ -94,6 +96,7 @@ async function handleRecord(record: SQSRecord, deps: SafetyNetDeps, tokens: Toke
         // A mixed fleet's on-demand instances register with the second runner.
         if (manager === 'already-gone' && plan.fleet.onDemandTokenSecretName) {
           manager = await deps.gitlab.deleteRunnerManager(await tokens.token(plan.fleet.onDemandTokenSecretName), plan.systemId);
+          if (manager === 'deleted') runnerTokenSecretName = plan.fleet.onDemandTokenSecretName;
         }
       } catch (error) {
         managerError = error;
@@ -113,7 +116,9 @@ async function handleRecord(record: SQSRecord, deps: SafetyNetDeps, tokens: Toke
       return false;
     }
     const jobs =
-      manager && plan.fleet && plan.systemId ? await requeueOrphanedJobs(deps, tokens, log, plan.fleet, plan.systemId) : undefined;
+      manager && plan.fleet && plan.systemId && runnerTokenSecretName
+        ? await requeueOrphanedJobs(deps, tokens, log, { name: plan.fleet.name, tokenSecretName: runnerTokenSecretName }, plan.systemId)
+        : undefined;
     log('info', 'handled', { ...fields, manager, lifecycle, requeuedJobs: jobs, outcome: plan.outcome });
     return true;
   } catch (error) {
