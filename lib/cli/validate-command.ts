@@ -5,6 +5,7 @@
 import { Option, type Command } from 'commander';
 import { fleetGroupCapacity, neverRunsWarning, type FleetConfig, type FleetSpec } from '../config/fleet-config';
 import { ConfigError } from '../config/errors';
+import { scheduledGroupSizes } from '../scaling/scheduled-sizes';
 import { DEFAULT_CONFIG_FILE, loadFleetConfig } from '../config/load';
 import { ExitCodeError, PROCESS_OUTPUT, type CliOutput } from './program';
 
@@ -53,14 +54,14 @@ export function validateConfig(file: string): ValidateResult {
   }
 }
 
-/** The group sizes and scheduled actions the fleet's stack will deploy. */
+/** The group sizes and scheduled actions the fleet's stack will deploy (the catch-up applies the one in force at deploy time). */
 function groupJson(fleet: FleetSpec) {
   const plan = fleetGroupCapacity(fleet);
   return {
     minSize: plan.minSize,
     maxSize: fleet.capacity.max,
     desiredCapacity: plan.desiredCapacity ?? null,
-    scheduledActions: plan.changes.map((c) => ({ cron: c.cron, desired: c.desired })),
+    scheduledActions: scheduledGroupSizes(fleet).map((s) => ({ cron: s.change.cron, desired: s.desiredCapacity, minSize: s.minSize })),
   };
 }
 

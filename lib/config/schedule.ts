@@ -317,6 +317,51 @@ export function groupCapacityPlan(profile: readonly CapacitySegment[]): GroupCap
   return { minSize: floor, changes };
 }
 
+/** The week minute (0 = Monday 00:00 local) of each day a scheduled change fires on. */
+export function changeMinutes(change: Pick<ScheduledChange, 'days' | 'hour' | 'minute'>): number[] {
+  return change.days.map((day) => WEEKDAYS.indexOf(day) * MINUTES_PER_DAY + change.hour * 60 + change.minute);
+}
+
+/**
+ * The change in force at a local minute of the week: the last one that fired at or before it,
+ * wrapping to last week's final change before the week's first. This is what a group that has
+ * followed its scheduled actions runs at that minute; undefined when there are no changes.
+ */
+export function changeInForce<T extends Pick<ScheduledChange, 'days' | 'hour' | 'minute'>>(
+  changes: readonly T[],
+  minuteOfWeek: number,
+): T | undefined {
+  const minute = ((minuteOfWeek % MINUTES_PER_WEEK) + MINUTES_PER_WEEK) % MINUTES_PER_WEEK;
+  let best: { change: T; minutesAgo: number } | undefined;
+  for (const change of changes) {
+    for (const fires of changeMinutes(change)) {
+      const minutesAgo = (minute - fires + MINUTES_PER_WEEK) % MINUTES_PER_WEEK;
+      if (!best || minutesAgo < best.minutesAgo) best = { change, minutesAgo };
+    }
+  }
+  return best?.change;
+}
+
+const WEEKDAY_OF_INTL: Readonly<Record<string, number>> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+
+/**
+ * The local minute of the week (0 = Monday 00:00) of an instant in an IANA time zone, as the
+ * wall clock there shows it, daylight saving time included (what Auto Scaling's scheduled actions
+ * with a `TimeZone` fire on). Throws a RangeError for an unknown time zone.
+ */
+export function localMinuteOfWeek(timeZone: string, epochMs: number): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(epochMs));
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  const day = WEEKDAY_OF_INTL[get('weekday')] ?? 0;
+  return (day * MINUTES_PER_DAY + Number(get('hour')) * 60 + Number(get('minute'))) % MINUTES_PER_WEEK;
+}
+
 /** True when a profile never asks for an instance. */
 export function neverRuns(profile: readonly CapacitySegment[]): boolean {
   return profile.every((s) => s.desired === 0);

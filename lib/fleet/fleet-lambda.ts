@@ -74,6 +74,11 @@ export interface FleetLambdaFunctionProps {
    * @default 256
    */
   readonly memorySize?: number;
+  /**
+   * The function's name, for a function other stacks reach by name.
+   * @default - a name CloudFormation generates
+   */
+  readonly functionName?: string;
 }
 
 export class FleetLambdaFunction extends Construct {
@@ -104,6 +109,7 @@ export class FleetLambdaFunction extends Construct {
 
     this.function = new lambda.Function(this, 'Function', {
       description: props.description,
+      functionName: props.functionName,
       runtime: FLEET_LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       handler: BUNDLE_HANDLER,

@@ -18,6 +18,8 @@ import { renderUserData } from './instance/user-data';
 import { LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS, terminateHookTiming, type TerminateHookTiming } from './lifecycle-timing';
 import { autoScalingGroupName, FLEET_TAGS, LIFECYCLE_HOOKS } from '../identity/runner-identity';
 import { FleetScheduledScaling } from './scheduled-scaling';
+import { FleetScheduleCatchUp } from './schedule-catch-up';
+import { needsScheduleCatchUp } from '../scaling/scheduled-sizes';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { DEMAND_METRICS } from '../identity/demand-metrics';
 import { HEALTH_METRICS } from '../identity/health-metrics';
@@ -56,6 +58,13 @@ export interface RunnerFleetProps {
    * @default - none: only the instance role and the runner handler
    */
   readonly tokenReaders?: readonly iam.IRole[];
+  /**
+   * ARN of the deployment's schedule catch-up function (see schedule-catch-up.ts). With it, a fleet
+   * whose schedule changes capacity gets a custom resource that, at deploy time, sets the group to
+   * what the schedule gives for that moment.
+   * @default - none: a group created (or rescheduled) in the middle of a window starts at the week's lowest capacity and follows the schedule from its next change
+   */
+  readonly scheduleCatchUpServiceToken?: string;
 }
 
 /**
@@ -65,10 +74,8 @@ export interface RunnerFleetProps {
  * ({@link fleetGroupCapacity}). A schedule whose week is constant (e.g. `daily 00:00-24:00`) puts
  * that capacity in the template. A schedule that changes capacity leaves the desired capacity out:
  * scheduled actions own it, and a deploy does not reset it; the group is created at the week's
- * lowest capacity and follows the schedule from the next change on. Raise a fleet created in the
- * middle of an uptime window by hand with
- * `aws autoscaling update-auto-scaling-group --auto-scaling-group-name <name> --min-size N --desired-capacity N`
- * (the next scheduled change takes over again).
+ * lowest capacity, and with `scheduleCatchUpServiceToken` a custom resource then sets it, at
+ * deploy time, to what the schedule gives for that moment (and again whenever the schedule changes).
  */
 export class RunnerFleet extends Construct {
   public readonly fleet: FleetSpec;
@@ -89,6 +96,8 @@ export class RunnerFleet extends Construct {
   /** How often the drain agent records a lifecycle heartbeat while jobs run. */
   public readonly heartbeatInterval: Duration;
   public readonly scheduledScaling: FleetScheduledScaling;
+  /** Present for a fleet with scheduled changes when `scheduleCatchUpServiceToken` is given. */
+  public readonly scheduleCatchUp?: FleetScheduleCatchUp;
 
   constructor(scope: Construct, id: string, props: RunnerFleetProps) {
     super(scope, id);
@@ -229,6 +238,15 @@ export class RunnerFleet extends Construct {
     ];
 
     this.scheduledScaling = new FleetScheduledScaling(this, 'Schedule', { autoScalingGroup: this.autoScalingGroup, fleet });
+    if (props.scheduleCatchUpServiceToken !== undefined && !props.externallyScheduled && needsScheduleCatchUp(fleet)) {
+      this.scheduleCatchUp = new FleetScheduleCatchUp(this, 'ScheduleCatchUp', {
+        fleet,
+        autoScalingGroup: this.autoScalingGroup,
+        serviceToken: props.scheduleCatchUpServiceToken,
+        after: [this.autoScalingGroup, this.scheduledScaling],
+        launchTemplateVersion: this.launchTemplate.latestVersionNumber,
+      });
+    }
 
     const tags: Record<string, string> = {
       [FLEET_TAGS.computeType]: fleet.computeType,

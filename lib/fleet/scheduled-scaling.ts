@@ -4,7 +4,8 @@
  */
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import { Construct } from 'constructs';
-import { fleetGroupCapacity, type FleetSpec, type ScheduledChange } from '../config';
+import type { FleetSpec, ScheduledChange } from '../config';
+import { scheduledGroupSizes } from '../scaling/scheduled-sizes';
 
 export interface FleetScheduledScalingProps {
   readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
@@ -14,9 +15,10 @@ export interface FleetScheduledScalingProps {
 
 /**
  * One scheduled action per capacity change in the fleet's week, in the fleet's IANA time zone
- * (so daylight saving time does not move the team's day). Each sets minCapacity and
- * desiredCapacity to the new capacity, so nothing scales the group below what the schedule asks
- * for. Construct ids derive from the change ids, which derive from time, days and capacity:
+ * (so daylight saving time does not move the team's day). Each sets desiredCapacity to the new
+ * capacity and minCapacity to the floor of the period (the capacity itself, or for a demand-scaled
+ * fleet the demand envelope's min; see {@link scheduledGroupSizes}), so nothing scales the group
+ * below what the schedule asks for. Construct ids derive from the change ids, which derive from time, days and capacity:
  * stable across synths.
  */
 export class FleetScheduledScaling extends Construct {
@@ -27,15 +29,16 @@ export class FleetScheduledScaling extends Construct {
   constructor(scope: Construct, id: string, props: FleetScheduledScalingProps) {
     super(scope, id);
     const schedule = props.fleet.schedule;
-    this.changes = fleetGroupCapacity(props.fleet).changes;
-    this.actions = this.changes.map(
-      (change) =>
+    const sizes = scheduledGroupSizes(props.fleet);
+    this.changes = sizes.map((s) => s.change);
+    this.actions = sizes.map(
+      ({ change, minSize, desiredCapacity }) =>
         new autoscaling.ScheduledAction(this, change.id, {
           autoScalingGroup: props.autoScalingGroup,
           schedule: autoscaling.Schedule.expression(change.cron),
           timeZone: schedule?.timeZone,
-          minCapacity: change.desired,
-          desiredCapacity: change.desired,
+          minCapacity: minSize,
+          desiredCapacity,
         }),
     );
   }

@@ -108,3 +108,12 @@ export function sharedStackName(deployment?: string): string {
 export function fleetStackName(fleetName: string, deployment?: string): string {
   return deployment === undefined ? `${NAME_ROOT}-${fleetName}` : `${NAME_ROOT}-${deployment}--${fleetName}`;
 }
+
+/**
+ * The deployment's schedule catch-up function (in the shared stack): named, so each fleet stack
+ * reaches it by an ARN it builds itself rather than by a CloudFormation export, which would pin
+ * the shared stack whenever the last scheduled fleet goes away. At most 55 characters.
+ */
+export function scheduleCatchUpFunctionName(deployment?: string): string {
+  return deployment === undefined ? `${NAME_ROOT}-schedule-catch-up` : `${NAME_ROOT}-${deployment}--schedule-catch-up`;
+}

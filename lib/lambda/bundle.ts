@@ -24,6 +24,7 @@ export const LAMBDA_HANDLERS = {
   'demand-webhook': join(__dirname, 'demand-webhook', 'handler.ts'),
   'demand-scaler': join(__dirname, 'demand-scaler', 'handler.ts'),
   'gitlab-runner': join(__dirname, 'gitlab-runner', 'handler.ts'),
+  'schedule-catch-up': join(__dirname, 'schedule-catch-up', 'handler.ts'),
 } as const;
 
 export type LambdaHandlerName = keyof typeof LAMBDA_HANDLERS;

@@ -3,3 +3,4 @@ export * from './decide';
 export * from './envelope';
 export * from './simulate';
 export * from './fleet';
+export * from './scheduled-sizes';

@@ -65,6 +65,8 @@ export function addFleetStacks(app: App, config: FleetConfig, options: FleetStac
       alarmTopic: shared.monitoring?.alarmTopic,
       // Referenced only by fleets that own their runner: they deny token reads to everyone else.
       tokenReaders: fleet.managedRunner ? sharedTokenReaders(shared) : undefined,
+      // By name: the shared stack always has the function, and the stack dependency below deploys it first.
+      scheduleCatchUp: true,
     });
     // The safety net's event rules should exist before the first instance launches.
     stack.addStackDependency(shared, 'the safety net watches fleet instances from the first launch');

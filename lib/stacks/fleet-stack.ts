@@ -11,6 +11,7 @@ import type { FleetSpec, GitLabSettings } from '../config';
 import { FleetAlarms } from '../fleet/fleet-alarms';
 import { importFleetNetwork } from '../fleet/fleet-network';
 import { RunnerFleet } from '../fleet/runner-fleet';
+import { scheduleCatchUpServiceToken } from '../fleet/schedule-catch-up';
 
 export interface FleetStackProps extends StackProps {
   readonly fleet: FleetSpec;
@@ -41,6 +42,12 @@ export interface FleetStackProps extends StackProps {
    * @default - none
    */
   readonly tokenReaders?: readonly iam.IRole[];
+  /**
+   * The shared stack holds the deployment's schedule catch-up function: a fleet whose schedule
+   * changes capacity is set to the schedule's capacity for the moment it is deployed.
+   * @default false
+   */
+  readonly scheduleCatchUp?: boolean;
 }
 
 export class FleetStack extends Stack {
@@ -65,7 +72,14 @@ export class FleetStack extends Stack {
       vpc = props.defaultVpc;
       vpcSubnets = { subnetType: ec2.SubnetType.PUBLIC };
     }
-    this.runnerFleet = new RunnerFleet(this, 'Fleet', { fleet, gitlab: props.gitlab, vpc, vpcSubnets, tokenReaders: props.tokenReaders });
+    this.runnerFleet = new RunnerFleet(this, 'Fleet', {
+      fleet,
+      gitlab: props.gitlab,
+      vpc,
+      vpcSubnets,
+      tokenReaders: props.tokenReaders,
+      scheduleCatchUpServiceToken: props.scheduleCatchUp ? scheduleCatchUpServiceToken(this, fleet.deployment) : undefined,
+    });
     if (props.alarms) this.alarms = new FleetAlarms(this, 'Alarms', { fleet, alarmTopic: props.alarmTopic });
     for (const [key, value] of Object.entries(props.awsTags ?? {})) Tags.of(this).add(key, value);
   }

@@ -11,6 +11,7 @@ import { RunnerVpc } from '../fleet/fleet-network';
 import { OrphanReaper } from '../fleet/orphan-reaper';
 import { RunnerFleetSafetyNet } from '../fleet/safety-net';
 import { SpotFallback } from '../fleet/spot-fallback';
+import { FleetScheduleCatchUpFunction } from '../fleet/schedule-catch-up';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { DEFAULT_DEMAND_SETTINGS, DEFAULT_MONITORING_SETTINGS } from '../config/fleet-config';
 import { instanceHourlyPrice } from '../cost/hourly';
@@ -35,12 +36,14 @@ export class SharedStack extends Stack {
   public readonly demandScaling?: FleetDemandScaling;
   /** Present unless both the dashboard and the alarms are turned off. */
   public readonly monitoring?: FleetMonitoring;
+  /** Sets scheduled fleets to their schedule's capacity at deploy time (one function for every fleet). */
+  public readonly scheduleCatchUp: FleetScheduleCatchUpFunction;
   /** Present when the config has `deployRoles`: roles CD jobs assume with GitLab OIDC ID tokens. */
   public readonly deployRoles?: GitLabDeployRoles;
 
   constructor(scope: Construct, id: string, props: SharedStackProps) {
     super(scope, id, {
-      description: 'GitLab runner fleets: shared network, safety net, orphan reaper and spot fallback',
+      description: 'GitLab runner fleets: shared network, safety net, orphan reaper, spot fallback and schedule catch-up',
       ...props,
     });
     if (props.config.fleets.some((fleet) => fleet.network === undefined)) {
@@ -53,6 +56,7 @@ export class SharedStack extends Stack {
       // The reaper's token lets the safety net requeue jobs lost in the graceful-stop race.
       apiTokenSecretName: orphanReaper.enabled ? orphanReaper.apiTokenSecretName : undefined,
     });
+    this.scheduleCatchUp = new FleetScheduleCatchUpFunction(this, 'ScheduleCatchUp', { fleets, gitlab });
     if (orphanReaper.enabled) {
       this.orphanReaper = new OrphanReaper(this, 'OrphanReaper', { fleets, gitlab, settings: orphanReaper });
     }

@@ -67,6 +67,27 @@ describe('runner-fleet validate', () => {
     });
   });
 
+  it("lists each scheduled action with the min size it sets, the demand envelope's floor for a demand-scaled fleet", async () => {
+    const scheduled = file(
+      'scheduled.yaml',
+      'gitlab: { url: https://gitlab.example.com }\nfleets:\n' +
+        '  - name: office\n    computeType: spot\n    instanceTypes: [m7g.large]\n    capacity: { min: 0, max: 6, desired: 3 }\n' +
+        '    demandScaling: { warmInstances: 1 }\n' +
+        "    schedule: { timeZone: UTC, maxJitterMinutes: 0, windows: [{ days: mon-fri, start: '08:00', end: '18:00' }] }\n",
+    );
+    const { code, stdout } = await run('validate', '--config', scheduled, '--format', 'json');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).config.fleets[0].autoScalingGroup).toEqual({
+      minSize: 0,
+      maxSize: 6,
+      desiredCapacity: null,
+      scheduledActions: [
+        { cron: '0 8 * * 1-5', desired: 3, minSize: 1 },
+        { cron: '0 18 * * 1-5', desired: 0, minSize: 0 },
+      ],
+    });
+  });
+
   it('warns on stderr about a fleet that can never have an instance, and still exits 0', async () => {
     const parked = file(
       'parked.yaml',

@@ -5,7 +5,16 @@
  * failure names a seed that reproduces it.
  */
 import { describe, expect, it } from 'vitest';
-import { desiredAt, fleetCapacityProfile, MINUTES_PER_WEEK, overlappingWindows, parseDays, type Weekday } from '../../lib/config';
+import {
+  desiredAt,
+  fleetCapacityProfile,
+  localMinuteOfWeek,
+  MINUTES_PER_WEEK,
+  overlappingWindows,
+  parseDays,
+  type Weekday,
+} from '../../lib/config';
+import { planCatchUp } from '../../lib/lambda/schedule-catch-up/core';
 import { estimateCost } from '../../lib/cost/estimate';
 import { snapshotPriceBook } from '../../lib/cost/price-book';
 import { TYPICAL_WEEK } from '../../lib/cost/week-hours';
@@ -13,6 +22,10 @@ import { buildFleet, fleetSpec, resourcesOfType } from '../support/stack-helpers
 
 const ASG = 'AWS::AutoScaling::AutoScalingGroup';
 const ACTION = 'AWS::AutoScaling::ScheduledAction';
+const CATCH_UP = 'Custom::FleetScheduleCatchUp';
+const CATCH_UP_TOKEN = 'arn:aws:lambda:eu-central-1:123456789012:function:gitlab-runner-fleet-schedule-catch-up';
+/** Zones with and without daylight saving time, north and south, and with a half-hour offset. */
+const TIME_ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Australia/Sydney', 'Asia/Kolkata'];
 const DAY_EXPRESSIONS = ['daily', 'weekdays', 'weekends', 'mon-fri', 'mon', 'tue,thu', 'sat', 'sun', 'wed-sat'];
 
 /** mulberry32: a small seeded generator, so every case is reproducible from its seed. */
@@ -56,10 +69,11 @@ function randomFleet(seed: number): Record<string, unknown> {
     if (overlappingWindows(parsed).length === 0) windows.push(window);
   }
   if (windows.length === 0) windows.push({ days: 'daily', start: '00:00', end: '24:00' });
+  const maxJitterMinutes = pick([0, 0, 5, 9, 30]);
   return {
     name: `prop-${seed}`,
     capacity: { min, max, desired },
-    schedule: { timeZone: 'UTC', maxJitterMinutes: pick([0, 0, 5, 9, 30]), windows },
+    schedule: { timeZone: pick(TIME_ZONES), maxJitterMinutes, windows },
   };
 }
 
@@ -115,7 +129,8 @@ describe('schedule -> template -> cost (property, seeded)', () => {
     const spec = fleetSpec(raw);
     const profile = fleetCapacityProfile(spec);
     // WHEN the fleet is synthesized
-    const week = templateWeek(buildFleet(raw).template);
+    const { template } = buildFleet(raw, { scheduleCatchUpServiceToken: CATCH_UP_TOKEN });
+    const week = templateWeek(template);
     // THEN the group runs the schedule's capacity at every minute of the week
     const mismatches: string[] = [];
     for (let t = 0; t < MINUTES_PER_WEEK && mismatches.length < 3; t++) {
@@ -131,6 +146,30 @@ describe('schedule -> template -> cost (property, seeded)', () => {
     const templateHours = week.steady.reduce((sum, n) => sum + n, 0) / 60;
     const report = estimateCost({ fleets: [spec] }, { prices: snapshotPriceBook('us-east-1'), week: TYPICAL_WEEK });
     expect(report.fleets[0].instanceHoursPerWeek).toBeCloseTo(templateHours, 6);
+    // AND deployed at a random instant, the catch-up sets what the scheduled actions had set by then
+    const catchUps = Object.values(resourcesOfType(template, CATCH_UP));
+    expect(catchUps).toHaveLength(week.actionCount === 0 ? 0 : 1);
+    if (catchUps.length === 0) return;
+    // As CloudFormation resolves them: the group's Ref becomes its name.
+    const properties = { ...catchUps[0].Properties, AutoScalingGroupName: `gitlab-runner-fleet-prop-${seed}` };
+    const next = random(seed ^ 0x5eed);
+    const wrong: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      // Any instant from 2026 to 2028, DST switches included.
+      const instant = Date.UTC(2026, 0, 1) + Math.floor(next() * 3 * 365 * 24 * 60) * 60_000;
+      const minute = localMinuteOfWeek(spec.schedule!.timeZone, instant);
+      const plan = planCatchUp('Create', properties, instant);
+      const scheduled = week.steady[minute];
+      if (
+        plan.kind !== 'apply' ||
+        plan.desiredCapacity !== scheduled ||
+        plan.minSize !== scheduled ||
+        scheduled !== desiredAt(profile, minute)
+      ) {
+        wrong.push(`${new Date(instant).toISOString()} (local minute ${minute}): catch-up ${JSON.stringify(plan)}, actions ${scheduled}`);
+      }
+    }
+    expect(wrong, JSON.stringify(raw)).toEqual([]);
   });
 });
 

@@ -65,6 +65,7 @@ describe('Lambda bundles', () => {
       'demand-webhook',
       'demand-scaler',
       'gitlab-runner',
+      'schedule-catch-up',
     ]);
     for (const size of sizes) expect(size.bytes).toBeGreaterThan(10_000);
   });

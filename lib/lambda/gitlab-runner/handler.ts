@@ -14,7 +14,8 @@ import { GitLabApiError, redactSecrets } from '../../gitlab/errors';
 import { GitLabRunnerClient } from '../../gitlab/client';
 import type { RunnerDetails } from '../../gitlab/types';
 import { GITLAB_FEATURES, requireGitLabVersion } from '../../gitlab/version';
-import { errorMessage, jsonLogger, type Logger } from '../shared/log';
+import { putCloudFormationResponse } from '../shared/cfn-response';
+import { jsonLogger, type Logger } from '../shared/log';
 import { HANDLER_CONFIG_FILE, parseHandlerConfig } from '../shared/handler-config';
 import { tokenFromSecretString } from '../shared/secrets';
 import { convergeAction, failureReason, physicalResourceId, planRunnerRequest, type RunnerResourceProperties } from './core';
@@ -79,7 +80,7 @@ export function createRunnerResourceHandler(
       LogicalResourceId: event.LogicalResourceId,
       NoEcho: true,
     });
-    await (d.respond ?? putResponse)(event.ResponseURL, body);
+    await (d.respond ?? putCloudFormationResponse)(event.ResponseURL, body);
     log('info', 'answered CloudFormation', { requestType: event.RequestType, status: result.Status, runnerId: result.Data?.RunnerId });
     return result;
   };
@@ -193,20 +194,6 @@ async function currentRunner(
     if (error instanceof GitLabApiError && error.status === 404) return undefined;
     if (error instanceof GitLabApiError) throw new Error(failureReason(error, props));
     throw error;
-  }
-}
-
-async function putResponse(url: string, body: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      // The pre-signed S3 URL is signed without a content type, so none is sent.
-      const response = await fetch(url, { method: 'PUT', body, headers: { 'content-type': '' }, signal: AbortSignal.timeout(10_000) });
-      if (response.ok) return;
-      throw new Error(`HTTP ${response.status}`);
-    } catch (error) {
-      if (attempt >= 3) throw new Error(`could not answer CloudFormation: ${errorMessage(error)}`);
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-    }
   }
 }
 
