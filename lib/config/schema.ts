@@ -349,7 +349,7 @@ const demandSchema = z
 
 const monitoringSchema = z
   .object({
-    dashboard: z.boolean().default(true).describe('One CloudWatch dashboard for the deployment, one row per fleet.'),
+    dashboard: z.boolean().default(true).describe('CloudWatch dashboards for the deployment (one per 50 fleets), two rows per fleet.'),
     alarms: z
       .boolean()
       .default(true)

@@ -25,7 +25,7 @@ import { fleetMetricRecord } from '../shared/emf';
 import { HANDLER_CONFIG_FILE, parseHandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
 import { decideForFleet, fleetInstance, parseSignal, queuedJobsByFleet } from './core';
-import type { JobSignal } from '../demand-webhook/core';
+import { UNTAGGED_PENDING, type JobSignal } from '../demand-webhook/core';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GitLabRunnerClient } from '../../gitlab/client';
 import { listPendingJobs, type PendingJob } from '../../gitlab/pending-jobs';
@@ -69,12 +69,18 @@ export function createScalerHandler(deps: () => ScalerDeps): (event: SQSEvent | 
       else log('warn', 'not a job signal; dropped', { messageId: record.messageId, outcome: 'ignored' });
     }
     const queued = queuedJobsByFleet(signals.map((s) => s.signal));
-    if (!('Records' in event) && d.poll) {
+    // A pending job whose event named no tags (GitLab's documented payload has none) is placed by
+    // polling GitLab's pending jobs now: one poll per batch, however many such events it holds.
+    const untagged = queued.delete(UNTAGGED_PENDING);
+    if (d.poll && (!('Records' in event) || untagged)) {
       try {
+        const polled = new Map<string, number>();
         for (const job of await d.poll()) {
           const fleet = fleetForJobTags(d.config, job.tagList);
-          if (fleet) queued.set(fleet.name, (queued.get(fleet.name) ?? 0) + 1);
+          if (fleet) polled.set(fleet.name, (polled.get(fleet.name) ?? 0) + 1);
         }
+        // The poll sees every pending job, the batch's tagged ones too: the larger count, not the sum.
+        for (const [fleet, count] of polled) queued.set(fleet, Math.max(count, queued.get(fleet) ?? 0));
       } catch (error) {
         // Scaling goes on without the poll: busy slots and the schedule still decide.
         log('error', 'could not poll pending jobs', { error: errorMessage(error), outcome: 'failed' });
