@@ -101,7 +101,7 @@ describe('a burst of 1,000 job events', () => {
     const apiToken = ['glpat', 'burst'.padEnd(20, 'y')].join('-');
     gitlab.allowApiToken(apiToken);
     for (let i = 0; i < 40; i++) gitlab.addJob(3, 7000 + i, ['computetype-spot', 'arm64']);
-    const config = { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [3] } };
+    const config = { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [3], onTick: true } };
     const client = new GitLabRunnerClient({ baseUrl: gitlab.url, sleep: async () => {} });
     const server = await startFunctionUrl(
       createWebhookHandler(() => ({ config, sqs, secrets, queueUrl: 'q', logger: () => {}, metrics: () => {} })),

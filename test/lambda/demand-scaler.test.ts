@@ -255,7 +255,7 @@ describe('demand scaler with the poll fallback', () => {
       const client = new GitLabRunnerClient({ baseUrl: gitlab.url, sleep: async () => {} });
       let polls = 0;
       const handler = createScalerHandler(() => ({
-        config: { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [7] } },
+        config: { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [7], onTick: true } },
         autoScaling,
         ec2,
         now: () => MONDAY_EVENING,
@@ -277,6 +277,69 @@ describe('demand scaler with the poll fallback', () => {
     } finally {
       await gitlab.stop();
     }
+  });
+
+  it('polls only the projects the tagless events came from, not the configured ones', async () => {
+    const asked: Array<readonly number[] | undefined> = [];
+    const handler = createScalerHandler(() => ({
+      config: { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [], onTick: false } },
+      autoScaling,
+      ec2,
+      now: () => MONDAY_EVENING,
+      logger: () => {},
+      metrics: () => {},
+      poll: async (projectIds) => {
+        asked.push(projectIds);
+        return [{ id: 1, tagList: ['computetype-spot'] }];
+      },
+      pollOnTick: false,
+    }));
+    const fromProject = (jobId: number, projectId: number) => sqsRecord({ fleet: '', jobId, status: 'pending', rank: 1, projectId });
+
+    await handler({ Records: [fromProject(1, 12), fromProject(2, 12), fromProject(3, 40)] });
+
+    expect(asked).toEqual([[12, 40]]);
+  });
+
+  it('given pollOnTick false, a scheduled tick does not poll (webhook setups whose token cannot read the instance)', async () => {
+    let polls = 0;
+    const handler = createScalerHandler(() => ({
+      config: DEMAND_CONFIG,
+      autoScaling,
+      ec2,
+      now: () => MONDAY_EVENING,
+      logger: () => {},
+      metrics: () => {},
+      poll: async () => {
+        polls += 1;
+        return [];
+      },
+      pollOnTick: false,
+    }));
+
+    await handler({ 'detail-type': 'Scheduled Event' });
+
+    expect(polls).toBe(0);
+  });
+
+  it('given the poll on ticks (the default), a scheduled tick polls the configured projects', async () => {
+    const asked: Array<readonly number[] | undefined> = [];
+    const handler = createScalerHandler(() => ({
+      config: DEMAND_CONFIG,
+      autoScaling,
+      ec2,
+      now: () => MONDAY_EVENING,
+      logger: () => {},
+      metrics: () => {},
+      poll: async (projectIds) => {
+        asked.push(projectIds);
+        return [];
+      },
+    }));
+
+    await handler({ 'detail-type': 'Scheduled Event' });
+
+    expect(asked).toEqual([undefined]);
   });
 
   it('does not poll for a batch whose events all named their fleet, and never counts a job twice when it does', async () => {

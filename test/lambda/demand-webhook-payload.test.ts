@@ -89,15 +89,18 @@ describe('job events shaped like the documented payload', () => {
   });
 
   it('given a pending job without tags and the poll configured, queues it as untagged, for the scaler to poll GitLab at once', () => {
-    const config = { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [12] } };
+    const config = { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [12], onTick: true } };
 
     const verdict = classifyJobEvent(documentedJobEvent('pending', null), config);
 
-    expect(verdict).toEqual({ kind: 'signal', signal: { fleet: UNTAGGED_PENDING, jobId: 4242, status: 'pending', rank: 1 } });
+    expect(verdict).toEqual({
+      kind: 'signal',
+      signal: { fleet: UNTAGGED_PENDING, jobId: 4242, status: 'pending', rank: 1, projectId: 12 },
+    });
   });
 
   it('given a finished job without tags, ignores it even with the poll configured (only pending jobs are demand)', () => {
-    const config = { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [12] } };
+    const config = { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [12], onTick: true } };
 
     expect(classifyJobEvent(documentedJobEvent('canceled', null), config)).toMatchObject({ kind: 'ignore' });
   });

@@ -42,8 +42,13 @@ export interface ScalerDeps {
   readonly logger?: Logger;
   /** Where EMF metric records go. @default console.log */
   readonly metrics?: (record: Record<string, unknown>) => void;
-  /** The poll fallback: GitLab's pending jobs, read on scheduled ticks. @default - none (webhook only) */
-  readonly poll?: () => Promise<readonly PendingJob[]>;
+  /**
+   * GitLab's pending jobs: of the given projects, or without them of the configured projects (or
+   * the instance). @default - none (webhook only)
+   */
+  readonly poll?: (projectIds?: readonly number[]) => Promise<readonly PendingJob[]>;
+  /** Whether scheduled ticks poll too (config `demand.poll.onTick`). @default true when `poll` is given */
+  readonly pollOnTick?: boolean;
 }
 
 /** A scheduled EventBridge invocation: every fleet is looked at. */
@@ -71,11 +76,16 @@ export function createScalerHandler(deps: () => ScalerDeps): (event: SQSEvent | 
     const queued = queuedJobsByFleet(signals.map((s) => s.signal));
     // A pending job whose event named no tags (GitLab's documented payload has none) is placed by
     // polling GitLab's pending jobs now: one poll per batch, however many such events it holds.
+    // Those events name their project, so only those projects are read.
     const untagged = queued.delete(UNTAGGED_PENDING);
-    if (d.poll && (!('Records' in event) || untagged)) {
+    const eventProjects = [
+      ...new Set(signals.flatMap(({ signal }) => (signal.fleet === UNTAGGED_PENDING && signal.projectId ? [signal.projectId] : []))),
+    ];
+    const tick = !('Records' in event);
+    if (d.poll && ((tick && d.pollOnTick !== false) || untagged)) {
       try {
         const polled = new Map<string, number>();
-        for (const job of await d.poll()) {
+        for (const job of await d.poll(!tick && eventProjects.length > 0 ? eventProjects : undefined)) {
           const fleet = fleetForJobTags(d.config, job.tagList);
           if (fleet) polled.set(fleet.name, (polled.get(fleet.name) ?? 0) + 1);
         }
@@ -236,12 +246,13 @@ function runtimeDeps(): ScalerDeps {
       autoScaling: new AutoScalingClient({}),
       ec2: new EC2Client({}),
       poll: poll
-        ? async () => {
+        ? async (projectIds?: readonly number[]) => {
             // Read per tick, so a rotated token is picked up.
             const out = await secrets.send(new GetSecretValueCommand({ SecretId: poll.apiTokenSecretName }));
-            return listPendingJobs(gitlab, tokenFromSecretString(poll.apiTokenSecretName, out.SecretString), poll.projectIds);
+            return listPendingJobs(gitlab, tokenFromSecretString(poll.apiTokenSecretName, out.SecretString), projectIds ?? poll.projectIds);
           }
         : undefined,
+      pollOnTick: poll?.onTick ?? true,
     };
   }
   return defaults;

@@ -36,6 +36,8 @@ export interface JobSignal {
   readonly jobId: number;
   readonly status: string;
   readonly rank: number;
+  /** The job's project, on {@link UNTAGGED_PENDING} signals: the scaler polls that project's pending jobs. */
+  readonly projectId?: number;
 }
 
 export type WebhookVerdict =
@@ -86,7 +88,10 @@ export function classifyJobEvent(payload: unknown, config: Pick<DemandHandlerCon
   const tags = jobEventTags(payload);
   if (tags.length === 0) {
     // A pending job without tags may be any fleet's: with the poll configured, the scaler reads GitLab's pending jobs now.
-    if (rank === 1 && config.poll) return { kind: 'signal', signal: { fleet: UNTAGGED_PENDING, jobId, status, rank } };
+    if (rank === 1 && config.poll) {
+      const projectId = typeof payload.project_id === 'number' ? payload.project_id : undefined;
+      return { kind: 'signal', signal: { fleet: UNTAGGED_PENDING, jobId, status, rank, ...(projectId ? { projectId } : {}) } };
+    }
     return {
       kind: 'ignore',
       reason: `a ${status} job event without job tags (no build_tags, no runner yet): only the poll fallback can count it`,
