@@ -119,12 +119,21 @@ export interface DemandScalingSpec {
   readonly scaleInIdleMinutes: number;
 }
 
+/** Reading GitLab's pending jobs, for the demand scaler. */
+export interface PollSettings {
+  readonly apiTokenSecretName: string;
+  /** Projects polled on each tick; empty: the instance-wide jobs API (administrator token). */
+  readonly projectIds: readonly number[];
+  /** Poll on every tick; false: only the projects of job events that name no tags. */
+  readonly onTick: boolean;
+}
+
 /** The webhook and scaler shared by demand-scaled fleets. */
 export interface DemandSettings {
   readonly webhookSecretName: string;
   readonly scalerIntervalMinutes: number;
   /** The poll fallback, when configured. */
-  readonly poll?: { readonly apiTokenSecretName: string; readonly projectIds: readonly number[] };
+  readonly poll?: PollSettings;
 }
 
 /** Dashboard and alarms of a deployment. */

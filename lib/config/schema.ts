@@ -338,18 +338,26 @@ const demandSchema = z
           .max(50)
           .default([])
           .describe(
-            'Projects whose pending jobs are polled. Empty: the instance-wide jobs API (administrator token, self-managed GitLab).',
+            'Projects whose pending jobs are polled on each tick. Empty: the instance-wide jobs API (administrator token, self-managed GitLab).',
+          ),
+        onTick: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Poll on every scaler tick. false: poll only when a job event names no tags (GitLab's job events carry none), and then only that event's project; any token with read_api on the projects will do, on every tier.",
           ),
       })
       .strict()
       .optional()
-      .describe('Fallback for setups without a job-events webhook: the scaler polls pending jobs on every tick.'),
+      .describe(
+        "Reading GitLab's pending jobs: places the webhook's tagless pending events on a fleet, and is the fallback for setups without a webhook.",
+      ),
   })
   .strict();
 
 const monitoringSchema = z
   .object({
-    dashboard: z.boolean().default(true).describe('One CloudWatch dashboard for the deployment, one row per fleet.'),
+    dashboard: z.boolean().default(true).describe('CloudWatch dashboards for the deployment (one per 50 fleets), two rows per fleet.'),
     alarms: z
       .boolean()
       .default(true)

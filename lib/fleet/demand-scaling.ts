@@ -56,7 +56,7 @@ export class FleetDemandScaling extends Construct {
     }
     if (problems.length > 0) throw new Error(`FleetDemandScaling: ${problems.join('; ')}`);
     const config = handlerConfig(demandFleets, props.gitlab, {
-      demand: demandHandlerConfig(demandFleets, props.settings.webhookSecretName),
+      demand: demandHandlerConfig(demandFleets, props.settings.webhookSecretName, props.settings.poll),
     });
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 

@@ -1,7 +1,7 @@
 /**
  * The alarms of one fleet, in its own stack. Queued jobs and time to start follow the working
  * week, so they get anomaly detection bands (seed 002: compare with the metric's own seasonal
- * baseline, not a fixed line); scaling errors and instances stuck in a lifecycle hook get plain
+ * baseline, not a fixed line); scaling errors, registration failures and instances stuck in a lifecycle hook get plain
  * thresholds, because any of them is worth a look.
  */
 import { Duration } from 'aws-cdk-lib';
@@ -11,7 +11,8 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { FleetSpec } from '../config/fleet-config';
 import { DEMAND_METRICS } from '../identity/demand-metrics';
-import { fleetDemandMetric, fleetGroupMetric } from './fleet-metrics';
+import { HEALTH_METRICS } from '../identity/health-metrics';
+import { fleetDemandMetric, fleetGroupMetric, fleetHealthMetric } from './fleet-metrics';
 import { LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS, terminateHookTiming } from './lifecycle-timing';
 
 const ALARM_PERIOD = Duration.minutes(5);
@@ -79,6 +80,14 @@ export class FleetAlarms extends Construct {
         evaluationPeriods: 1,
       });
     }
+    // A boot that gave up (ABANDON) is replaced, so it never shows as stuck: count it instead.
+    this.addAlarm(`RegistrationFailures`, {
+      alarmDescription: `GitLab runner fleet ${fleet.name}: instances could not register their runner and were replaced (launch hook ABANDON); see the bootstrap log (cloud-init-output.log) of a new instance.`,
+      metric: fleetHealthMetric(fleet.name, HEALTH_METRICS.registrationFailures, { period: ALARM_PERIOD, statistic: 'Sum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
     // Pending:Wait longer than the launch hook's timeout means registration is failing or hanging.
     this.addAlarm(`StuckPending`, {
       alarmDescription: `GitLab runner fleet ${fleet.name}: instances stayed in Pending (launch hook) longer than its ${LAUNCH_HOOK_HEARTBEAT_TIMEOUT_SECONDS} s timeout; runner registration is failing.`,

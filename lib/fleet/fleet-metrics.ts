@@ -7,6 +7,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { DEMAND_METRICS, type DemandMetricName } from '../identity/demand-metrics';
 import { FLEET_METRIC_NAMESPACE, fleetMetricDimensions } from '../identity/fleet-metrics';
+import { HEALTH_DURATION_METRICS, type HealthMetricName } from '../identity/health-metrics';
 import { autoScalingGroupName } from '../identity/runner-identity';
 
 /** A demand metric of the fleet (namespace GitLabRunnerFleet, dimension Fleet). */
@@ -21,6 +22,25 @@ export function fleetDemandMetric(
     dimensionsMap: fleetMetricDimensions(fleetName),
     period: Duration.minutes(1),
     statistic: metricName === DEMAND_METRICS.timeToStart ? 'p95' : 'Maximum',
+    ...props,
+  });
+}
+
+/**
+ * A health metric of the fleet (boots, drains, spot; published per event, not per minute): over
+ * 5 minutes, durations as p95 and counts as Sum by default.
+ */
+export function fleetHealthMetric(
+  fleetName: string,
+  metricName: HealthMetricName,
+  props: cloudwatch.MetricOptions = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: FLEET_METRIC_NAMESPACE,
+    metricName,
+    dimensionsMap: fleetMetricDimensions(fleetName),
+    period: Duration.minutes(5),
+    statistic: HEALTH_DURATION_METRICS.has(metricName) ? 'p95' : 'Sum',
     ...props,
   });
 }

@@ -13,14 +13,19 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FleetSpec, MonitoringSettings } from '../config/fleet-config';
 import { DEMAND_METRICS } from '../identity/demand-metrics';
-import { fleetDemandMetric, fleetGroupMetric } from './fleet-metrics';
+import { HEALTH_METRICS, type HealthMetricName } from '../identity/health-metrics';
+import { fleetDemandMetric, fleetGroupMetric, fleetHealthMetric } from './fleet-metrics';
 
 const ALARM_PERIOD = Duration.minutes(5);
 /**
- * Fleets per dashboard: a row is 4 widgets, and CloudWatch allows 500 widgets per dashboard
- * (CloudWatch service quotas); 100 rows also keep each dashboard body far below the template limit.
+ * Fleets per dashboard. A fleet takes 6 widgets and 22 metrics (math inputs included), and
+ * CloudWatch allows 500 widgets and 2,500 metrics per dashboard (CloudWatch service quotas,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html): 50
+ * fleets are 301 widgets and 1,100 metrics, with room for more widgets a fleet. The fleet stack
+ * that carries a full dashboard stays about 0.26 MB, well inside CloudFormation's 1 MB template.
+ * Checked by the quotas gate at 1,000 fleets.
  */
-export const FLEETS_PER_DASHBOARD = 100;
+export const FLEETS_PER_DASHBOARD = 50;
 
 export interface FleetMonitoringProps {
   readonly fleets: readonly FleetSpec[];
@@ -110,52 +115,87 @@ export class FleetMonitoring extends Construct {
         height: 2,
       }),
     );
-    for (const fleet of fleets) {
-      const slots = fleet.concurrency;
-      const inService = fleetGroupMetric(fleet, 'GroupInServiceInstances', { period: Duration.minutes(5) });
-      const price = this.hourlyPrices[fleet.name] ?? 0;
-      dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: `${fleet.name}: capacity vs busy slots vs queued jobs`,
-          width: 8,
-          left: [
-            fleetDemandMetric(fleet.name, DEMAND_METRICS.totalSlots, { label: `slots (instances x ${slots})` }),
-            fleetDemandMetric(fleet.name, DEMAND_METRICS.busySlots, { label: 'busy slots' }),
-            fleetDemandMetric(fleet.name, DEMAND_METRICS.queuedJobs, { label: 'queued jobs' }),
-          ],
-          right: [inService.with({ label: 'instances in service' })],
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${fleet.name}: time to start (s)`,
-          width: 6,
-          left: [
-            fleetDemandMetric(fleet.name, DEMAND_METRICS.timeToStart, { statistic: 'p50', label: 'p50', period: Duration.minutes(5) }),
-            fleetDemandMetric(fleet.name, DEMAND_METRICS.timeToStart, { statistic: 'p95', label: 'p95', period: Duration.minutes(5) }),
-          ],
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${fleet.name}: booting and draining instances`,
-          width: 5,
-          left: [
-            fleetGroupMetric(fleet, 'GroupPendingInstances', { label: 'booting (Pending, launch hook)' }),
-            fleetGroupMetric(fleet, 'GroupTerminatingInstances', { label: 'draining (Terminating, drain hook)' }),
-          ],
-        }),
-        new cloudwatch.GraphWidget({
-          title: `${fleet.name}: estimated cost (USD/h)`,
-          width: 5,
-          left: [
-            new cloudwatch.MathExpression({
-              expression: `inService * ${Number(price.toFixed(6))}`,
-              usingMetrics: { inService: inService.with({ statistic: 'Average' }) },
-              label: `USD/h at ${price.toFixed(4)} per instance-hour`,
-              period: Duration.minutes(5),
-            }),
-          ],
-        }),
-      );
-    }
+    for (const fleet of fleets) dashboard.addWidgets(...this.fleetRows(fleet));
     this.dashboards.push(dashboard);
     return dashboard;
+  }
+
+  /**
+   * A fleet's two rows (24 columns each): demand and cost on top; boots, spot interruptions and
+   * drains below. 6 widgets and 22 metrics a fleet ({@link FLEETS_PER_DASHBOARD} keeps a dashboard
+   * under CloudWatch's per-dashboard quotas).
+   */
+  private fleetRows(fleet: FleetSpec): cloudwatch.IWidget[] {
+    const name = fleet.name;
+    const fiveMinutes = { period: Duration.minutes(5) };
+    const inService = fleetGroupMetric(fleet, 'GroupInServiceInstances', fiveMinutes);
+    const price = this.hourlyPrices[name] ?? 0;
+    const health = (metric: HealthMetricName, label: string, statistic?: string) =>
+      fleetHealthMetric(name, metric, { label, ...(statistic ? { statistic } : {}) });
+    return [
+      new cloudwatch.GraphWidget({
+        title: `${name}: capacity vs busy slots vs queued jobs`,
+        width: 10,
+        left: [
+          fleetDemandMetric(name, DEMAND_METRICS.totalSlots, { label: `slots (instances x ${fleet.concurrency})` }),
+          fleetDemandMetric(name, DEMAND_METRICS.busySlots, { label: 'busy slots' }),
+          fleetDemandMetric(name, DEMAND_METRICS.queuedJobs, { label: 'queued jobs' }),
+        ],
+        right: [inService.with({ label: 'instances in service' })],
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${name}: time to start (s)`,
+        width: 7,
+        left: [
+          fleetDemandMetric(name, DEMAND_METRICS.timeToStart, { statistic: 'p50', label: 'p50', ...fiveMinutes }),
+          fleetDemandMetric(name, DEMAND_METRICS.timeToStart, { statistic: 'p95', label: 'p95', ...fiveMinutes }),
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${name}: estimated cost (USD/h)`,
+        width: 7,
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `inService * ${Number(price.toFixed(6))}`,
+            usingMetrics: { inService: inService.with({ statistic: 'Average' }) },
+            label: `USD/h at ${price.toFixed(4)} per instance-hour`,
+            ...fiveMinutes,
+          }),
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${name}: boot to registered (s)`,
+        width: 8,
+        left: [health(HEALTH_METRICS.bootToRegistered, 'p50', 'p50'), health(HEALTH_METRICS.bootToRegistered, 'p95', 'p95')],
+        right: [
+          fleetGroupMetric(fleet, 'GroupPendingInstances', { label: 'booting (launch hook)' }),
+          health(HEALTH_METRICS.registrationFailures, 'registration failures'),
+        ],
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${name}: spot interruptions`,
+        width: 8,
+        left: [
+          health(HEALTH_METRICS.spotInterruptionNotices, 'interruption notices'),
+          health(HEALTH_METRICS.rebalanceRecommendations, 'rebalance recommendations'),
+          health(HEALTH_METRICS.jobsFailedByReclaim, 'jobs failed by reclaim'),
+        ],
+        right: [health(HEALTH_METRICS.spotFallbackMinutes, 'on-demand fallback minutes')],
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${name}: drains`,
+        width: 8,
+        left: [
+          health(HEALTH_METRICS.drainDuration, 'drain p50 (s)', 'p50'),
+          health(HEALTH_METRICS.drainDuration, 'drain max (s)', 'Maximum'),
+        ],
+        right: [
+          health(HEALTH_METRICS.drainDuration, 'drains', 'SampleCount'),
+          health(HEALTH_METRICS.deregistrationFailures, 'deregistration failures'),
+          health(HEALTH_METRICS.orphanedJobsRequeued, 'orphaned jobs requeued'),
+          fleetGroupMetric(fleet, 'GroupTerminatingInstances', { label: 'draining (terminate hook)' }),
+        ],
+      }),
+    ];
   }
 }

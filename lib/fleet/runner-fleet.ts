@@ -22,7 +22,8 @@ import { FleetScheduleCatchUp } from './schedule-catch-up';
 import { needsScheduleCatchUp } from '../scaling/scheduled-sizes';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { DEMAND_METRICS } from '../identity/demand-metrics';
-import { fleetDemandMetric, fleetGroupMetric } from './fleet-metrics';
+import { HEALTH_METRICS } from '../identity/health-metrics';
+import { fleetDemandMetric, fleetGroupMetric, fleetHealthMetric } from './fleet-metrics';
 import { ManagedGitLabRunners } from './managed-runner';
 
 export interface RunnerFleetProps {
@@ -314,6 +315,54 @@ export class RunnerFleet extends Construct {
   /** Instances leaving, draining their jobs through the terminate hook (GroupTerminatingInstances). */
   public metricDrainingInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return fleetGroupMetric(this.fleet, 'GroupTerminatingInstances', props);
+  }
+
+  /** Instances booting, waiting in the launch hook until their runner registers (GroupPendingInstances). */
+  public metricBootingInstances(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetGroupMetric(this.fleet, 'GroupPendingInstances', props);
+  }
+
+  /** Seconds from boot to the runner registered and the launch hook completed, per boot (default p95 over 5 minutes). */
+  public metricBootToRegistered(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetHealthMetric(this.fleet.name, HEALTH_METRICS.bootToRegistered, props);
+  }
+
+  /** Boots that gave up and were replaced (launch hook ABANDON), summed over 5 minutes. */
+  public metricRegistrationFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetHealthMetric(this.fleet.name, HEALTH_METRICS.registrationFailures, props);
+  }
+
+  /**
+   * Seconds a drain took, from the Terminated target state to completing the terminate hook (default p95
+   * over 5 minutes); with `{ statistic: 'SampleCount' }` the number of drains.
+   */
+  public metricDrainDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetHealthMetric(this.fleet.name, HEALTH_METRICS.drainDuration, props);
+  }
+
+  /** Runner managers the drain agent or the safety net could not delete in GitLab, summed over 5 minutes. */
+  public metricDeregistrationFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetHealthMetric(this.fleet.name, HEALTH_METRICS.deregistrationFailures, props);
+  }
+
+  /** Spot interruption notices the instances received, summed over 5 minutes. */
+  public metricSpotInterruptions(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetHealthMetric(this.fleet.name, HEALTH_METRICS.spotInterruptionNotices, props);
+  }
+
+  /** EC2 rebalance recommendations the instances received, summed over 5 minutes. */
+  public metricRebalanceRecommendations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetHealthMetric(this.fleet.name, HEALTH_METRICS.rebalanceRecommendations, props);
+  }
+
+  /** Jobs failed (runner_system_failure) because a spot reclaim came before they finished, summed over 5 minutes. */
+  public metricJobsFailedByReclaim(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetHealthMetric(this.fleet.name, HEALTH_METRICS.jobsFailedByReclaim, props);
+  }
+
+  /** Minutes of on-demand capacity the spot fallback ran for lack of spot capacity, summed over 5 minutes. */
+  public metricSpotFallbackMinutes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return fleetHealthMetric(this.fleet.name, HEALTH_METRICS.spotFallbackMinutes, props);
   }
 }
 

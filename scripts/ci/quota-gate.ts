@@ -2,7 +2,8 @@
  * Gate: every synthesized stack fits AWS's quotas (scripts/ci/quotas.ts names each limit and its
  * source). Checks the bundled configs (fleet.config.yaml, examples/*) and a generated config of
  * 1,000 fleets; for that one the shared stack and one fleet stack are synthesized, since every
- * fleet stack has the same shape whatever the count, and account-wide counts are extrapolated.
+ * fleet stack has the same shape whatever the count (that one also carries a full dashboard, as the
+ * first fleet stack of each chunk does), and account-wide counts are extrapolated.
  * Account quotas that AWS raises on request are reported, not failed. A bundled config the synth
  * gate already synthesized is measured from its output (cdk.out/ci/synth/<config>/, the templates
  * users deploy) rather than synthesized again; one it has not is synthesized here.
@@ -17,6 +18,7 @@ import { loadFleetConfig, parseFleetConfig } from '../../lib/config';
 import { createFleetApp, fleetAppProps } from '../../lib/stacks/fleet-app';
 import { FleetStack } from '../../lib/stacks/fleet-stack';
 import { SharedStack } from '../../lib/stacks/shared-stack';
+import { FLEETS_PER_DASHBOARD } from '../../lib/fleet/fleet-monitoring';
 import { fleetStackName, sharedStackName } from '../../lib/identity/deployment';
 import { bundledConfigs, configLabel, findTemplates, rel, summary, SYNTH_OUT } from './common';
 import { exceeds, measureAccount, measureTemplate, worstPerQuota, type Measurement, type TemplateShape } from './quotas';
@@ -74,7 +76,9 @@ function synthGenerated(fleets: number, outdir: string): void {
   const app = new App({ outdir, ...fleetAppProps({ cloudFormationValidation: false }) });
   const shared = new SharedStack(app, sharedStackName(config.deployment), { config });
   const [fleet] = config.fleets;
-  new FleetStack(app, fleetStackName(fleet.name, fleet.deployment), { fleet, gitlab: config.gitlab, defaultVpc: shared.vpc });
+  const stack = new FleetStack(app, fleetStackName(fleet.name, fleet.deployment), { fleet, gitlab: config.gitlab, defaultVpc: shared.vpc });
+  // As in addFleetStacks: the first fleet stack of each chunk also carries that chunk's dashboard (the largest one).
+  shared.monitoring?.addDashboard(stack, 'FleetsDashboard', config.fleets.slice(0, FLEETS_PER_DASHBOARD));
   app.synth();
 }
 

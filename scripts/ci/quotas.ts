@@ -14,6 +14,7 @@ const SNS_QUOTAS = 'https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-
 const EVENTS_QUOTAS = 'https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html';
 const LAMBDA_QUOTAS = 'https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html';
 const AUTOSCALING_QUOTAS = 'https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-quotas.html';
+const CLOUDWATCH_QUOTAS = 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html';
 
 export interface Quota {
   readonly id: string;
@@ -66,6 +67,15 @@ export const QUOTAS = {
     unit: 'bytes',
     source: LAMBDA_QUOTAS,
   },
+  dashboardWidgets: { id: 'cw-dashboard-widgets', what: 'widgets per dashboard', limit: 500, unit: 'widgets', source: CLOUDWATCH_QUOTAS },
+  dashboardMetrics: {
+    id: 'cw-dashboard-metrics',
+    what: 'metrics per dashboard, across all widgets (math inputs included)',
+    limit: 2_500,
+    unit: 'metrics',
+    source: CLOUDWATCH_QUOTAS,
+  },
+  widgetMetrics: { id: 'cw-widget-metrics', what: 'metrics per dashboard widget', limit: 500, unit: 'metrics', source: CLOUDWATCH_QUOTAS },
   autoScalingGroups: {
     id: 'account-autoscaling-groups',
     what: 'Auto Scaling groups per account and Region (default, adjustable)',
@@ -120,6 +130,11 @@ export interface TemplateShape {
   readonly Outputs?: Record<string, unknown>;
   readonly Parameters?: Record<string, unknown>;
   readonly Mappings?: Record<string, unknown>;
+}
+
+/** The part of a dashboard body the quotas count: widgets and the metric lines of each (expressions included). */
+interface DashboardBody {
+  readonly widgets?: ReadonlyArray<{ readonly properties?: { readonly metrics?: readonly unknown[] } }>;
 }
 
 /** Longest real values of the pseudo parameters, so sizes are never under-estimated. */
@@ -225,6 +240,15 @@ export function measureTemplate(stack: string, template: TemplateShape, template
         if (props.EventPattern !== undefined)
           out.push({ quota: QUOTAS.eventPattern, subject: at(id), value: JSON.stringify(resolveForSize(props.EventPattern)).length });
         break;
+      case 'AWS::CloudWatch::Dashboard': {
+        const body = resolveForSize(props.DashboardBody);
+        const widgets = (JSON.parse(typeof body === 'string' ? body : JSON.stringify(body)) as DashboardBody).widgets ?? [];
+        const perWidget = widgets.map((w) => w.properties?.metrics?.length ?? 0);
+        out.push({ quota: QUOTAS.dashboardWidgets, subject: at(id), value: widgets.length });
+        out.push({ quota: QUOTAS.dashboardMetrics, subject: at(id), value: perWidget.reduce((sum, n) => sum + n, 0) });
+        out.push({ quota: QUOTAS.widgetMetrics, subject: at(id), value: Math.max(0, ...perWidget) });
+        break;
+      }
       case 'AWS::Lambda::Function': {
         const variables = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<
           string,

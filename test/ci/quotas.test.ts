@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseFleetConfig } from '../../lib/config';
 import { SharedStack } from '../../lib/stacks/shared-stack';
+import { FLEETS_PER_DASHBOARD } from '../../lib/fleet/fleet-monitoring';
 import { generatedConfig } from '../../scripts/ci/quota-gate';
 import { exceeds, measureAccount, measureTemplate, policySize, QUOTAS, resolveForSize, type TemplateShape } from '../../scripts/ci/quotas';
 
@@ -118,4 +119,48 @@ describe('quota checker', () => {
     // The fleet names in the deployment-scoped stack appear nowhere in its policies, patterns or queue policies.
     for (const id of ['iam-role-inline', 'sqs-statements', 'events-pattern']) expect(policyOf(thousand, id)).toEqual(policyOf(one, id));
   }, 300_000);
+
+  it('fails a dashboard of 501 widgets and one of 2,501 metrics, naming the CloudWatch quota', () => {
+    const widget = (metrics: number) => ({
+      type: 'metric',
+      properties: { region: 'REGION', metrics: Array.from({ length: metrics }, (_, i) => ['NS', `M${i}`]) },
+    });
+    // As the CDK writes it: the body joined around the region reference.
+    const dashboard = (widgets: object[]) => ({
+      Type: 'AWS::CloudWatch::Dashboard',
+      Properties: {
+        DashboardBody: {
+          'Fn::Join': [
+            '',
+            JSON.stringify({ widgets })
+              .split('REGION')
+              .flatMap((part, i) => (i === 0 ? [part] : [{ Ref: 'AWS::Region' }, part])),
+          ],
+        },
+      },
+    });
+    const manyWidgets = { Resources: { D: dashboard(Array.from({ length: 501 }, () => widget(1))) } };
+    const manyMetrics = { Resources: { D: dashboard(Array.from({ length: 6 }, () => widget(420))) } };
+
+    expect(over(manyWidgets)).toEqual(['cw-dashboard-widgets S/D']);
+    expect(over(manyMetrics)).toEqual(['cw-dashboard-metrics S/D']);
+    expect(QUOTAS.dashboardMetrics.source).toMatch(/cloudwatch_limits\.html$/);
+  });
+
+  it('keeps the largest dashboard (FLEETS_PER_DASHBOARD fleets) under CloudWatch widget and metric quotas and far inside its template', () => {
+    const config = parseFleetConfig(generatedConfig(FLEETS_PER_DASHBOARD));
+    const stack = new SharedStack(new App(), 'Shared', { config });
+    const template = Template.fromStack(stack).toJSON() as TemplateShape;
+    const measured = measureTemplate('Shared', template, JSON.stringify(template).length);
+    const value = (id: string) => measured.find((m) => m.quota.id === id)!.value;
+    const [dashboard] = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard'));
+    const bodyBytes = JSON.stringify(resolveForSize(dashboard.Properties.DashboardBody)).length;
+
+    expect(measured.filter(exceeds)).toEqual([]);
+    expect(value('cw-dashboard-widgets')).toBe(1 + 6 * FLEETS_PER_DASHBOARD);
+    expect(value('cw-dashboard-metrics')).toBe(22 * FLEETS_PER_DASHBOARD);
+    expect(value('cw-dashboard-metrics')).toBeLessThanOrEqual(QUOTAS.dashboardMetrics.limit);
+    // The body travels in a fleet stack's template (1 MB with everything else in it): keep it under half of that.
+    expect(bodyBytes).toBeLessThan(QUOTAS.templateBytes.limit / 2);
+  }, 120_000);
 });

@@ -42,7 +42,7 @@ describe('demand scaling config', () => {
 
   it('takes a poll fallback with project ids', () => {
     const config = parse({ demandScaling: {} }, { demand: { poll: { apiTokenSecretName: 'ci/poll', projectIds: [7, 8] } } });
-    expect(config.demand?.poll).toEqual({ apiTokenSecretName: 'ci/poll', projectIds: [7, 8] });
+    expect(config.demand?.poll).toEqual({ apiTokenSecretName: 'ci/poll', projectIds: [7, 8], onTick: true });
   });
 
   it('refuses an alarm email that is not one', () => {

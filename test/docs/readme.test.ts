@@ -30,10 +30,13 @@ describe('README', () => {
   });
 
   it('creates, in the deploy steps, every secret the bundled fleet.config.yaml needs (defect 4)', () => {
-    // GIVEN the secrets the bundled config reads: each fleet's runner token, and the reaper's API token when enabled
+    // GIVEN the secrets the bundled config reads: each fleet's runner token, the reaper's API token when enabled, the webhook and poll tokens with demand scaling
     const config = loadFleetConfig('fleet.config.yaml');
     const needed = config.fleets.map((f) => f.runnerTokenSecretName);
     if (config.orphanReaper.enabled) needed.push(config.orphanReaper.apiTokenSecretName);
+    if (config.fleets.some((f) => f.demandScaling) && config.demand) {
+      needed.push(config.demand.webhookSecretName, ...(config.demand.poll ? [config.demand.poll.apiTokenSecretName] : []));
+    }
     // THEN each is created by a create-secret command of the deploy steps (fleet names may come from a loop)
     const loopFleets = /for fleet in ([^;]+); do/.exec(deploySection)?.[1].trim().split(/\s+/) ?? [];
     const created = [...[...deploySection.matchAll(/create-secret --name (\S+)/g)].map((m) => m[1].replace(/"/g, ''))].flatMap((name) =>

@@ -7,6 +7,9 @@ import { addFleetStacks } from '../../lib/stacks/fleet-app';
 import { DEFAULT_DEMAND_SETTINGS } from '../../lib/config';
 import { rawFleet, TEST_GITLAB, testConfig } from '../support/stack-helpers';
 import { Stack } from 'aws-cdk-lib';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { HANDLER_CONFIG_FILE, parseHandlerConfig } from '../../lib/lambda/shared/handler-config';
 
 function sharedTemplate(fleets = [rawFleet({ name: 'spot-a', demandScaling: {} }), rawFleet({ name: 'plain-b' })], extra = {}) {
   const app = new App({ builtinCloudFormationValidation: false });
@@ -118,5 +121,33 @@ describe('FleetDemandScaling', () => {
           settings: { ...DEFAULT_DEMAND_SETTINGS, scalerIntervalMinutes: 30 },
         }),
     ).toThrow(/scalerIntervalMinutes \(30\)/);
+  });
+});
+
+describe('FleetDemandScaling handler configuration', () => {
+  function scalerHandlerConfig(extra: Record<string, unknown>) {
+    const { app, template } = sharedTemplate(undefined, extra);
+    const assembly = app.synth();
+    const scaler = Object.values(template.findResources('AWS::Lambda::Function')).find((fn) =>
+      String((fn as { Properties: { Description?: string } }).Properties.Description).includes('scales demand-scaled fleets'),
+    ) as { Properties: { Code: { S3Key: string } } };
+    const assetDir = join(assembly.directory, `asset.${scaler.Properties.Code.S3Key.replace(/\.zip$/, '')}`);
+    return parseHandlerConfig(readFileSync(join(assetDir, HANDLER_CONFIG_FILE), 'utf8')).demand;
+  }
+
+  it('given demand.poll, when synthesized, then the scaler is configured to poll with it (token secret, projects, onTick)', () => {
+    const demand = scalerHandlerConfig({ demand: { poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [7], onTick: false } } });
+
+    expect(demand?.poll).toEqual({ apiTokenSecretName: 'ci/poll-token', projectIds: [7], onTick: false });
+  });
+
+  it('given demand.poll without onTick, when synthesized, then the scaler polls on every tick (the default)', () => {
+    const demand = scalerHandlerConfig({ demand: { poll: { apiTokenSecretName: 'ci/poll-token' } } });
+
+    expect(demand?.poll).toEqual({ apiTokenSecretName: 'ci/poll-token', projectIds: [], onTick: true });
+  });
+
+  it('given no demand.poll, when synthesized, then the scaler has no poll', () => {
+    expect(scalerHandlerConfig({})).not.toHaveProperty('poll');
   });
 });

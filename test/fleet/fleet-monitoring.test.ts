@@ -16,6 +16,39 @@ function shared(
   return { app, shared: stacks.shared, template: Template.fromStack(stacks.shared), spotA, plainB, stacks };
 }
 
+interface Widget {
+  readonly type: string;
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly properties: { readonly title?: string; readonly metrics: unknown[][] };
+}
+interface Body {
+  readonly widgets: Widget[];
+}
+
+/** The shared stack's dashboard body as CloudWatch reads it (tokens resolved to their template form, then joined). */
+function resolvedBody(stack: {
+  resolve: (x: unknown) => unknown;
+  monitoring?: { dashboard?: { node: { defaultChild?: unknown } } };
+}): string {
+  const join = stack.resolve((stack.monitoring!.dashboard!.node.defaultChild as { dashboardBody: unknown }).dashboardBody) as {
+    'Fn::Join': [string, unknown[]];
+  };
+  return join['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'eu-central-1')).join('');
+}
+
+function widgetTitled(stack: Parameters<typeof resolvedBody>[0], title: string): Widget {
+  return (JSON.parse(resolvedBody(stack)) as Body).widgets.find((w) => w.properties.title === title)!;
+}
+
+/** [metric name, statistic] of a widget's metric line, following CloudWatch's '.' (same as the line above) shorthand. */
+const nameAndStat = (line: unknown[], index: number, lines: unknown[][]): [string, string] => {
+  let name = line[1];
+  for (let i = index; name === '.'; i -= 1) name = lines[i - 1][1];
+  return [String(name), String((line.at(-1) as { stat: string }).stat)];
+};
+
 function dashboardBody(template: Template): string {
   const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
   return JSON.stringify(dashboard.Properties.DashboardBody);
@@ -29,9 +62,56 @@ describe('FleetMonitoring', () => {
     for (const fleet of ['spot-a', 'plain-b']) {
       expect(body).toContain(`${fleet}: capacity vs busy slots vs queued jobs`);
       expect(body).toContain(`${fleet}: time to start (s)`);
-      expect(body).toContain(`${fleet}: booting and draining instances`);
       expect(body).toContain(`${fleet}: estimated cost (USD/h)`);
+      expect(body).toContain(`${fleet}: boot to registered (s)`);
+      expect(body).toContain(`${fleet}: spot interruptions`);
+      expect(body).toContain(`${fleet}: drains`);
     }
+  });
+
+  it('lays each fleet out in two full rows of the 24-column grid', () => {
+    const { shared: stack } = shared();
+    const widgets = (JSON.parse(resolvedBody(stack)) as Body).widgets;
+    const fleetWidgets = widgets.filter((w) => w.type === 'metric');
+    expect(fleetWidgets).toHaveLength(12);
+    const rows = new Map<number, number>();
+    for (const w of fleetWidgets) rows.set(w.y, (rows.get(w.y) ?? 0) + w.width);
+    expect([...rows.values()]).toEqual([24, 24, 24, 24]);
+  });
+
+  it('charts boot to registered p50/p95 with booting instances and registration failures of each fleet', () => {
+    const lines = widgetTitled(shared().shared, 'spot-a: boot to registered (s)').properties.metrics;
+    expect(lines.map(nameAndStat)).toEqual([
+      ['BootToRegisteredSeconds', 'p50'],
+      ['BootToRegisteredSeconds', 'p95'],
+      ['GroupPendingInstances', 'Maximum'],
+      ['RegistrationFailures', 'Sum'],
+    ]);
+    expect(lines[0].slice(0, 4)).toEqual(['GitLabRunnerFleet', 'BootToRegisteredSeconds', 'Fleet', 'spot-a']);
+    expect(lines[2].slice(2, 4)).toEqual(['AutoScalingGroupName', 'gitlab-runner-fleet-spot-a']);
+    expect(lines.slice(2).map((line) => (line.at(-1) as { yAxis?: string }).yAxis)).toEqual(['right', 'right']);
+  });
+
+  it('charts spot notices, rebalance recommendations and jobs failed by reclaim, with the on-demand fallback minutes', () => {
+    const metrics = widgetTitled(shared().shared, 'spot-a: spot interruptions').properties.metrics.map(nameAndStat);
+    expect(metrics).toEqual([
+      ['SpotInterruptionNotices', 'Sum'],
+      ['SpotRebalanceRecommendations', 'Sum'],
+      ['JobsFailedByReclaim', 'Sum'],
+      ['SpotFallbackMinutes', 'Sum'],
+    ]);
+  });
+
+  it('charts drain duration p50 and max, the number of drains, deregistration failures and requeued orphaned jobs', () => {
+    const metrics = widgetTitled(shared().shared, 'plain-b: drains').properties.metrics.map(nameAndStat);
+    expect(metrics).toEqual([
+      ['DrainSeconds', 'p50'],
+      ['DrainSeconds', 'Maximum'],
+      ['DrainSeconds', 'SampleCount'],
+      ['DeregistrationFailures', 'Sum'],
+      ['OrphanedJobsRequeued', 'Sum'],
+      ['GroupTerminatingInstances', 'Maximum'],
+    ]);
   });
 
   it('charts the fleet metrics in the GitLabRunnerFleet namespace by fleet, p50 and p95 of time to start', () => {
@@ -83,6 +163,19 @@ describe('FleetMonitoring', () => {
       MetricName: 'GroupTerminatingInstances',
       Dimensions: [{ Name: 'AutoScalingGroupName', Value: 'gitlab-runner-fleet-spot-a' }],
       Statistic: 'Minimum',
+    });
+  });
+
+  it('alarms on any registration failure (a boot the launch hook abandoned) of every fleet', () => {
+    shared().plainB.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'GitLabRunnerFleet',
+      MetricName: 'RegistrationFailures',
+      Dimensions: [{ Name: 'Fleet', Value: 'plain-b' }],
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
     });
   });
 

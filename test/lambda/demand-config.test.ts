@@ -13,7 +13,7 @@ describe('demandHandlerConfig', () => {
   });
 
   it('given poll settings, then the config carries them', () => {
-    const poll = { apiTokenSecretName: 'poll-token', projectIds: [7, 9] };
+    const poll = { apiTokenSecretName: 'poll-token', projectIds: [7, 9], onTick: true };
     expect(demandHandlerConfig(fleets, 'hook-secret', poll).poll).toEqual(poll);
   });
 

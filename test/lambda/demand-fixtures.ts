@@ -31,7 +31,7 @@ export const DEMAND_CONFIG = demandHandlerConfig(
   'gitlab-runner-fleet/webhook-token',
 );
 
-/** A job event as GitLab sends it (the fields the webhook reads, plus some it ignores). */
+/** A job event with the job's own tags in build_tags (not in GitLab's documented payload: see demand-webhook-payload.test.ts). */
 export function jobEvent(jobId: number, status: string, tags: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     object_kind: 'build',

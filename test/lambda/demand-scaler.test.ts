@@ -245,6 +245,132 @@ describe('demand scaler with the poll fallback', () => {
     }
   });
 
+  it('polls GitLab once for a batch of pending jobs whose events named no tags, and scales the fleet their tag_list matches', async () => {
+    const gitlab = new FakeGitLab();
+    await gitlab.start();
+    try {
+      const token = ['glpat', 'poller'.padEnd(20, 'x')].join('-');
+      gitlab.allowApiToken(token);
+      for (let i = 0; i < 25; i++) gitlab.addJob(7, i + 1, ['computetype-spot', 'arm64']);
+      const client = new GitLabRunnerClient({ baseUrl: gitlab.url, sleep: async () => {} });
+      let polls = 0;
+      const handler = createScalerHandler(() => ({
+        config: { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [7], onTick: true } },
+        autoScaling,
+        ec2,
+        now: () => MONDAY_EVENING,
+        logger: () => {},
+        metrics: () => {},
+        poll: () => {
+          polls += 1;
+          return listPendingJobs(client, token, [7]);
+        },
+      }));
+
+      const result = await handler({ Records: Array.from({ length: 25 }, (_v, i) => signal('', i + 1, 'pending', 1)) });
+
+      expect(result.batchItemFailures).toEqual([]);
+      expect(polls).toBe(1);
+      expect(asgMock.commandCalls(SetDesiredCapacityCommand).map((c) => c.args[0].input)).toEqual([
+        { AutoScalingGroupName: SPOT_GROUP, DesiredCapacity: 3, HonorCooldown: false },
+      ]);
+    } finally {
+      await gitlab.stop();
+    }
+  });
+
+  it('polls only the projects the tagless events came from, not the configured ones', async () => {
+    const asked: Array<readonly number[] | undefined> = [];
+    const handler = createScalerHandler(() => ({
+      config: { ...DEMAND_CONFIG, poll: { apiTokenSecretName: 'ci/poll-token', projectIds: [], onTick: false } },
+      autoScaling,
+      ec2,
+      now: () => MONDAY_EVENING,
+      logger: () => {},
+      metrics: () => {},
+      poll: async (projectIds) => {
+        asked.push(projectIds);
+        return [{ id: 1, tagList: ['computetype-spot'] }];
+      },
+      pollOnTick: false,
+    }));
+    const fromProject = (jobId: number, projectId: number) => sqsRecord({ fleet: '', jobId, status: 'pending', rank: 1, projectId });
+
+    await handler({ Records: [fromProject(1, 12), fromProject(2, 12), fromProject(3, 40)] });
+
+    expect(asked).toEqual([[12, 40]]);
+  });
+
+  it('given pollOnTick false, a scheduled tick does not poll (webhook setups whose token cannot read the instance)', async () => {
+    let polls = 0;
+    const handler = createScalerHandler(() => ({
+      config: DEMAND_CONFIG,
+      autoScaling,
+      ec2,
+      now: () => MONDAY_EVENING,
+      logger: () => {},
+      metrics: () => {},
+      poll: async () => {
+        polls += 1;
+        return [];
+      },
+      pollOnTick: false,
+    }));
+
+    await handler({ 'detail-type': 'Scheduled Event' });
+
+    expect(polls).toBe(0);
+  });
+
+  it('given the poll on ticks (the default), a scheduled tick polls the configured projects', async () => {
+    const asked: Array<readonly number[] | undefined> = [];
+    const handler = createScalerHandler(() => ({
+      config: DEMAND_CONFIG,
+      autoScaling,
+      ec2,
+      now: () => MONDAY_EVENING,
+      logger: () => {},
+      metrics: () => {},
+      poll: async (projectIds) => {
+        asked.push(projectIds);
+        return [];
+      },
+    }));
+
+    await handler({ 'detail-type': 'Scheduled Event' });
+
+    expect(asked).toEqual([undefined]);
+  });
+
+  it('does not poll for a batch whose events all named their fleet, and never counts a job twice when it does', async () => {
+    const metrics: Array<Record<string, unknown>> = [];
+    let polls = 0;
+    const pollingHandler = (records: SQSEvent['Records']) =>
+      createScalerHandler(() => ({
+        config: DEMAND_CONFIG,
+        autoScaling,
+        ec2,
+        now: () => MONDAY_EVENING,
+        logger: () => {},
+        metrics: (record) => metrics.push(record),
+        poll: async () => {
+          polls += 1;
+          // GitLab lists the batch's 12 tagged jobs too.
+          return Array.from({ length: 12 }, (_v, i) => ({ id: 500 + i, tagList: ['computetype-spot'] }));
+        },
+      }))({ Records: records });
+
+    await pollingHandler(Array.from({ length: 12 }, (_v, i) => signal('graviton-spot', 500 + i, 'pending', 1)));
+    expect(polls).toBe(0);
+    await pollingHandler([
+      ...Array.from({ length: 12 }, (_v, i) => signal('graviton-spot', 500 + i, 'pending', 1)),
+      signal('', 999, 'pending', 1),
+    ]);
+
+    expect(polls).toBe(1);
+    expect(metrics.at(-1)).toMatchObject({ Fleet: 'graviton-spot', QueuedJobs: 12 });
+  });
+
   it('still scales on the schedule when the poll fails', async () => {
     const logs: string[] = [];
     const handler = createScalerHandler(() => ({

@@ -119,6 +119,26 @@ describe('safety net handler', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
   });
 
+  it('counts a failed deletion as DeregistrationFailures of the fleet (EMF), and no failure when the deletion works', async () => {
+    gitlab.inject({ kind: 'reset', times: 100 });
+
+    await handler(sqsEvent(sqsRecord(terminateSuccessful(INSTANCE))));
+    const failures = output.filter((line) => line.includes('"DeregistrationFailures"')).map((line) => JSON.parse(line));
+
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({
+      Fleet: FLEET,
+      DeregistrationFailures: 1,
+      _aws: { CloudWatchMetrics: [{ Namespace: 'GitLabRunnerFleet', Dimensions: [['Fleet']] }] },
+    });
+  });
+
+  it('counts no deregistration failure when the manager is deleted', async () => {
+    await handler(sqsEvent(sqsRecord(terminateSuccessful(INSTANCE))));
+
+    expect(output.some((line) => line.includes('DeregistrationFailures'))).toBe(false);
+  });
+
   it('reports the record as a batch item failure when GitLab hangs past the client timeout', async () => {
     gitlab.inject({ kind: 'hang', times: 100 });
     const record = sqsRecord(terminateSuccessful(INSTANCE));

@@ -44,11 +44,13 @@ on_exit() {
     deregister_manager $(($(now_ms) + 60000)) || true
   fi
   if [[ -n "${GRF_INSTANCE_ID:-}" && -n "${GRF_REGION:-}" ]]; then
+    publish_metric RegistrationFailures 1
     if complete_lifecycle "$GRF_LAUNCH_HOOK" ABANDON; then
       log "completed launch lifecycle action $GRF_LAUNCH_HOOK with ABANDON: Auto Scaling replaces this instance"
     else
       log "ERROR: could not complete $GRF_LAUNCH_HOOK with ABANDON; the hook times out and abandons the instance"
     fi
+    wait
   fi
 }
 trap on_exit EXIT
@@ -242,6 +244,9 @@ log "gitlab-runner is running: concurrent=$GRF_CONCURRENCY executor=$GRF_EXECUTO
 GRF_LIFECYCLE_DONE=1
 if complete_lifecycle "$GRF_LAUNCH_HOOK" CONTINUE; then
   log "completed launch lifecycle action $GRF_LAUNCH_HOOK with CONTINUE: instance is in service"
+  # Seconds since the kernel booted: the whole boot-to-registered time, one datapoint per boot.
+  publish_metric BootToRegisteredSeconds "$(cut -d. -f1 "$GRF_ROOT/proc/uptime" 2>/dev/null)" Seconds
+  wait
 else
   log "no pending launch lifecycle action to complete (a reboot, or the hook already timed out)"
 fi

@@ -173,3 +173,13 @@ complete_lifecycle() {
   retry 3 aws autoscaling complete-lifecycle-action --region "$GRF_REGION" --lifecycle-hook-name "$1" \
     --auto-scaling-group-name "$GRF_ASG_NAME" --instance-id "$GRF_INSTANCE_ID" --lifecycle-action-result "$2"
 }
+
+# publish_metric NAME VALUE [UNIT]: one datapoint in the fleet namespace, dimension Fleet only (the
+# naming rule of lib/identity/fleet-metrics.ts; names in health-metrics.ts). In the background: a
+# slow CloudWatch must not eat a spot notice window; callers that exit next `wait` for it.
+publish_metric() {
+  [[ -n "${GRF_FLEET_NAME:-}" && "$2" =~ ^[0-9]+$ ]] || return 0
+  (aws cloudwatch put-metric-data --region "$GRF_REGION" --namespace GitLabRunnerFleet --metric-name "$1" \
+    --dimensions "Fleet=$GRF_FLEET_NAME" --value "$2" --unit "${3:-Count}" >/dev/null 2>&1 ||
+    log "WARNING: could not publish metric $1=$2") &
+}

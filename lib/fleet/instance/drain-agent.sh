@@ -47,8 +47,6 @@ done
 : "${GRF_FORCE_STOP_WAIT_MS:=15000}"
 : "${GRF_METRICS_URL:=http://127.0.0.1:9252/metrics}"
 : "${GRF_PROGRESS_LOG_SECONDS:=60}"
-: "${GRF_METRIC_NAMESPACE:=GitLabRunnerFleet}"
-: "${GRF_FLEET_NAME:=}"
 
 for required in GRF_GITLAB_URL GRF_ASG_NAME GRF_TERMINATE_HOOK GRF_INSTANCE_ID GRF_REGION GRF_SYSTEM_ID; do
   if [[ -z "${!required:-}" ]]; then
@@ -70,15 +68,6 @@ first_seen_ms() {
     echo "$at" >"$file"
   fi
   echo "$at"
-}
-
-# publish_metric NAME VALUE: one datapoint in the fleet namespace, dimension Fleet (the naming rule of
-# lib/identity/fleet-metrics.ts). In the background: a slow CloudWatch must not eat the notice window.
-publish_metric() {
-  [[ -n "$GRF_FLEET_NAME" && "$2" =~ ^[0-9]+$ ]] || return 0
-  (aws cloudwatch put-metric-data --region "$GRF_REGION" --namespace "$GRF_METRIC_NAMESPACE" --metric-name "$1" \
-    --dimensions "Fleet=$GRF_FLEET_NAME" --value "$2" --unit Count >/dev/null 2>&1 ||
-    log "WARNING: could not publish metric $1=$2") &
 }
 
 runner_pid() {
@@ -219,6 +208,7 @@ deregister() {
     clear_step deregister-gave-up
   else
     mark_step deregister-gave-up
+    publish_metric DeregistrationFailures 1
   fi
 }
 
@@ -246,20 +236,25 @@ force_stop_jobs() {
 drain_for_termination() {
   log "target lifecycle state is Terminated (scale-in, scheduled scale-down, instance refresh or rebalance): draining"
   GRF_HEARTBEATS=1
+  local started
+  started=$(first_seen_ms terminate)
   stop_runner
   if ! done_step deregistered; then
-    wait_for_jobs $(($(first_seen_ms terminate) + GRF_MAX_JOB_TIMEOUT_MS))
+    wait_for_jobs $((started + GRF_MAX_JOB_TIMEOUT_MS))
     local deregister_by=$(($(now_ms) + GRF_DEREGISTER_TIMEOUT_MS))
     # Past the reclaim there is no instance left to deregister from.
     if ((GRF_SPOT_RECLAIM > 0 && GRF_SPOT_RECLAIM < deregister_by)); then deregister_by=$GRF_SPOT_RECLAIM; fi
     deregister "$deregister_by"
   fi
   if ((GRF_SPOT_DEADLINE > 0)); then force_stop_jobs "spot reclaim"; else force_stop_jobs "drain deadline"; fi
+  # Published before CONTINUE (the instance goes away right after), awaited after it.
+  publish_metric DrainSeconds $((($(now_ms) - started) / 1000)) Seconds
   if complete_lifecycle "$GRF_TERMINATE_HOOK" CONTINUE; then
     log "completed terminate lifecycle action $GRF_TERMINATE_HOOK with CONTINUE"
   else
     log "ERROR: could not complete $GRF_TERMINATE_HOOK; the hook's timeout ends the wait"
   fi
+  wait
   mark_step completed
 }
 

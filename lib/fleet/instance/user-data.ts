@@ -17,7 +17,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, gzipSync } from 'node:zlib';
 import { Token } from 'aws-cdk-lib';
-import { FLEET_METRIC_NAMESPACE } from '../../identity/fleet-metrics';
 import type { InstanceScriptParams } from './params';
 
 /** EC2 rejects user data over 16 KB (before base64 encoding). */
@@ -115,7 +114,6 @@ export function userDataParameters(params: InstanceScriptParams): ReadonlyArray<
     ['GRF_LAUNCH_HOOK', params.launchHookName],
     ['GRF_TERMINATE_HOOK', params.terminateHookName],
     ['GRF_HEARTBEAT_SECONDS', String(params.heartbeatIntervalSeconds)],
-    ['GRF_METRIC_NAMESPACE', FLEET_METRIC_NAMESPACE],
   ];
 }
 
@@ -207,8 +205,8 @@ export function renderUserData(params: InstanceScriptParams): string {
   const script = [
     '#!/bin/bash',
     // A deploy-time fleet name (a Service Catalog parameter) would put its token's internal number here, which changes between synths.
-    `# gitlab-runner-fleet user data for fleet ${Token.isUnresolved(params.fleetName) ? '$GRF_FLEET_NAME' : params.fleetName.replace(/[^A-Za-z0-9_.-]/g, '?')}: no secrets below;`,
-    '# the runner token is read from Secrets Manager at boot. Scripts: lib/fleet/instance/ in the repository.',
+    `# gitlab-runner-fleet user data for fleet ${Token.isUnresolved(params.fleetName) ? '$GRF_FLEET_NAME' : params.fleetName.replace(/[^A-Za-z0-9_.-]/g, '?')}: no secrets (the runner`,
+    '# token is read at boot). Scripts: lib/fleet/instance/ in the repository.',
     'set -euo pipefail',
     'umask 022',
     ': "${GRF_ROOT:=}"',

@@ -37,7 +37,9 @@ export function parseSignal(body: string): JobSignal | undefined {
       typeof value.rank === 'number' &&
       typeof value.status === 'string'
     ) {
-      return { fleet: value.fleet, jobId: value.jobId, status: value.status, rank: value.rank };
+      const projectId =
+        typeof value.projectId === 'number' && Number.isInteger(value.projectId) && value.projectId > 0 ? value.projectId : undefined;
+      return { fleet: value.fleet, jobId: value.jobId, status: value.status, rank: value.rank, ...(projectId ? { projectId } : {}) };
     }
   } catch {
     /* not JSON */

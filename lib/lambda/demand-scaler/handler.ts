@@ -25,7 +25,7 @@ import { fleetMetricRecord } from '../shared/emf';
 import { HANDLER_CONFIG_FILE, parseHandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
 import { decideForFleet, fleetInstance, parseSignal, queuedJobsByFleet } from './core';
-import type { JobSignal } from '../demand-webhook/core';
+import { UNTAGGED_PENDING, type JobSignal } from '../demand-webhook/core';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GitLabRunnerClient } from '../../gitlab/client';
 import { listPendingJobs, type PendingJob } from '../../gitlab/pending-jobs';
@@ -42,8 +42,13 @@ export interface ScalerDeps {
   readonly logger?: Logger;
   /** Where EMF metric records go. @default console.log */
   readonly metrics?: (record: Record<string, unknown>) => void;
-  /** The poll fallback: GitLab's pending jobs, read on scheduled ticks. @default - none (webhook only) */
-  readonly poll?: () => Promise<readonly PendingJob[]>;
+  /**
+   * GitLab's pending jobs: of the given projects, or without them of the configured projects (or
+   * the instance). @default - none (webhook only)
+   */
+  readonly poll?: (projectIds?: readonly number[]) => Promise<readonly PendingJob[]>;
+  /** Whether scheduled ticks poll too (config `demand.poll.onTick`). @default true when `poll` is given */
+  readonly pollOnTick?: boolean;
 }
 
 /** A scheduled EventBridge invocation: every fleet is looked at. */
@@ -69,12 +74,23 @@ export function createScalerHandler(deps: () => ScalerDeps): (event: SQSEvent | 
       else log('warn', 'not a job signal; dropped', { messageId: record.messageId, outcome: 'ignored' });
     }
     const queued = queuedJobsByFleet(signals.map((s) => s.signal));
-    if (!('Records' in event) && d.poll) {
+    // A pending job whose event named no tags (GitLab's documented payload has none) is placed by
+    // polling GitLab's pending jobs now: one poll per batch, however many such events it holds.
+    // Those events name their project, so only those projects are read.
+    const untagged = queued.delete(UNTAGGED_PENDING);
+    const eventProjects = [
+      ...new Set(signals.flatMap(({ signal }) => (signal.fleet === UNTAGGED_PENDING && signal.projectId ? [signal.projectId] : []))),
+    ];
+    const tick = !('Records' in event);
+    if (d.poll && ((tick && d.pollOnTick !== false) || untagged)) {
       try {
-        for (const job of await d.poll()) {
+        const polled = new Map<string, number>();
+        for (const job of await d.poll(!tick && eventProjects.length > 0 ? eventProjects : undefined)) {
           const fleet = fleetForJobTags(d.config, job.tagList);
-          if (fleet) queued.set(fleet.name, (queued.get(fleet.name) ?? 0) + 1);
+          if (fleet) polled.set(fleet.name, (polled.get(fleet.name) ?? 0) + 1);
         }
+        // The poll sees every pending job, the batch's tagged ones too: the larger count, not the sum.
+        for (const [fleet, count] of polled) queued.set(fleet, Math.max(count, queued.get(fleet) ?? 0));
       } catch (error) {
         // Scaling goes on without the poll: busy slots and the schedule still decide.
         log('error', 'could not poll pending jobs', { error: errorMessage(error), outcome: 'failed' });
@@ -230,12 +246,13 @@ function runtimeDeps(): ScalerDeps {
       autoScaling: new AutoScalingClient({}),
       ec2: new EC2Client({}),
       poll: poll
-        ? async () => {
+        ? async (projectIds?: readonly number[]) => {
             // Read per tick, so a rotated token is picked up.
             const out = await secrets.send(new GetSecretValueCommand({ SecretId: poll.apiTokenSecretName }));
-            return listPendingJobs(gitlab, tokenFromSecretString(poll.apiTokenSecretName, out.SecretString), poll.projectIds);
+            return listPendingJobs(gitlab, tokenFromSecretString(poll.apiTokenSecretName, out.SecretString), projectIds ?? poll.projectIds);
           }
         : undefined,
+      pollOnTick: poll?.onTick ?? true,
     };
   }
   return defaults;

@@ -23,12 +23,21 @@ export const JOB_STATUS_RANK: Readonly<Record<string, number>> = {
   manual: 3,
 };
 
-/** The message queued for the scaler: one job's status change, for one fleet. */
+/**
+ * The fleet of a signal for a pending job whose event named no tags (GitLab's documented job
+ * event has none, see {@link jobEventTags}): the scaler then polls GitLab's pending jobs at once,
+ * whose `tag_list` names the fleet.
+ */
+export const UNTAGGED_PENDING = '';
+
+/** The message queued for the scaler: one job's status change, for one fleet ({@link UNTAGGED_PENDING} when not known yet). */
 export interface JobSignal {
   readonly fleet: string;
   readonly jobId: number;
   readonly status: string;
   readonly rank: number;
+  /** The job's project, on {@link UNTAGGED_PENDING} signals: the scaler polls that project's pending jobs. */
+  readonly projectId?: number;
 }
 
 export type WebhookVerdict =
@@ -50,7 +59,7 @@ export function tokenMatches(given: string | undefined, expected: string): boole
 export function judgeWebhook(
   request: { readonly headers: Readonly<Record<string, string | undefined>>; readonly body: string },
   expectedToken: string,
-  config: Pick<DemandHandlerConfig, 'fleets'>,
+  config: Pick<DemandHandlerConfig, 'fleets' | 'poll'>,
 ): WebhookVerdict {
   if (Buffer.byteLength(request.body, 'utf8') > MAX_WEBHOOK_BODY_BYTES) {
     return { kind: 'reject', status: 413, reason: `body over ${MAX_WEBHOOK_BODY_BYTES} bytes` };
@@ -69,19 +78,54 @@ export function judgeWebhook(
 }
 
 /** Which fleet's demand a job event changes, if any. */
-export function classifyJobEvent(payload: unknown, config: Pick<DemandHandlerConfig, 'fleets'>): WebhookVerdict {
+export function classifyJobEvent(payload: unknown, config: Pick<DemandHandlerConfig, 'fleets' | 'poll'>): WebhookVerdict {
   if (!isRecord(payload) || payload.object_kind !== 'build') return { kind: 'ignore', reason: 'not a build object' };
   const jobId = payload.build_id;
   const status = payload.build_status;
   if (typeof jobId !== 'number' || typeof status !== 'string') return { kind: 'ignore', reason: 'no build_id or build_status' };
   const rank = JOB_STATUS_RANK[status];
   if (rank === undefined || rank === 0) return { kind: 'ignore', reason: `status ${status} does not change demand` };
-  const tags = Array.isArray(payload.build_tags) ? payload.build_tags.filter((t): t is string => typeof t === 'string') : [];
+  const tags = jobEventTags(payload);
+  if (tags.length === 0) {
+    // A pending job without tags may be any fleet's: with the poll configured, the scaler reads GitLab's pending jobs now.
+    if (rank === 1 && config.poll) {
+      const projectId = typeof payload.project_id === 'number' ? payload.project_id : undefined;
+      return { kind: 'signal', signal: { fleet: UNTAGGED_PENDING, jobId, status, rank, ...(projectId ? { projectId } : {}) } };
+    }
+    return {
+      kind: 'ignore',
+      reason: `a ${status} job event without job tags (no build_tags, no runner yet): only the poll fallback can count it`,
+    };
+  }
   const fleet = fleetForJobTags(config, tags);
   if (!fleet) return { kind: 'ignore', reason: 'no fleet carries all the job tags' };
+  // build_queued_duration: seconds the job waited between queued and started, "duration in seconds"
+  // in the documented example; set once the job runs.
   const queued = payload.build_queued_duration;
   const timeToStartSeconds = status === 'running' && typeof queued === 'number' && queued >= 0 ? queued : undefined;
   return { kind: 'signal', signal: { fleet: fleet.name, jobId, status, rank }, timeToStartSeconds };
+}
+
+/**
+ * The tags that place a job event on a fleet.
+ *
+ * GitLab's documented job event (webhook events reference, "Job events",
+ * https://docs.gitlab.com/user/project/integrations/webhook_events/#job-events; built by
+ * Gitlab::DataBuilder::Build in lib/gitlab/data_builder/build.rb) carries no list of the job's own
+ * tags: only `runner.tags`, the tags of the runner that took the job, and `runner` is null until a
+ * runner took it. So, in order:
+ * - `build_tags`, the job's tags, where a GitLab sends them (proposed in gitlab-org/gitlab!140760;
+ *   not in the documented payload, so not to be relied on);
+ * - `runner.tags` (documented): places running and finished jobs, and their time to start, on the
+ *   fleet whose runner took them;
+ * - none: a pending job then makes the scaler poll GitLab's pending jobs at once (the jobs API has
+ *   `tag_list`), when the poll fallback is configured.
+ */
+export function jobEventTags(payload: Readonly<Record<string, unknown>>): string[] {
+  const strings = (value: unknown) => (Array.isArray(value) ? value.filter((t): t is string => typeof t === 'string') : []);
+  const jobTags = strings(payload.build_tags);
+  if (jobTags.length > 0) return jobTags;
+  return isRecord(payload.runner) ? strings(payload.runner.tags) : [];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -16,6 +16,7 @@ import { withCurrentFleets, type FleetSource } from '../shared/fleet-source';
 import { runtimeClients } from '../shared/runtime';
 import type { TokenSource } from '../shared/secrets';
 import { fleetMetricRecord } from '../shared/emf';
+import { HEALTH_METRICS } from '../../identity/health-metrics';
 import {
   decideSafetyNet,
   orphanedJobs,
@@ -104,6 +105,8 @@ async function handleRecord(record: SQSRecord, deps: SafetyNetDeps, tokens: Toke
     // The instance is gone either way: holding its lifecycle action would only delay the group.
     const lifecycle = plan.completeLifecycle ? await completeLifecycleAction(deps.autoScaling, plan.completeLifecycle) : undefined;
     if (managerError !== undefined) {
+      // One datapoint per failed attempt: SQS retries, then the dead-letter queue (alarmed) takes it.
+      if (plan.fleet) emitMetrics(deps, plan.fleet.name, { [HEALTH_METRICS.deregistrationFailures]: 1 });
       log('error', 'could not delete the runner manager; will retry', {
         ...fields,
         lifecycle,
@@ -167,8 +170,12 @@ async function requeueOrphanedJobs(
   } catch (error) {
     log('error', 'could not look for orphaned jobs; any there fail at their timeout', { ...fields, error: errorMessage(error) });
   }
-  if (requeued > 0) (deps.metrics ?? console.log)(JSON.stringify(fleetMetricRecord(fleet.name, { OrphanedJobsRequeued: requeued })));
+  if (requeued > 0) emitMetrics(deps, fleet.name, { [HEALTH_METRICS.orphanedJobsRequeued]: requeued });
   return requeued;
+}
+
+function emitMetrics(deps: SafetyNetDeps, fleetName: string, values: Readonly<Record<string, number>>): void {
+  (deps.metrics ?? console.log)(JSON.stringify(fleetMetricRecord(fleetName, values)));
 }
 
 /** The instance's state and group tag; `not-found` once EC2 has forgotten it. */

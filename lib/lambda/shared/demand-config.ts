@@ -2,7 +2,7 @@
  * What the demand Lambdas (webhook and scaler) know about the demand-scaled fleets, carried
  * in handler-config.json under `demand`. Pure: no CDK, no AWS SDK.
  */
-import type { FleetSpec } from '../../config/fleet-config';
+import type { FleetSpec, PollSettings } from '../../config/fleet-config';
 import { autoScalingGroupName } from '../../identity/runner-identity';
 import type { ScalingSettings } from '../../scaling/decide';
 import type { EnvelopeFleet } from '../../scaling/envelope';
@@ -25,7 +25,7 @@ export interface DemandHandlerConfig {
   /** Secret holding the X-Gitlab-Token the webhook expects. */
   readonly webhookSecretName: string;
   /** The poll fallback, when configured. */
-  readonly poll?: { readonly apiTokenSecretName: string; readonly projectIds: readonly number[] };
+  readonly poll?: PollSettings;
 }
 
 /** The demand-scaled fleets of a config as the Lambdas see them. */

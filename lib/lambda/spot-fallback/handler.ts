@@ -18,6 +18,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { fleetByGroup, type FleetTarget, type HandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
 import { fleetMetricRecord } from '../shared/emf';
+import { HEALTH_METRICS } from '../../identity/health-metrics';
 import { runtimeClients } from '../shared/runtime';
 import {
   decideFallback,
@@ -150,7 +151,7 @@ async function apply(plan: FallbackPlan, fleet: FleetTarget, deps: SpotFallbackD
       fallbackMinutes: plan.fallbackMinutes,
     });
     (deps.metrics ?? console.log)(
-      JSON.stringify(fleetMetricRecord(fleet.name, { SpotFallbackMinutes: plan.fallbackMinutes ?? 0 }, {}, now(deps))),
+      JSON.stringify(fleetMetricRecord(fleet.name, { [HEALTH_METRICS.spotFallbackMinutes]: plan.fallbackMinutes ?? 0 }, {}, now(deps))),
     );
   } else log('info', plan.reason, { ...fields, outcome: plan.action });
 }

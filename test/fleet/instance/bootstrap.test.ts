@@ -470,3 +470,53 @@ describe.concurrent('shell executor: jobs never hold the fleet keys', () => {
     expect(w.sandbox.file('etc/systemd/system/gitlab-runner.service')).toMatch(/--user gitlab-runner\b/);
   });
 });
+
+describe.concurrent('bootstrap boot metrics (fleet dimension only)', () => {
+  /** The kernel's /proc/uptime of the sandbox: seconds since boot, then idle seconds. */
+  function setUptime(w: World, content: string): void {
+    mkdirSync(join(w.sandbox.root, 'proc'), { recursive: true });
+    writeFileSync(join(w.sandbox.root, 'proc', 'uptime'), content);
+  }
+  const metricCalls = (w: World) => w.sandbox.calls().filter((c) => c.line.startsWith('aws cloudwatch put-metric-data'));
+
+  it('publishes the whole seconds since boot as BootToRegisteredSeconds once the launch hook is completed with CONTINUE', async (ctx) => {
+    const w = await World.create(ctx);
+    setUptime(w, '93.87 170.21\n');
+
+    const result = await w.boot();
+
+    expect(result.code).toBe(0);
+    const metrics = metricCalls(w);
+    expect(metrics.map((c) => c.line)).toEqual([
+      'aws cloudwatch put-metric-data --region eu-west-1 --namespace GitLabRunnerFleet --metric-name BootToRegisteredSeconds ' +
+        '--dimensions Fleet=graviton-spot --value 93 --unit Seconds',
+    ]);
+    const continued = w.sandbox.calls().find((c) => /complete-lifecycle-action .*CONTINUE$/.test(c.line))!;
+    expect(metrics[0].at).toBeGreaterThanOrEqual(continued.at);
+  });
+
+  it('publishes no boot time on a reboot, when no launch lifecycle action was pending', async (ctx) => {
+    const w = await World.create(ctx);
+    setUptime(w, '41.00 80.00\n');
+    w.sandbox.setNoLifecycleAction();
+
+    const result = await w.boot();
+
+    expect(result.code).toBe(0);
+    expect(metricCalls(w)).toEqual([]);
+  });
+
+  it('counts a boot that gives up (launch hook ABANDON) as one RegistrationFailures, with no boot time', async (ctx) => {
+    const w = await World.create(ctx);
+    setUptime(w, '120.50 200.00\n');
+    w.sandbox.setSecret(fakeRunnerToken('revoked'));
+
+    const result = await w.boot();
+
+    expect(result.code).not.toBe(0);
+    expect(metricCalls(w).map((c) => c.line)).toEqual([
+      'aws cloudwatch put-metric-data --region eu-west-1 --namespace GitLabRunnerFleet --metric-name RegistrationFailures ' +
+        '--dimensions Fleet=graviton-spot --value 1 --unit Count',
+    ]);
+  });
+});

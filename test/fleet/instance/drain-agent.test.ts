@@ -166,6 +166,39 @@ describe.concurrent('drain agent on a scale-in (target lifecycle state Terminate
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/GIVING UP deregistering system_id=s_/);
     expect(first(w.sandbox.calls(), /complete-lifecycle-action .*CONTINUE/)).toBeDefined();
+    expect(milestones(w).metrics.map((c) => c.line)).toContainEqual(
+      'aws cloudwatch put-metric-data --region eu-west-1 --namespace GitLabRunnerFleet --metric-name DeregistrationFailures ' +
+        '--dimensions Fleet=graviton-spot --value 1 --unit Count',
+    );
+  });
+
+  it('publishes the drain duration, from Terminated seen to CONTINUE, as DrainSeconds of the fleet', async (ctx) => {
+    const w = await World.create(ctx);
+    w.sandbox.setJobSeconds(2.2);
+    w.sandbox.startRunner();
+    w.imds.targetLifecycleState = 'Terminated';
+
+    const result = await w.sandbox.run(AGENT, w.agentEnv());
+
+    expect(result.code).toBe(0);
+    const lines = milestones(w).metrics.map((c) => c.line);
+    expect(lines).toHaveLength(1);
+    const match =
+      /^aws cloudwatch put-metric-data --region eu-west-1 --namespace GitLabRunnerFleet --metric-name DrainSeconds --dimensions Fleet=graviton-spot --value (\d+) --unit Seconds$/.exec(
+        lines[0],
+      );
+    expect(match).not.toBeNull();
+    expect(Number(match![1])).toBeGreaterThanOrEqual(2);
+    expect(Number(match![1])).toBeLessThan(15);
+  });
+
+  it('counts no deregistration failure when the manager was deleted', async (ctx) => {
+    const w = await World.create(ctx);
+    w.imds.targetLifecycleState = 'Terminated';
+
+    await w.sandbox.run(AGENT, w.agentEnv());
+
+    expect(milestones(w).metrics.some((c) => c.line.includes('DeregistrationFailures'))).toBe(false);
   });
 
   it('counts a 404 (manager already deleted, e.g. by the safety-net Lambda) as done', async (ctx) => {
@@ -487,6 +520,9 @@ describe.concurrent('drain agent: spot resilience scenarios', () => {
     expect(m.heartbeats.some((h) => h.at >= restartedAt)).toBe(true);
     const secondsLeft = Number(/waiting for running jobs to finish \(jobs=\w+, (\d+)s left\)/.exec(result.stdout)![1]);
     expect(secondsLeft).toBeLessThanOrEqual(58); // a fresh deadline would say 59 or 60
+    // The drain duration also counts from the first agent's start: the job alone took 8 s after SIGQUIT.
+    const drain = m.metrics.map((c) => /--metric-name DrainSeconds .*--value (\d+) /.exec(c.line)).find(Boolean);
+    expect(Number(drain![1])).toBeGreaterThanOrEqual(8);
     expect(m.deleted!.at).toBeGreaterThanOrEqual(m.exited!.at);
     expect(m.complete!.at).toBeGreaterThanOrEqual(m.deleted!.at);
     expect(m.forceSignal).toBeUndefined();
@@ -535,7 +571,10 @@ describe.concurrent('drain agent: spot resilience scenarios', () => {
     // THEN the usual drain: SIGQUIT, heartbeats, job finishes, DELETE, CONTINUE; no forced shutdown
     expect(result.code).toBe(0);
     const m = milestones(w);
-    expect(m.metrics.map((c) => c.line)).toEqual([expect.stringContaining('--metric-name SpotRebalanceRecommendations ')]);
+    expect(m.metrics.map((c) => c.line)).toEqual([
+      expect.stringContaining('--metric-name SpotRebalanceRecommendations '),
+      expect.stringContaining('--metric-name DrainSeconds '),
+    ]);
     expect(m.sigquits).toHaveLength(1);
     expect(m.heartbeats[0].at).toBeGreaterThanOrEqual(m.sigquits[0].at);
     expect(m.deleted!.at).toBeGreaterThanOrEqual(m.exited!.at);
