@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 
 export default defineConfig(
   {
-    ignores: ['node_modules/', 'dist/', 'cdk.out/', 'coverage/', '.venv/', '**/*.js', '**/*.d.ts'],
+    ignores: ['node_modules/', 'dist/', 'cdk.out/', 'coverage/', '.venv/', '.ci-node/', '**/*.js', '**/*.d.ts'],
   },
   eslint.configs.recommended,
   tseslint.configs.recommended,
