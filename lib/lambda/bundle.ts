@@ -59,6 +59,20 @@ interface CacheRecord {
 }
 
 const bundles = new Map<LambdaHandlerName, HandlerBundle>();
+/**
+ * SHA-256 of each input file read in this process: the handlers share most of their inputs (the
+ * AWS SDK, lib/identity), so each file is read and hashed once per synth, not once per handler.
+ */
+const inputHashes = new Map<string, string>();
+
+function inputHash(file: string): string {
+  let hash = inputHashes.get(file);
+  if (hash === undefined) {
+    hash = sha256(readFileSync(join(PROJECT_ROOT, file)));
+    inputHashes.set(file, hash);
+  }
+  return hash;
+}
 
 /**
  * Where asset directories are written.
@@ -111,7 +125,7 @@ function cachedBundle(name: LambdaHandlerName): string | undefined {
   if (record.buildKey !== buildKey(name)) return undefined;
   for (const [file, hash] of Object.entries(record.inputs)) {
     try {
-      if (sha256(readFileSync(join(PROJECT_ROOT, file))) !== hash) return undefined;
+      if (inputHash(file) !== hash) return undefined;
     } catch {
       return undefined;
     }
@@ -136,7 +150,14 @@ function storeBundle(name: LambdaHandlerName, code: string, inputs: readonly str
   mkdirSync(dir, { recursive: true });
   const record: CacheRecord = {
     buildKey: buildKey(name),
-    inputs: Object.fromEntries([...inputs].sort().map((file) => [file, sha256(readFileSync(join(PROJECT_ROOT, file)))])),
+    inputs: Object.fromEntries(
+      [...inputs].sort().map((file) => {
+        // Read afresh: the build just read these files, and a memo from before the build may be stale.
+        const hash = sha256(readFileSync(join(PROJECT_ROOT, file)));
+        inputHashes.set(file, hash);
+        return [file, hash];
+      }),
+    ),
     sha256: sha256(code),
   };
   // The code first: a record never points at a bundle that is not there.
@@ -175,6 +196,7 @@ export function bundleHandler(name: LambdaHandlerName): HandlerBundle {
 /** Forgets the bundles looked up in this process, as a new process would (for tests and the benchmark). */
 export function forgetBundlesInProcess(): void {
   bundles.clear();
+  inputHashes.clear();
 }
 
 /**
