@@ -13,9 +13,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProgram, runProgram, type CliOutput } from '../../lib/cli/program';
 import { registerRotateTokenCommand } from '../../lib/cli/rotate-token';
 import { GitLabRunnerClient } from '../../lib/gitlab';
-import { systemIdForInstance } from '../../lib/identity/runner-identity';
 import { mockedAwsClients } from '../support/aws-mocks';
 import { FakeGitLab, fakeRunnerToken, type FakeRunner } from '../support/fake-gitlab';
+import { SimulatedFleet } from '../support/simulated-fleet';
 
 const SECRET = 'gitlab-runner-fleet/spotty/runner-token';
 const ACCESS_SECRET = 'gitlab-runner-fleet/access-token';
@@ -37,73 +37,6 @@ fleets:
     capacity: { max: 2 }
 `,
 );
-
-interface SimInstance {
-  id: string;
-  token: string;
-  jobsLeft: number;
-  draining: boolean;
-}
-
-/** A fleet whose instances run jobs, drain on refresh and deregister one tick after they end. */
-class SimulatedFleet {
-  instances: SimInstance[] = [];
-  interruptedJobs = 0;
-  refreshing = false;
-  refreshFails = false;
-  private next = 1;
-  private deregistrations: Array<() => void> = [];
-
-  constructor(
-    private readonly gitlab: FakeGitLab,
-    private readonly secrets: Map<string, string>,
-  ) {}
-
-  boot(jobs: number): SimInstance {
-    const id = `i-0${String(this.next++).padStart(16, '0')}`;
-    const token = this.secrets.get(SECRET)!;
-    const runner = this.gitlab.runners.find((r) => r.token === token)!;
-    this.gitlab.addManager(runner, systemIdForInstance(id));
-    const instance = { id, token, jobsLeft: jobs, draining: false };
-    this.instances.push(instance);
-    return instance;
-  }
-
-  /** One unit of time. */
-  tick(): void {
-    for (const run of this.deregistrations.splice(0)) run();
-    for (const instance of this.instances) {
-      // A job whose runner was deleted under it is lost.
-      if (instance.jobsLeft > 0 && !this.gitlab.runners.some((r) => r.token === instance.token)) {
-        this.interruptedJobs += instance.jobsLeft;
-        instance.jobsLeft = 0;
-      }
-    }
-    for (const instance of this.instances.filter((i) => i.draining)) {
-      if (instance.jobsLeft > 0) {
-        instance.jobsLeft -= 1;
-        continue;
-      }
-      this.instances.splice(this.instances.indexOf(instance), 1);
-      this.deregistrations.push(() => {
-        for (const runner of this.gitlab.runners)
-          runner.managers = runner.managers.filter((m) => m.system_id !== systemIdForInstance(instance.id));
-      });
-    }
-    if (this.refreshing && !this.refreshFails && !this.instances.some((i) => i.draining)) {
-      const old = this.instances.find((i) => i.token !== this.secrets.get(SECRET));
-      if (old) {
-        old.draining = true;
-        this.boot(0);
-      }
-    }
-  }
-
-  refreshStatus(): string {
-    if (this.refreshFails) return 'Failed';
-    return this.instances.some((i) => i.token !== this.secrets.get(SECRET)) ? 'InProgress' : 'Successful';
-  }
-}
 
 describe('runner-fleet rotate-token', () => {
   let gitlab: FakeGitLab;
@@ -143,8 +76,8 @@ describe('runner-fleet rotate-token', () => {
       [ACCESS_SECRET, accessToken],
       [SECRET, oldRunner.token],
     ]);
-    fleet = new SimulatedFleet(gitlab, secrets);
-    for (let i = 0; i < 3; i++) fleet.boot(2 + i);
+    fleet = new SimulatedFleet(gitlab, secrets, { spot: SECRET });
+    for (let i = 0; i < 3; i++) fleet.boot('spot', 2 + i);
     aws.resetAwsMocks();
     aws.secretsMock.on(GetSecretValueCommand).callsFake((input: { SecretId: string }) => ({ SecretString: secrets.get(input.SecretId) }));
     aws.secretsMock.on(PutSecretValueCommand).callsFake((input: { SecretId: string; SecretString: string }) => {
