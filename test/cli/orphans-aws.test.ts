@@ -16,6 +16,7 @@ import { awsClients } from '../../lib/cli/orphans-aws';
 import { createProgram, runProgram, type CliOutput } from '../../lib/cli/program';
 import { systemIdForInstance } from '../../lib/identity/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
+import { runCli } from '../support/cli-run';
 import { FakeGitLab, fakeRunnerToken, type FakeRunner, LOOPBACK_TIMEOUT_MS } from '../support/fake-gitlab';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -86,17 +87,15 @@ describe('runner-fleet orphans with the AWS SDK (mocked)', () => {
   });
 
   async function run(...args: string[]) {
-    let stdout = '';
-    let stderr = '';
-    const output: CliOutput = { out: (t) => (stdout += t), err: (t) => (stderr += t) };
-    const program = createProgram(output);
-    registerOrphansCommand(program, output, {
-      env,
-      now: () => NOW,
-      gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: LOOPBACK_TIMEOUT_MS, maxAttempts: 1, sleep: async () => {} }),
-    });
-    const code = await runProgram(program, ['node', 'runner-fleet', 'orphans', '--config', configFile, ...args], output);
-    return { code, stdout, stderr };
+    return runCli(
+      (program, output) =>
+        registerOrphansCommand(program, output, {
+          env,
+          now: () => NOW,
+          gitlab: new GitLabRunnerClient({ baseUrl: gitlab.url, timeoutMs: LOOPBACK_TIMEOUT_MS, maxAttempts: 1, sleep: async () => {} }),
+        }),
+      ['orphans', '--config', configFile, ...args],
+    );
   }
 
   it('treats group members and fleet-tagged instances as existing, and a manager of neither as an orphan', async () => {

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerOrphansCommand, runnerTokenEnvName, type OrphansCommandOverrides } from '../../lib/cli/orphans';
-import { createProgram, runProgram, type CliOutput } from '../../lib/cli/program';
 import { GitLabRunnerClient } from '../../lib/gitlab';
 import { systemIdForInstance } from '../../lib/identity/runner-identity';
+import { runCli } from '../support/cli-run';
 import { FakeGitLab, fakeRunnerToken, LOOPBACK_TIMEOUT_MS, type FakeRunner } from '../support/fake-gitlab';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -32,12 +32,6 @@ fleets:
     capacity: { max: 3 }
 `,
 );
-
-function capture(): CliOutput & { out_: () => string; err_: () => string } {
-  let out = '';
-  let err = '';
-  return { out: (t) => (out += t), err: (t) => (err += t), out_: () => out, err_: () => err };
-}
 
 describe('runner-fleet orphans in a mixed fleet', () => {
   let gitlab: FakeGitLab;
@@ -76,11 +70,7 @@ describe('runner-fleet orphans in a mixed fleet', () => {
   }
 
   async function run(...args: string[]) {
-    const output = capture();
-    const program = createProgram(output);
-    registerOrphansCommand(program, output, overrides());
-    const code = await runProgram(program, ['node', 'runner-fleet', 'orphans', '--config', configFile, ...args], output);
-    return { code, stdout: output.out_(), stderr: output.err_() };
+    return runCli((program, output) => registerOrphansCommand(program, output, overrides()), ['orphans', '--config', configFile, ...args]);
   }
 
   it('lists an orphaned manager of the on-demand runner under that runner', async () => {

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runnerTokenEnvName, registerOrphansCommand, type OrphansCommandOverrides } from '../../lib/cli/orphans';
-import { createProgram, runProgram, type CliOutput } from '../../lib/cli/program';
 import { systemIdForInstance } from '../../lib/identity/runner-identity';
 import { GitLabRunnerClient } from '../../lib/gitlab';
 import type { FleetTarget } from '../../lib/lambda/shared/handler-config';
 import { bundledCli } from '../support/cli-bundle';
+import { runCli } from '../support/cli-run';
 import { FakeGitLab, fakeRunnerToken, type FakeRunner, LOOPBACK_TIMEOUT_MS } from '../support/fake-gitlab';
 
 const NOW = new Date('2026-11-25T12:00:00Z');
@@ -25,12 +25,6 @@ fleets:
   - { name: graviton-ondemand, computeType: on-demand, instanceTypes: [m7g.large], capacity: { max: 2 } }
 `,
 );
-
-function capture(): CliOutput & { out_: () => string; err_: () => string } {
-  let out = '';
-  let err = '';
-  return { out: (t) => (out += t), err: (t) => (err += t), out_: () => out, err_: () => err };
-}
 
 describe('runner-fleet orphans', () => {
   let gitlab: FakeGitLab;
@@ -81,11 +75,7 @@ describe('runner-fleet orphans', () => {
   }
 
   async function run(...args: string[]) {
-    const output = capture();
-    const program = createProgram(output);
-    registerOrphansCommand(program, output, overrides());
-    const code = await runProgram(program, ['node', 'runner-fleet', 'orphans', '--config', configFile, ...args], output);
-    return { code, stdout: output.out_(), stderr: output.err_() };
+    return runCli((program, output) => registerOrphansCommand(program, output, overrides()), ['orphans', '--config', configFile, ...args]);
   }
 
   it('lists a manager without an instance, past the grace period, with created, contacted, status and why', async () => {

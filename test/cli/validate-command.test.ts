@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createProgram, runProgram, type CliOutput } from '../../lib/cli/program';
+import { runCli } from '../support/cli-run';
 import { registerValidateCommand } from '../../lib/cli/validate-command';
 
 const dir = mkdtempSync(join(tmpdir(), 'validate-'));
@@ -27,13 +27,7 @@ fleets:
 );
 
 async function run(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const output: CliOutput = { out: (t) => (stdout += t), err: (t) => (stderr += t) };
-  const program = createProgram(output);
-  registerValidateCommand(program, output);
-  const code = await runProgram(program, ['node', 'runner-fleet', ...args], output);
-  return { code, stdout, stderr };
+  return runCli(registerValidateCommand, args);
 }
 
 describe('runner-fleet validate', () => {
