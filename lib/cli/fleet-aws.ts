@@ -3,16 +3,11 @@
  * other commands never load the SDK: the fleet's group and instances, its token secrets, and
  * instance refreshes. Credential problems become one-line user errors.
  */
-import {
-  AutoScalingClient,
-  DescribeAutoScalingGroupsCommand,
-  DescribeInstanceRefreshesCommand,
-  StartInstanceRefreshCommand,
-} from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { tokenFromSecretString } from '../lambda/shared/secrets';
-import { rotationRefreshPreferences } from '../rotation/token-rotation';
+import { instanceRefreshStatus as refreshStatusOf, startRotationRefresh } from '../lambda/shared/instance-refresh';
 import { UsageError } from './program';
 import type { StatusGroup, StatusInstance } from './status-report';
 
@@ -90,23 +85,10 @@ export async function writeSecretToken(clients: FleetAwsClients, secretName: str
 }
 
 export async function startInstanceRefresh(clients: FleetAwsClients, groupName: string, minHealthyPercentage: number): Promise<string> {
-  const out = await aws(`start an instance refresh of ${groupName}`, () =>
-    clients.autoScaling.send(
-      new StartInstanceRefreshCommand({
-        AutoScalingGroupName: groupName,
-        Strategy: 'Rolling',
-        Preferences: rotationRefreshPreferences(minHealthyPercentage),
-      }),
-    ),
-  );
-  if (!out.InstanceRefreshId) throw new Error(`StartInstanceRefresh of ${groupName} returned no refresh id`);
-  return out.InstanceRefreshId;
+  return aws(`start an instance refresh of ${groupName}`, () => startRotationRefresh(clients.autoScaling, groupName, minHealthyPercentage));
 }
 
 /** Status of an instance refresh: Pending, InProgress, Successful, Failed, Cancelled, ... */
 export async function instanceRefreshStatus(clients: FleetAwsClients, groupName: string, refreshId: string): Promise<string> {
-  const out = await aws(`describe the instance refresh of ${groupName}`, () =>
-    clients.autoScaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: groupName, InstanceRefreshIds: [refreshId] })),
-  );
-  return out.InstanceRefreshes?.[0]?.Status ?? 'Unknown';
+  return aws(`describe the instance refresh of ${groupName}`, () => refreshStatusOf(clients.autoScaling, groupName, refreshId));
 }

@@ -6,20 +6,15 @@
  * Secrets Manager: the answer holds ids only, and log lines and errors (which Step Functions
  * records as the failure cause) are scrubbed of every token the invocation saw.
  */
-import { AutoScalingClient, DescribeInstanceRefreshesCommand, StartInstanceRefreshCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitLabRunnerClient } from '../../gitlab/client';
 import { GitLabApiError, redactSecrets } from '../../gitlab/errors';
 import { GITLAB_FEATURES, requireGitLabVersion } from '../../gitlab/version';
-import {
-  advanceRotation,
-  beginRotation,
-  rotationRefreshPreferences,
-  type RotationTarget,
-  type TokenRotationPorts,
-} from '../../rotation/token-rotation';
+import { advanceRotation, beginRotation, type RotationTarget, type TokenRotationPorts } from '../../rotation/token-rotation';
+import { instanceRefreshStatus, startRotationRefresh } from '../shared/instance-refresh';
 import { HANDLER_CONFIG_FILE, parseHandlerConfig, type HandlerConfig } from '../shared/handler-config';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
 import { tokenFromSecretString } from '../shared/secrets';
@@ -85,23 +80,8 @@ async function runStep(
       await d.secrets.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: token }));
     },
     remember: (token) => seen.push(token),
-    startInstanceRefresh: async (groupName, minHealthyPercentage) => {
-      const out = await d.autoScaling.send(
-        new StartInstanceRefreshCommand({
-          AutoScalingGroupName: groupName,
-          Strategy: 'Rolling',
-          Preferences: rotationRefreshPreferences(minHealthyPercentage),
-        }),
-      );
-      if (!out.InstanceRefreshId) throw new Error(`StartInstanceRefresh of ${groupName} returned no refresh id`);
-      return out.InstanceRefreshId;
-    },
-    refreshStatus: async (groupName, refreshId) => {
-      const out = await d.autoScaling.send(
-        new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: groupName, InstanceRefreshIds: [refreshId] }),
-      );
-      return out.InstanceRefreshes?.[0]?.Status ?? 'Unknown';
-    },
+    startInstanceRefresh: (groupName, minHealthyPercentage) => startRotationRefresh(d.autoScaling, groupName, minHealthyPercentage),
+    refreshStatus: (groupName, refreshId) => instanceRefreshStatus(d.autoScaling, groupName, refreshId),
     log: (line) => log('info', line, { fleet: target.fleetName }),
     gitlabError: (error) =>
       error instanceof GitLabApiError && (error.status === 401 || error.status === 403)
