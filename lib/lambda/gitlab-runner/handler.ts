@@ -14,7 +14,7 @@ import { GitLabApiError, redactSecrets } from '../../gitlab/errors';
 import { GitLabRunnerClient } from '../../gitlab/client';
 import type { RunnerDetails } from '../../gitlab/types';
 import { GITLAB_FEATURES, requireGitLabVersion } from '../../gitlab/version';
-import { putCloudFormationResponse } from '../shared/cfn-response';
+import { putCloudFormationResponse, responseDocument, settleBeforeTimeout } from '../shared/cfn-response';
 import { jsonLogger, type Logger } from '../shared/log';
 import { HANDLER_CONFIG_FILE, parseHandlerConfig } from '../shared/handler-config';
 import { tokenFromSecretString } from '../shared/secrets';
@@ -53,33 +53,13 @@ export function createRunnerResourceHandler(
       log('error', 'gitlab-runner request failed', { requestType: event.RequestType, reason });
       return { Status: 'FAILED', Reason: reason, PhysicalResourceId: fallbackId };
     });
-    const marginMs = d.answerMarginMs ?? 10_000;
-    const remaining = context?.getRemainingTimeInMillis?.();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline =
-      remaining === undefined
-        ? new Promise<never>(() => {})
-        : new Promise<RunnerResourceResult>((resolve) => {
-            timer = setTimeout(
-              () =>
-                resolve({
-                  Status: 'FAILED',
-                  Reason: 'GitLab did not answer in time; see the function logs. Nothing was written to the token secret after this point.',
-                  PhysicalResourceId: fallbackId,
-                }),
-              Math.max(0, remaining - marginMs),
-            );
-          });
-    const result = await Promise.race([work, deadline]);
-    clearTimeout(timer);
-    const body = JSON.stringify({
-      ...result,
-      Reason: result.Reason === undefined ? undefined : redactSecrets(result.Reason, seen).slice(0, 3500),
-      StackId: event.StackId,
-      RequestId: event.RequestId,
-      LogicalResourceId: event.LogicalResourceId,
-      NoEcho: true,
-    });
+    const result = await settleBeforeTimeout(work, context?.getRemainingTimeInMillis?.(), d.answerMarginMs ?? 10_000, () => ({
+      Status: 'FAILED' as const,
+      Reason: 'GitLab did not answer in time; see the function logs. Nothing was written to the token secret after this point.',
+      PhysicalResourceId: fallbackId,
+    }));
+    const reason = result.Reason === undefined ? undefined : redactSecrets(result.Reason, seen);
+    const body = responseDocument(event, { ...result, Reason: reason }, { NoEcho: true });
     await (d.respond ?? putCloudFormationResponse)(event.ResponseURL, body);
     log('info', 'answered CloudFormation', { requestType: event.RequestType, status: result.Status, runnerId: result.Data?.RunnerId });
     return result;

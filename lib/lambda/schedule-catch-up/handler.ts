@@ -12,7 +12,7 @@
  */
 import { AutoScalingClient, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import type { CloudFormationCustomResourceEvent, Context } from 'aws-lambda';
-import { putCloudFormationResponse } from '../shared/cfn-response';
+import { putCloudFormationResponse, responseDocument, settleBeforeTimeout, type CustomResourceResult } from '../shared/cfn-response';
 import { errorMessage, jsonLogger, type Logger } from '../shared/log';
 import { planCatchUp } from './core';
 
@@ -28,12 +28,7 @@ export interface CatchUpDeps {
   readonly answerMarginMs?: number;
 }
 
-export interface CatchUpResult {
-  readonly Status: 'SUCCESS' | 'FAILED';
-  readonly Reason?: string;
-  readonly PhysicalResourceId: string;
-  readonly Data?: Readonly<Record<string, string>>;
-}
+export type CatchUpResult = CustomResourceResult;
 
 /** Builds the handler around its dependencies; it always answers CloudFormation, also on failure or near the timeout. */
 export function createCatchUpHandler(
@@ -53,31 +48,12 @@ export function createCatchUpHandler(
       log('error', 'schedule catch-up failed', { requestType: event.RequestType, group, reason, outcome: 'failed' });
       return { Status: 'FAILED', Reason: reason, PhysicalResourceId: physicalId };
     });
-    const remaining = context?.getRemainingTimeInMillis?.();
-    let timer: NodeJS.Timeout | undefined;
-    const deadline =
-      remaining === undefined
-        ? new Promise<never>(() => {})
-        : new Promise<CatchUpResult>((resolve) => {
-            timer = setTimeout(
-              () =>
-                resolve({
-                  Status: 'FAILED',
-                  Reason: `Auto Scaling did not answer in time for group ${group}; see the function logs.`,
-                  PhysicalResourceId: physicalId,
-                }),
-              Math.max(0, remaining - (d.answerMarginMs ?? 5000)),
-            );
-          });
-    const result = await Promise.race([work, deadline]);
-    clearTimeout(timer);
-    const body = JSON.stringify({
-      ...result,
-      Reason: result.Reason?.slice(0, 3500),
-      StackId: event.StackId,
-      RequestId: event.RequestId,
-      LogicalResourceId: event.LogicalResourceId,
-    });
+    const result = await settleBeforeTimeout(work, context?.getRemainingTimeInMillis?.(), d.answerMarginMs ?? 5000, () => ({
+      Status: 'FAILED' as const,
+      Reason: `Auto Scaling did not answer in time for group ${group}; see the function logs.`,
+      PhysicalResourceId: physicalId,
+    }));
+    const body = responseDocument(event, result);
     await (d.respond ?? putCloudFormationResponse)(event.ResponseURL, body);
     log('info', 'answered CloudFormation', { requestType: event.RequestType, group, status: result.Status });
     return result;
