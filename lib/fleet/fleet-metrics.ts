@@ -10,20 +10,30 @@ import { FLEET_METRIC_NAMESPACE, fleetMetricDimensions } from '../identity/fleet
 import { HEALTH_DURATION_METRICS, type HealthMetricName } from '../identity/health-metrics';
 import { autoScalingGroupName } from '../identity/runner-identity';
 
-/** A demand metric of the fleet (namespace GitLabRunnerFleet, dimension Fleet). */
-export function fleetDemandMetric(
+/** A metric in the fleets' namespace (GitLabRunnerFleet, dimension Fleet), with the kind's defaults. */
+function fleetNamespaceMetric(
   fleetName: string,
-  metricName: DemandMetricName,
-  props: cloudwatch.MetricOptions = {},
+  metricName: string,
+  defaults: Pick<cloudwatch.MetricOptions, 'period' | 'statistic'>,
+  props: cloudwatch.MetricOptions,
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: FLEET_METRIC_NAMESPACE,
     metricName,
     dimensionsMap: fleetMetricDimensions(fleetName),
-    period: Duration.minutes(1),
-    statistic: metricName === DEMAND_METRICS.timeToStart ? 'p95' : 'Maximum',
+    ...defaults,
     ...props,
   });
+}
+
+/** A demand metric of the fleet: per minute, time to start as p95, the rest as Maximum by default. */
+export function fleetDemandMetric(
+  fleetName: string,
+  metricName: DemandMetricName,
+  props: cloudwatch.MetricOptions = {},
+): cloudwatch.Metric {
+  const statistic = metricName === DEMAND_METRICS.timeToStart ? 'p95' : 'Maximum';
+  return fleetNamespaceMetric(fleetName, metricName, { period: Duration.minutes(1), statistic }, props);
 }
 
 /**
@@ -35,14 +45,8 @@ export function fleetHealthMetric(
   metricName: HealthMetricName,
   props: cloudwatch.MetricOptions = {},
 ): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: FLEET_METRIC_NAMESPACE,
-    metricName,
-    dimensionsMap: fleetMetricDimensions(fleetName),
-    period: Duration.minutes(5),
-    statistic: HEALTH_DURATION_METRICS.has(metricName) ? 'p95' : 'Sum',
-    ...props,
-  });
+  const statistic = HEALTH_DURATION_METRICS.has(metricName) ? 'p95' : 'Sum';
+  return fleetNamespaceMetric(fleetName, metricName, { period: Duration.minutes(5), statistic }, props);
 }
 
 /** An AWS/AutoScaling group metric of the fleet's group (the group collects all of them). */
